@@ -1,0 +1,45 @@
+# The two commands a newcomer needs:
+#   make dev    set up what is missing, then run the app with live reload at http://127.0.0.1:3000
+#   make test   set up what is missing, then run every test (cargo tests, then Playwright
+#               against the release build)
+# `make setup` installs only what is missing, so it takes seconds once everything is there.
+
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := dev
+
+# wasm-opt comes from the npm package `binaryen` (Debian's older build breaks hydration),
+# so end2end's node_modules/.bin goes first on PATH for every recipe.
+export PATH := $(CURDIR)/end2end/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+CARGO_LEPTOS_VERSION := 0.3.10
+# The wasm-bindgen CLI must be exactly the version of the crate in Cargo.lock.
+WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+
+.PHONY: dev test setup lint
+
+dev: setup
+	cargo leptos watch
+
+test: setup
+	cargo test --workspace --features ssr
+	rm -f target/e2e.db
+	DATABASE_URL="sqlite://target/e2e.db?mode=rwc" cargo leptos end-to-end --release
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets --features ssr -- -D warnings
+	cargo clippy --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
+
+setup:
+	@rustup target list --installed | grep -qx wasm32-unknown-unknown \
+	  || rustup target add wasm32-unknown-unknown
+	@cargo leptos --version 2>/dev/null | grep -qF "$(CARGO_LEPTOS_VERSION)" \
+	  || cargo install cargo-leptos --version $(CARGO_LEPTOS_VERSION) --locked --features no_downloads
+	@wasm-bindgen --version 2>/dev/null | grep -qF "$(WASM_BINDGEN_VERSION)" \
+	  || cargo install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION) --force
+	@test -x /usr/bin/chromium \
+	  || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
+	@[ end2end/node_modules/.package-lock.json -nt end2end/package-lock.json ] \
+	  || (cd end2end && npm ci --no-audit --no-fund)

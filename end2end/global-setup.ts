@@ -1,0 +1,17 @@
+// cargo-leptos starts the server and the tests at about the same time: wait until it answers.
+export default async function globalSetup(): Promise<void> {
+  const base = process.env.BASE_URL ?? "http://127.0.0.1:3000";
+  const deadline = Date.now() + 60_000;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`${base}/healthz`);
+      if (response.ok) return;
+      lastError = new Error(`/healthz answered ${response.status}`);
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error(`the server at ${base} did not become ready within 60 s: ${String(lastError)}`);
+}

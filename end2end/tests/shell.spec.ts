@@ -1,0 +1,62 @@
+import { expect, test } from "@playwright/test";
+import { waitForHydration } from "./fixtures";
+
+test("the page hydrates and a click reaches the server through the wasm", async ({ page }) => {
+  const pageErrors: string[] = [];
+  page.on("pageerror", (err) => pageErrors.push(err.message));
+
+  await page.goto("/");
+  await waitForHydration(page);
+
+  const button = page.getByRole("button", { name: "Check the server" });
+  await button.click();
+  await expect(page.getByRole("status")).toHaveText(/^Server \d+\.\d+\.\d+ is up and its database answers\.$/);
+  await expect(button).toBeEnabled();
+  expect(pageErrors).toEqual([]);
+});
+
+test.describe("with JavaScript disabled", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("the page is rendered on the server", async ({ page }) => {
+    const response = await page.goto("/");
+    expect(response?.status()).toBe(200);
+    await expect(page).toHaveTitle("Magic Link Auth");
+    await expect(page.getByRole("heading", { level: 1, name: "Magic Link Auth" })).toBeVisible();
+    await expect(page.getByRole("button", { name: "Check the server" })).toBeVisible();
+    // Nothing ran in the browser, so the page never hydrated.
+    await expect(page.locator("body")).not.toHaveAttribute("data-hydrated", /.*/);
+  });
+});
+
+test("an unknown path gets a 404 page with a way back", async ({ page }) => {
+  const response = await page.goto("/no-such-page");
+  expect(response?.status()).toBe(404);
+  await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+  await waitForHydration(page);
+  await page.getByRole("link", { name: "Go to the home page" }).click();
+  await expect(page).toHaveURL("/");
+  await expect(page.getByRole("heading", { level: 1, name: "Magic Link Auth" })).toBeVisible();
+});
+
+test("the card fits the viewport without sideways scrolling", async ({ page }) => {
+  await page.goto("/");
+  const overflow = await page.evaluate(
+    () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+  );
+  expect(overflow).toBe(0);
+  const card = await page.locator(".card").boundingBox();
+  const viewport = page.viewportSize();
+  expect(card).not.toBeNull();
+  expect(viewport).not.toBeNull();
+  if (card && viewport) {
+    expect(card.x).toBeGreaterThanOrEqual(0);
+    expect(card.x + card.width).toBeLessThanOrEqual(viewport.width);
+  }
+});
+
+test("the health check answers", async ({ request }) => {
+  const response = await request.get("/healthz");
+  expect(response.status()).toBe(200);
+  expect(await response.text()).toBe("ok");
+});

@@ -1,0 +1,15 @@
+//! The database schema, as an ordered list of migrations.
+//!
+//! The app applies them at start (`Migrator::up`); `cargo run -p migration -- up|down|status`
+//! applies or inspects them by hand against `DATABASE_URL`.
+
+pub use sea_orm_migration::prelude::*;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![]
+    }
+}

@@ -1,0 +1,7 @@
+//! The demo's own pages.
+
+mod home;
+mod not_found;
+
+pub use home::HomePage;
+pub use not_found::NotFound;

@@ -1,0 +1,163 @@
+//! The HTTP server: settings, database, router, and serving until shutdown. Server only.
+
+use std::net::SocketAddr;
+
+use axum::{
+    Router,
+    extract::{FromRef, State},
+    http::StatusCode,
+    routing::get,
+};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{Database, DatabaseConnection, DbErr};
+use tokio::net::TcpListener;
+use tower_http::trace::TraceLayer;
+
+use crate::app::{App, shell};
+
+/// Where the database lives when `DATABASE_URL` is unset or empty: a SQLite file beside
+/// the process, created on first start, so a fresh clone runs with no database server.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://magic_link_auth.db?mode=rwc";
+
+/// Why the server could not start. Each variant names what to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("could not read the Leptos settings: {0}")]
+    LeptosConfig(String),
+    #[error("could not connect to the database at {url}: {source}")]
+    Connect { url: String, source: DbErr },
+    #[error("could not apply database migrations: {0}")]
+    Migrate(DbErr),
+    #[error("could not listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("the server stopped with an error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// What every request handler can reach.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: DatabaseConnection,
+}
+
+/// Logs to stdout, filtered by `RUST_LOG` (default: `info`).
+pub fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+}
+
+/// The database URL from `DATABASE_URL`, where an empty value means the default.
+pub fn database_url() -> String {
+    std::env::var("DATABASE_URL")
+        .ok()
+        .filter(|url| !url.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
+}
+
+/// Connects to the database and brings its schema up to date.
+pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, StartupError> {
+    let db = Database::connect(url)
+        .await
+        .map_err(|source| StartupError::Connect {
+            url: url.to_owned(),
+            source,
+        })?;
+    Migrator::up(&db, None)
+        .await
+        .map_err(StartupError::Migrate)?;
+    Ok(db)
+}
+
+/// Reads the settings, prepares the database, and serves until SIGTERM or Ctrl-C.
+pub async fn run() -> Result<(), StartupError> {
+    let conf =
+        get_configuration(None).map_err(|err| StartupError::LeptosConfig(err.to_string()))?;
+    let leptos_options = conf.leptos_options;
+    let addr = leptos_options.site_addr;
+    let db = connect_and_migrate(&database_url()).await?;
+
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind { addr, source })?;
+    tracing::info!("listening on http://{addr}");
+    serve(listener, AppState { leptos_options, db }, shutdown_signal()).await
+}
+
+/// Serves the app on `listener` until `shutdown` completes; in-flight requests finish first.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartupError> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(StartupError::Serve)
+}
+
+/// Every route: health, server functions, pages, and static files with a 404 page.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let db = state.db.clone();
+    let options = state.leptos_options.clone();
+
+    Router::new()
+        .route("/healthz", get(healthz))
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(db.clone()),
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Ready when the database answers: a load balancer stops sending traffic otherwise.
+async fn healthz(State(db): State<DatabaseConnection>) -> (StatusCode, &'static str) {
+    match db.ping().await {
+        Ok(()) => (StatusCode::OK, "ok"),
+        Err(err) => {
+            tracing::warn!(error = %err, "health check: database unavailable");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %err, "could not listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut sigterm) => {
+                sigterm.recv().await;
+            }
+            Err(err) => {
+                tracing::error!(error = %err, "could not listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
