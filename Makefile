@@ -17,7 +17,7 @@ CARGO_LEPTOS_VERSION := 0.3.10
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: dev test setup lint
+.PHONY: dev test setup lint bench
 
 dev: setup
 	cargo leptos watch
@@ -43,3 +43,8 @@ setup:
 	  || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
 	@[ end2end/node_modules/.package-lock.json -nt end2end/package-lock.json ] \
 	  || (cd end2end && npm ci --no-audit --no-fund)
+
+# Latency of the auth store's issue and redeem, p50 and p99, on SQLite (and PostgreSQL when
+# TEST_DATABASE_URL is set), plus the argon2id hash time. Prints a markdown table.
+bench:
+	cargo bench --features ssr --bench auth_store

@@ -4,6 +4,7 @@
 //! wasm bundle that takes over the server-rendered page in the browser.
 
 pub mod app;
+pub mod auth;
 pub mod pages;
 
 #[cfg(feature = "ssr")]

@@ -7,7 +7,8 @@ async fn main() -> std::process::ExitCode {
     match magic_link_auth::server::run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            tracing::error!("{err}");
+            // One line on stderr, whether or not logging is set up yet.
+            eprintln!("error: {err}");
             std::process::ExitCode::FAILURE
         }
     }

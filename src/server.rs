@@ -15,15 +15,16 @@ use sea_orm::{Database, DatabaseConnection, DbErr};
 use tokio::net::TcpListener;
 use tower_http::trace::TraceLayer;
 
-use crate::app::{App, shell};
-
-/// Where the database lives when `DATABASE_URL` is unset or empty: a SQLite file beside
-/// the process, created on first start, so a fresh clone runs with no database server.
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://magic_link_auth.db?mode=rwc";
+use crate::{
+    app::{App, shell},
+    auth::config::{AuthConfig, ConfigError},
+};
 
 /// Why the server could not start. Each variant names what to fix.
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     #[error("could not read the Leptos settings: {0}")]
     LeptosConfig(String),
     #[error("could not connect to the database at {url}: {source}")]
@@ -53,14 +54,6 @@ pub fn init_tracing() {
     tracing_subscriber::fmt().with_env_filter(filter).init();
 }
 
-/// The database URL from `DATABASE_URL`, where an empty value means the default.
-pub fn database_url() -> String {
-    std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|url| !url.trim().is_empty())
-        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned())
-}
-
 /// Connects to the database and brings its schema up to date.
 pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, StartupError> {
     let db = Database::connect(url)
@@ -77,11 +70,13 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, Startu
 
 /// Reads the settings, prepares the database, and serves until SIGTERM or Ctrl-C.
 pub async fn run() -> Result<(), StartupError> {
+    // Settings first: a bad value stops the server before it touches anything.
+    let config = AuthConfig::from_env()?;
     let conf =
         get_configuration(None).map_err(|err| StartupError::LeptosConfig(err.to_string()))?;
     let leptos_options = conf.leptos_options;
     let addr = leptos_options.site_addr;
-    let db = connect_and_migrate(&database_url()).await?;
+    let db = connect_and_migrate(&config.database_url).await?;
 
     let listener = TcpListener::bind(addr)
         .await

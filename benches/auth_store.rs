@@ -1,0 +1,104 @@
+//! Latency of the auth store's two hot operations, on SQLite and on PostgreSQL.
+//!
+//! Run with `make bench-store` (PostgreSQL is included when `TEST_DATABASE_URL` is set).
+//! Prints a markdown table of p50 and p99 over many sequential calls, plus the argon2id hash
+//! time on its own, which dominates `issue`.
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::{
+    net::IpAddr,
+    time::{Duration, Instant},
+};
+
+use magic_link_auth::auth::{
+    Code,
+    clock::{Clock, SystemClock},
+    secrets::CodeHasher,
+    store::{AuthStore, Policy},
+};
+
+const ROUNDS: usize = 300;
+
+fn percentile(samples: &mut [Duration], p: f64) -> Duration {
+    samples.sort_unstable();
+    let rank = ((samples.len() as f64 - 1.0) * p).round() as usize;
+    samples[rank.min(samples.len() - 1)]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+async fn bench(name: &str, db: &support::TestDb) -> Vec<String> {
+    let store = AuthStore::new(
+        db.db.clone(),
+        CodeHasher::per_core().unwrap(),
+        Policy {
+            credential_lifetime: Duration::from_secs(1800),
+            session_lifetime: Duration::from_secs(3600),
+            rate_limit: u32::MAX,
+            code_max_attempts: 5,
+        },
+    );
+    let clock = SystemClock;
+    let mut issue = Vec::with_capacity(ROUNDS);
+    let mut redeem = Vec::with_capacity(ROUNDS);
+    for n in 0..ROUNDS {
+        let email = format!("bench{n}@example.com");
+        let ip = IpAddr::from([10, 0, (n / 256) as u8, (n % 256) as u8]);
+        let started = Instant::now();
+        let issued = store.issue(&email, ip, clock.now()).await.unwrap();
+        issue.push(started.elapsed());
+        let started = Instant::now();
+        store.redeem_link(&issued.token, clock.now()).await.unwrap();
+        redeem.push(started.elapsed());
+    }
+    vec![
+        format!(
+            "| {name} | issue | {} | {} |",
+            ms(percentile(&mut issue, 0.5)),
+            ms(percentile(&mut issue, 0.99))
+        ),
+        format!(
+            "| {name} | redeem (link) | {} | {} |",
+            ms(percentile(&mut redeem, 0.5)),
+            ms(percentile(&mut redeem, 0.99))
+        ),
+    ]
+}
+
+#[tokio::main]
+async fn main() {
+    let hasher = CodeHasher::new(1).unwrap();
+    let code = Code::parse("123456").unwrap();
+    let mut hashes: Vec<Duration> = Vec::new();
+    for _ in 0..50 {
+        let started = Instant::now();
+        hasher.hash(&code).await.unwrap();
+        hashes.push(started.elapsed());
+    }
+
+    let mut rows = Vec::new();
+    let sqlite = support::TestDb::sqlite().await;
+    rows.extend(bench("SQLite", &sqlite).await);
+    sqlite.finish().await;
+    if let Some(postgres) = support::TestDb::postgres().await {
+        rows.extend(bench("PostgreSQL", &postgres).await);
+        postgres.finish().await;
+    }
+
+    println!("\n{ROUNDS} sequential calls each, release build\n");
+    println!("| database | operation | p50 | p99 |");
+    println!("| --- | --- | --- | --- |");
+    for row in rows {
+        println!("{row}");
+    }
+    println!(
+        "| — | argon2id hash (m=19 MiB, t=2, p=1) | {} | {} |",
+        ms(percentile(&mut hashes, 0.5)),
+        ms(percentile(&mut hashes, 0.99))
+    );
+}

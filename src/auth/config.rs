@@ -1,0 +1,368 @@
+//! `AuthConfig`: every auth setting, read from the environment once at start.
+//!
+//! The variable names, defaults and rules are the original's, plus a few it lacked. An empty
+//! value means the default. A value that is set but unusable stops the server at start with
+//! one line naming the variable, the value and the rule, rather than failing later on a request.
+
+use std::{net::IpAddr, time::Duration};
+
+/// One setting that could not be used.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}={value:?} is not usable: {rule}")]
+pub struct ConfigError {
+    pub variable: &'static str,
+    pub value: String,
+    pub rule: &'static str,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthConfig {
+    /// Where the database lives; `postgres://…` selects PostgreSQL.
+    pub database_url: String,
+    /// The path of the page a magic link opens.
+    pub route: String,
+    /// The origin links are built from. Never taken from a request's Host header.
+    pub public_url: String,
+    /// How long a link or code stays usable, and the window the rate limits count over.
+    pub credential_lifetime: Duration,
+    /// How long a session lasts.
+    pub session_lifetime: Duration,
+    /// How many credentials one email, or one client IP, may be issued per window.
+    pub rate_limit: u32,
+    /// How many wrong codes a credential survives before it is dead.
+    pub code_max_attempts: u32,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<Cidr>,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://magic_link_auth.db?mode=rwc";
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            route: "/magic-link-auth".to_owned(),
+            public_url: "http://127.0.0.1:3000".to_owned(),
+            credential_lifetime: Duration::from_secs(1800),
+            session_lifetime: Duration::from_secs(604_800),
+            rate_limit: 5,
+            code_max_attempts: 5,
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+impl AuthConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can supply them without touching the process.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        let read = |variable: &'static str| {
+            lookup(variable)
+                .map(|value| value.trim().to_owned())
+                .filter(|value| !value.is_empty())
+                .map(|value| Setting { variable, value })
+        };
+
+        Ok(Self {
+            database_url: match read("DATABASE_URL") {
+                Some(s) => s.database_url()?,
+                None => defaults.database_url,
+            },
+            route: match read("MAGIC_LINK_AUTH_ROUTE") {
+                Some(s) => s.absolute_path()?,
+                None => defaults.route,
+            },
+            public_url: match read("MAGIC_LINK_AUTH_PUBLIC_URL") {
+                Some(s) => s.origin()?,
+                None => defaults.public_url,
+            },
+            credential_lifetime: match read("MAGIC_LINK_AUTH_OTP_EXPIRATION_SECONDS") {
+                Some(s) => s.seconds()?,
+                None => defaults.credential_lifetime,
+            },
+            session_lifetime: match read("MAGIC_LINK_AUTH_SESSION_EXPIRATION_SECONDS") {
+                Some(s) => s.seconds()?,
+                None => defaults.session_lifetime,
+            },
+            rate_limit: match read("MAGIC_LINK_AUTH_OTP_RATE_LIMIT") {
+                Some(s) => s.count()?,
+                None => defaults.rate_limit,
+            },
+            code_max_attempts: match read("MAGIC_LINK_AUTH_CODE_MAX_ATTEMPTS") {
+                Some(s) => s.count()?,
+                None => defaults.code_max_attempts,
+            },
+            trusted_proxies: match read("MAGIC_LINK_AUTH_TRUSTED_PROXIES") {
+                Some(s) => s.cidr_list()?,
+                None => defaults.trusted_proxies,
+            },
+        })
+    }
+
+    /// Whether `peer`, the address a connection came from, may speak for the client.
+    pub fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
+        self.trusted_proxies.iter().any(|cidr| cidr.contains(peer))
+    }
+}
+
+/// A variable that was set, with the checks that turn it into a value.
+struct Setting {
+    variable: &'static str,
+    value: String,
+}
+
+/// The longest lifetime accepted: ten years, far past any sane setting, and small enough
+/// that adding it to the current time can never overflow.
+const MAX_SECONDS: u64 = 10 * 365 * 24 * 3600;
+
+impl Setting {
+    fn reject<T>(&self, rule: &'static str) -> Result<T, ConfigError> {
+        Err(ConfigError {
+            variable: self.variable,
+            value: self.value.clone(),
+            rule,
+        })
+    }
+
+    fn seconds(&self) -> Result<Duration, ConfigError> {
+        match self.value.parse::<u64>() {
+            Ok(secs) if (1..=MAX_SECONDS).contains(&secs) => Ok(Duration::from_secs(secs)),
+            _ => self.reject("must be a whole number of seconds from 1 to 315360000"),
+        }
+    }
+
+    fn count(&self) -> Result<u32, ConfigError> {
+        match self.value.parse::<u32>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => self.reject("must be a whole number, 1 or more"),
+        }
+    }
+
+    fn absolute_path(&self) -> Result<String, ConfigError> {
+        let path = self.value.trim_end_matches('/');
+        let valid = path.starts_with('/')
+            && !path.starts_with("//")
+            && path
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/-_.~".contains(&b));
+        if valid {
+            Ok(path.to_owned())
+        } else {
+            self.reject(
+                "must be an absolute path such as /magic-link-auth, of letters, digits and - _ . ~",
+            )
+        }
+    }
+
+    fn origin(&self) -> Result<String, ConfigError> {
+        let rule =
+            "must be an http:// or https:// origin with no path, such as https://app.example.com";
+        let Ok(url) = url::Url::parse(&self.value) else {
+            return self.reject(rule);
+        };
+        let plain = matches!(url.scheme(), "http" | "https")
+            && url.host().is_some()
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none();
+        if plain {
+            Ok(url.origin().ascii_serialization())
+        } else {
+            self.reject(rule)
+        }
+    }
+
+    fn database_url(&self) -> Result<String, ConfigError> {
+        let known = ["sqlite:", "postgres://", "postgresql://"];
+        if known.iter().any(|scheme| self.value.starts_with(scheme)) {
+            Ok(self.value.clone())
+        } else {
+            self.reject("must start with sqlite:, postgres:// or postgresql://")
+        }
+    }
+
+    fn cidr_list(&self) -> Result<Vec<Cidr>, ConfigError> {
+        self.value
+            .split(',')
+            .map(str::trim)
+            .filter(|item| !item.is_empty())
+            .map(|item| {
+                Cidr::parse(item).ok_or(()).or_else(|()| {
+                    self.reject("must be a comma-separated list of IP addresses or CIDR blocks, such as 10.0.0.0/8, ::1")
+                })
+            })
+            .collect()
+    }
+}
+
+/// An IP network: an address and a prefix length. A bare address is a network of one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl Cidr {
+    pub fn parse(input: &str) -> Option<Self> {
+        let (addr, prefix) = match input.split_once('/') {
+            Some((addr, prefix)) => (
+                addr.parse::<IpAddr>().ok()?,
+                Some(prefix.parse::<u8>().ok()?),
+            ),
+            None => (input.parse::<IpAddr>().ok()?, None),
+        };
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = prefix.unwrap_or(max);
+        (prefix <= max).then_some(Self {
+            network: addr,
+            prefix,
+        })
+    }
+
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = canonical(ip);
+        match (canonical(self.network), ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                let mask = u32::MAX
+                    .checked_shl(32 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                let mask = u128::MAX
+                    .checked_shl(128 - u32::from(self.prefix))
+                    .unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// An IPv4 address seen through an IPv6 socket (`::ffff:a.b.c.d`) is the IPv4 address.
+pub fn canonical(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+        IpAddr::V4(_) => ip,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<AuthConfig, ConfigError> {
+        let vars: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        AuthConfig::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn unset_and_empty_values_mean_the_defaults() {
+        assert_eq!(config(&[]), Ok(AuthConfig::default()));
+        let all_empty: Vec<(&str, &str)> = [
+            "DATABASE_URL",
+            "MAGIC_LINK_AUTH_ROUTE",
+            "MAGIC_LINK_AUTH_PUBLIC_URL",
+            "MAGIC_LINK_AUTH_OTP_EXPIRATION_SECONDS",
+            "MAGIC_LINK_AUTH_SESSION_EXPIRATION_SECONDS",
+            "MAGIC_LINK_AUTH_OTP_RATE_LIMIT",
+            "MAGIC_LINK_AUTH_CODE_MAX_ATTEMPTS",
+            "MAGIC_LINK_AUTH_TRUSTED_PROXIES",
+        ]
+        .into_iter()
+        .map(|name| (name, " "))
+        .collect();
+        assert_eq!(config(&all_empty), Ok(AuthConfig::default()));
+    }
+
+    #[test]
+    fn usable_values_are_read() {
+        let config = config(&[
+            ("DATABASE_URL", "postgres://app@db/app"),
+            ("MAGIC_LINK_AUTH_ROUTE", "/auth/link/"),
+            ("MAGIC_LINK_AUTH_PUBLIC_URL", "https://App.Example.com/"),
+            ("MAGIC_LINK_AUTH_OTP_EXPIRATION_SECONDS", "600"),
+            ("MAGIC_LINK_AUTH_SESSION_EXPIRATION_SECONDS", "3600"),
+            ("MAGIC_LINK_AUTH_OTP_RATE_LIMIT", "3"),
+            ("MAGIC_LINK_AUTH_CODE_MAX_ATTEMPTS", "10"),
+            ("MAGIC_LINK_AUTH_TRUSTED_PROXIES", "10.0.0.0/8, ::1"),
+        ]);
+        let config = config.map_err(|e| e.to_string());
+        let Ok(config) = config else {
+            panic!("{config:?}");
+        };
+        assert_eq!(config.database_url, "postgres://app@db/app");
+        assert_eq!(config.route, "/auth/link");
+        assert_eq!(config.public_url, "https://app.example.com");
+        assert_eq!(config.credential_lifetime, Duration::from_secs(600));
+        assert_eq!(config.session_lifetime, Duration::from_secs(3600));
+        assert_eq!(config.rate_limit, 3);
+        assert_eq!(config.code_max_attempts, 10);
+        assert!(config.is_trusted_proxy("10.1.2.3".parse().unwrap_or(IpAddr::from([0; 4]))));
+        assert!(config.is_trusted_proxy(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])));
+        assert!(!config.is_trusted_proxy(IpAddr::from([11, 0, 0, 1])));
+    }
+
+    #[test]
+    fn unusable_values_name_the_variable_the_value_and_the_rule() {
+        let cases = [
+            ("MAGIC_LINK_AUTH_OTP_EXPIRATION_SECONDS", "0"),
+            ("MAGIC_LINK_AUTH_OTP_EXPIRATION_SECONDS", "-5"),
+            ("MAGIC_LINK_AUTH_OTP_EXPIRATION_SECONDS", "1.5"),
+            ("MAGIC_LINK_AUTH_OTP_EXPIRATION_SECONDS", "99999999999999"),
+            ("MAGIC_LINK_AUTH_SESSION_EXPIRATION_SECONDS", "week"),
+            ("MAGIC_LINK_AUTH_OTP_RATE_LIMIT", "0"),
+            ("MAGIC_LINK_AUTH_CODE_MAX_ATTEMPTS", "many"),
+            ("MAGIC_LINK_AUTH_ROUTE", "magic"),
+            ("MAGIC_LINK_AUTH_ROUTE", "//evil"),
+            ("MAGIC_LINK_AUTH_ROUTE", "/a b"),
+            ("MAGIC_LINK_AUTH_PUBLIC_URL", "app.example.com"),
+            ("MAGIC_LINK_AUTH_PUBLIC_URL", "ftp://app.example.com"),
+            ("MAGIC_LINK_AUTH_PUBLIC_URL", "https://app.example.com/base"),
+            (
+                "MAGIC_LINK_AUTH_PUBLIC_URL",
+                "https://user:pw@app.example.com",
+            ),
+            ("DATABASE_URL", "mysql://db/app"),
+            ("MAGIC_LINK_AUTH_TRUSTED_PROXIES", "10.0.0.0/33"),
+            ("MAGIC_LINK_AUTH_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
+        ];
+        for (variable, value) in cases {
+            let err = config(&[(variable, value)]);
+            let Err(err) = err else {
+                panic!("{variable}={value:?} was accepted");
+            };
+            assert_eq!(err.variable, variable);
+            assert_eq!(err.value, value);
+            let line = err.to_string();
+            assert!(
+                line.starts_with(&format!("{variable}={value:?} is not usable: ")),
+                "{line}"
+            );
+            assert!(!line.contains('\n'));
+        }
+    }
+
+    #[test]
+    fn cidr_membership() {
+        let net = Cidr::parse("192.168.0.0/16");
+        assert!(net.is_some_and(|n| n.contains(IpAddr::from([192, 168, 44, 1]))));
+        assert!(net.is_some_and(|n| !n.contains(IpAddr::from([192, 169, 0, 1]))));
+        let mapped: IpAddr = IpAddr::from([0, 0, 0, 0, 0, 0xffff, 0xc0a8, 0x0001]);
+        assert!(net.is_some_and(|n| n.contains(mapped)));
+        assert!(Cidr::parse("0.0.0.0/0").is_some_and(|n| n.contains(IpAddr::from([8, 8, 8, 8]))));
+        assert!(Cidr::parse("fd00::/8").is_some_and(|n| !n.contains(IpAddr::from([1, 2, 3, 4]))));
+        assert_eq!(Cidr::parse("1.2.3.4/x"), None);
+        assert_eq!(Cidr::parse("::/129"), None);
+    }
+}

@@ -1,0 +1,27 @@
+//! Magic-link authentication: everything a fork needs, in one module.
+//!
+//! Where things happen:
+//! - [`domain`]: the values that cross the boundary, each parsed once and valid from then
+//!   on: [`Email`], [`RedirectTarget`], [`LinkToken`], [`Code`], [`SessionToken`],
+//!   [`PersistentId`]. Shared with the wasm bundle.
+//! - `config`: [`AuthConfig`](config::AuthConfig), read from the environment at start.
+//! - `store`: [`AuthStore`](store::AuthStore), the database work. A magic link is made in
+//!   `AuthStore::issue`, checked and consumed in `AuthStore::redeem_link` (or
+//!   `redeem_code` for the typed code), and a session is read with `AuthStore::session`.
+//! - `secrets`: token generation and hashing (SHA-256 for tokens, argon2id for codes).
+//! - `clock`: the injected time source.
+
+pub mod domain;
+
+#[cfg(feature = "ssr")]
+pub mod clock;
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+pub mod entities;
+#[cfg(feature = "ssr")]
+pub mod secrets;
+#[cfg(feature = "ssr")]
+pub mod store;
+
+pub use domain::{Code, Email, LinkToken, PersistentId, RedirectTarget, SessionToken};
