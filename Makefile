@@ -24,8 +24,11 @@ dev: setup
 
 test: setup
 	cargo test --workspace --features ssr
-	rm -f target/e2e.db
-	DATABASE_URL="sqlite://target/e2e.db?mode=rwc" cargo leptos end-to-end --release
+	rm -rf target/e2e.db* target/e2e-outbox
+	DATABASE_URL="sqlite://target/e2e.db?mode=rwc" \
+	  MAGIC_LINK_MAIL_PROVIDER=file MAGIC_LINK_MAIL_OUTBOX=target/e2e-outbox \
+	  MAGIC_LINK_AUTH_TRUSTED_PROXIES=127.0.0.1,::1 \
+	  cargo leptos end-to-end --release
 
 lint:
 	cargo fmt --all -- --check

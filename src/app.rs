@@ -3,11 +3,14 @@
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
+    SsrMode, StaticSegment,
     components::{Route, Router, Routes},
 };
 
-use crate::pages::{HomePage, NotFound};
+use crate::{
+    auth::{components::MagicLinkPage, route, state::AuthState},
+    pages::{CheckEmailPage, HomePage, NotFound},
+};
 
 /// The document around the app, rendered only on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -18,6 +21,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
+                <meta name=route::META_NAME content=route::get() />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
@@ -35,17 +39,38 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     mark_body_hydrated();
 
+    // Pages wait for the session before the server sends them (`SsrMode::Async`), so the
+    // first HTML is already right, with or without JavaScript.
     view! {
         <Stylesheet id="leptos" href="/pkg/magic-link-auth.css" />
         <Title text="Magic Link Auth" />
         <Router>
-            <main class="page">
-                <Routes fallback=NotFound>
-                    <Route path=StaticSegment("") view=HomePage />
-                </Routes>
-            </main>
+            <AuthProvider>
+                <main class="page">
+                    <Routes fallback=NotFound>
+                        <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
+                        <Route
+                            path=StaticSegment("check-your-email")
+                            view=CheckEmailPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=StaticSegment(route::segment())
+                            view=MagicLinkPage
+                            ssr=SsrMode::Async
+                        />
+                    </Routes>
+                </main>
+            </AuthProvider>
         </Router>
     }
+}
+
+/// Puts [`AuthState`] in context for everything below; it needs the router's location.
+#[component]
+fn AuthProvider(children: Children) -> impl IntoView {
+    AuthState::provide();
+    children()
 }
 
 /// Sets `data-hydrated` on `<body>` once the wasm has taken over the page.

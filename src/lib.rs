@@ -15,5 +15,6 @@ pub mod server;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    auth::route::load_from_document();
     leptos::mount::hydrate_body(app::App);
 }

@@ -17,7 +17,11 @@ use tower_http::trace::TraceLayer;
 
 use crate::{
     app::{App, shell},
-    auth::config::{AuthConfig, ConfigError},
+    auth::{
+        config::{AuthConfig, ConfigError},
+        route,
+        service::{AuthService, ServiceError},
+    },
 };
 
 /// Why the server could not start. Each variant names what to fix.
@@ -31,6 +35,8 @@ pub enum StartupError {
     Connect { url: String, source: DbErr },
     #[error("could not apply database migrations: {0}")]
     Migrate(DbErr),
+    #[error(transparent)]
+    Service(#[from] ServiceError),
     #[error("could not listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -45,12 +51,30 @@ pub enum StartupError {
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub db: DatabaseConnection,
+    pub auth: AuthService,
 }
 
-/// Logs to stdout, filtered by `RUST_LOG` (default: `info`).
+impl AppState {
+    /// Wires the auth component to `db` with `config`, using the real clock.
+    pub fn new(
+        leptos_options: LeptosOptions,
+        db: DatabaseConnection,
+        config: AuthConfig,
+    ) -> Result<Self, StartupError> {
+        let auth = AuthService::from_config(db.clone(), config)?;
+        Ok(Self {
+            leptos_options,
+            db,
+            auth,
+        })
+    }
+}
+
+/// Logs to stdout, filtered by `RUST_LOG` (default: `info,sqlx=warn`: one line per query is noise).
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
     tracing_subscriber::fmt().with_env_filter(filter).init();
 }
 
@@ -82,7 +106,8 @@ pub async fn run() -> Result<(), StartupError> {
         .await
         .map_err(|source| StartupError::Bind { addr, source })?;
     tracing::info!("listening on http://{addr}");
-    serve(listener, AppState { leptos_options, db }, shutdown_signal()).await
+    let state = AppState::new(leptos_options, db, config)?;
+    serve(listener, state, shutdown_signal()).await
 }
 
 /// Serves the app on `listener` until `shutdown` completes; in-flight requests finish first.
@@ -91,16 +116,22 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(StartupError::Serve)
+    // The peer address feeds the per-IP rate limit.
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .map_err(StartupError::Serve)
 }
 
 /// Every route: health, server functions, pages, and static files with a 404 page.
 pub fn router(state: AppState) -> Router {
+    // The auth page's path is part of the route table, so it is fixed before the table is built.
+    route::set(&state.auth.config.route);
     let routes = generate_route_list(App);
-    let db = state.db.clone();
+    let auth = state.auth.clone();
     let options = state.leptos_options.clone();
 
     Router::new()
@@ -108,7 +139,7 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(
             &state,
             routes,
-            move || provide_context(db.clone()),
+            move || provide_context(auth.clone()),
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))

@@ -1,114 +1,499 @@
-//! The real server on a random port, with a fresh SQLite file, driven over HTTP.
+//! The real server on a random port, with a fresh SQLite file and a file outbox, driven
+//! over HTTP exactly as a browser or an API client would.
 #![cfg(feature = "ssr")]
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
+use std::path::PathBuf;
+
+use base64::{Engine, engine::general_purpose::STANDARD};
 use leptos::prelude::LeptosOptions;
-use magic_link_auth::server::{AppState, connect_and_migrate, serve};
-use reqwest::StatusCode;
+use magic_link_auth::{
+    auth::config::{AuthConfig, MailProvider},
+    server::{AppState, connect_and_migrate, serve},
+};
+use reqwest::{StatusCode, header};
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
 
 struct TestApp {
     base: String,
     db: DatabaseConnection,
+    outbox: PathBuf,
     http: reqwest::Client,
     _dir: tempfile::TempDir,
 }
 
 async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+async fn spawn_app_with(adjust: impl FnOnce(&mut AuthConfig)) -> TestApp {
     let dir = tempfile::tempdir().expect("temporary folder");
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("app.db").display());
     let db = connect_and_migrate(&url).await.expect("database ready");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local address");
+    let outbox = dir.path().join("outbox");
+    let mut config = AuthConfig {
+        database_url: url,
+        public_url: format!("http://{addr}"),
+        mail_provider: MailProvider::File {
+            outbox: outbox.clone(),
+        },
+        ..AuthConfig::default()
+    };
+    adjust(&mut config);
     let leptos_options = LeptosOptions::builder()
         .output_name("magic-link-auth")
         .site_root("target/site")
         .site_addr(addr)
         .build();
-    let state = AppState {
-        leptos_options,
-        db: db.clone(),
-    };
+    let state = AppState::new(leptos_options, db.clone(), config).expect("app state");
     tokio::spawn(serve(listener, state, std::future::pending()));
     TestApp {
         base: format!("http://{addr}"),
         db,
-        http: reqwest::Client::new(),
+        outbox,
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
         _dir: dir,
     }
 }
 
-impl TestApp {
-    async fn get(&self, path: &str) -> (StatusCode, String) {
-        let response = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .send()
-            .await
-            .expect("request");
-        let status = response.status();
-        (status, response.text().await.expect("body"))
+struct Reply {
+    status: StatusCode,
+    headers: header::HeaderMap,
+    body: String,
+}
+
+impl Reply {
+    fn cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
     }
+
+    fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies()
+            .into_iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+    }
+}
+
+impl TestApp {
+    async fn get(&self, path: &str) -> Reply {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)], cookie: Option<&str>) -> Reply {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .body(serde_urlencoded::to_string(form).unwrap());
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request).await
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("request");
+        Reply {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: response.text().await.expect("body"),
+        }
+    }
+
+    /// Every message in the outbox, decoded to its text part, oldest first.
+    fn mails(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(&self.outbox) else {
+            return Vec::new();
+        };
+        let mut files: Vec<_> = entries
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|file| {
+                let raw = std::fs::read_to_string(file).unwrap();
+                let text_part = raw.split("text/plain; charset=utf-8").nth(1).unwrap();
+                let body = text_part.split("\r\n\r\n").nth(1).unwrap();
+                let encoded: String = body.split("\r\n--").next().unwrap().replace("\r\n", "");
+                String::from_utf8(STANDARD.decode(encoded).unwrap()).unwrap()
+            })
+            .collect()
+    }
+
+    fn last_link_and_code(&self) -> (String, String) {
+        let mail = self.mails().pop().expect("a message");
+        let link = mail
+            .lines()
+            .find(|l| l.starts_with("http://"))
+            .unwrap()
+            .to_owned();
+        let code = mail
+            .split("code on the sign-in page: ")
+            .nth(1)
+            .unwrap()
+            .chars()
+            .take(6)
+            .collect();
+        (link, code)
+    }
+}
+
+fn token_of(link: &str) -> String {
+    let query = link.split_once('?').unwrap().1;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap();
+    pairs.into_iter().find(|(k, _)| k == "token").unwrap().1
+}
+
+fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_owned()
 }
 
 #[tokio::test]
 async fn health_check_is_ready_while_the_database_answers() {
     let app = spawn_app().await;
-    assert_eq!(app.get("/healthz").await, (StatusCode::OK, "ok".to_owned()));
+    let reply = app.get("/healthz").await;
+    assert_eq!((reply.status, reply.body.as_str()), (StatusCode::OK, "ok"));
 
     app.db.close_by_ref().await.expect("close pool");
+    let reply = app.get("/healthz").await;
     assert_eq!(
-        app.get("/healthz").await,
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "database unavailable".to_owned()
-        )
+        (reply.status, reply.body.as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
     );
 }
 
 #[tokio::test]
-async fn home_page_is_rendered_on_the_server() {
+async fn the_login_page_is_rendered_on_the_server() {
     let app = spawn_app().await;
-    let (status, html) = app.get("/").await;
-    assert_eq!(status, StatusCode::OK);
+    let reply = app.get("/").await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let html = reply.body;
     assert!(html.contains("<title>Magic Link Auth</title>"), "{html}");
-    assert!(html.contains(">Magic Link Auth</h1>"), "{html}");
-    assert!(html.contains("Check the server"), "{html}");
+    assert!(html.contains("Enter your email to log in"), "{html}");
+    assert!(html.contains("Send Magic Link"), "{html}");
+    assert!(
+        html.contains(r#"<label for="email">Email address</label>"#),
+        "{html}"
+    );
+    assert!(html.contains(r#"action="/api/auth/request""#), "{html}");
     assert!(
         html.contains("/pkg/magic-link-auth.js"),
         "hydration script missing: {html}"
     );
-    // Only the browser marks the page hydrated.
     assert!(!html.contains("data-hydrated"), "{html}");
 }
 
 #[tokio::test]
 async fn unknown_path_is_a_404_page() {
     let app = spawn_app().await;
-    let (status, html) = app.get("/no-such-page").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
-    assert!(html.contains("Page not found"), "{html}");
+    let reply = app.get("/no-such-page").await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND);
+    assert!(reply.body.contains("Page not found"), "{}", reply.body);
 }
 
 #[tokio::test]
-async fn status_endpoint_reports_version_and_database() {
+async fn bad_input_gets_a_400_with_a_message() {
     let app = spawn_app().await;
-    let response = app
-        .http
-        .post(format!("{}/api/status", app.base))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("")
-        .send()
-        .await
-        .expect("request");
-    assert_eq!(response.status(), StatusCode::OK);
-    let body = response.text().await.expect("body");
+    let reply = app
+        .post("/api/auth/request", &[("email", "not-an-email")], None)
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST);
     assert_eq!(
-        body,
-        format!(
-            r#"{{"version":"{}","database_reachable":true}}"#,
-            env!("CARGO_PKG_VERSION")
-        )
+        reply.body,
+        r#"{"error":"An email address needs an @, as in name@example.com."}"#
     );
+    let missing = app.post("/api/auth/request", &[], None).await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    assert_eq!(missing.body, r#"{"error":"Enter your email address."}"#);
+    let token = app
+        .post("/api/auth/redeem", &[("token", "short")], None)
+        .await;
+    assert_eq!(token.status, StatusCode::BAD_REQUEST);
+    let code = app
+        .post(
+            "/api/auth/verify-code",
+            &[("email", "a@example.com"), ("code", "12")],
+            None,
+        )
+        .await;
+    assert_eq!(code.status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        code.body,
+        r#"{"error":"Enter the 6-digit code from the email."}"#
+    );
+    assert!(app.mails().is_empty());
+}
+
+#[tokio::test]
+async fn known_and_unknown_addresses_get_the_same_reply() {
+    let app = spawn_app().await;
+    // Make the first address known: it has signed in before.
+    app.post("/api/auth/request", &[("email", "known@example.com")], None)
+        .await;
+    let (link, _) = app.last_link_and_code();
+    let signed_in = app
+        .post("/api/auth/redeem", &[("token", &token_of(&link))], None)
+        .await;
+    assert_eq!(signed_in.status, StatusCode::OK);
+
+    let known = app
+        .post("/api/auth/request", &[("email", "known@example.com")], None)
+        .await;
+    let unknown = app
+        .post("/api/auth/request", &[("email", "new@example.com")], None)
+        .await;
+    assert_eq!(known.status, StatusCode::OK);
+    assert_eq!((known.status, &known.body), (unknown.status, &unknown.body));
+    assert_eq!(
+        known.body,
+        r#"{"message":"Check your email for a magic link!"}"#
+    );
+}
+
+#[tokio::test]
+async fn the_sixth_request_is_rate_limited() {
+    let app = spawn_app().await;
+    for _ in 0..5 {
+        let reply = app
+            .post("/api/auth/request", &[("email", "rl@example.com")], None)
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    }
+    let sixth = app
+        .post("/api/auth/request", &[("email", "rl@example.com")], None)
+        .await;
+    assert_eq!(sixth.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        sixth.body,
+        r#"{"error":"Too many attempts. Please try again later."}"#
+    );
+    assert_eq!(app.mails().len(), 5);
+}
+
+#[tokio::test]
+async fn a_link_signs_in_once_with_a_locked_down_cookie_and_logout_ends_it() {
+    let app = spawn_app().await;
+    let requested = app
+        .post(
+            "/api/auth/request",
+            &[("email", "Eve@Example.com"), ("redir", "/account?tab=1")],
+            None,
+        )
+        .await;
+    assert_eq!(requested.status, StatusCode::OK);
+    let pending = requested.cookie("pending-sign-in").expect("pending cookie");
+    assert!(
+        pending.ends_with("; Path=/; Max-Age=1800; HttpOnly; SameSite=Lax"),
+        "{pending}"
+    );
+    assert_eq!(
+        requested.headers.get(header::LOCATION).unwrap(),
+        "/check-your-email?email=eve%40example.com&redir=%2Faccount%3Ftab%3D1"
+    );
+
+    let (link, _) = app.last_link_and_code();
+    assert!(
+        link.starts_with(&format!("{}/magic-link-auth?token=", app.base)),
+        "{link}"
+    );
+    assert!(link.ends_with("&redir=%2Faccount%3Ftab%3D1"), "{link}");
+    let token = token_of(&link);
+
+    // Opening the link, as a scanner would, uses nothing up.
+    let page = app.get(&link.replace(&app.base, "")).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body.contains("Sign in as eve@example.com?"),
+        "{}",
+        page.body
+    );
+
+    let redeemed = app
+        .post(
+            "/api/auth/redeem",
+            &[("token", &token), ("redir", "/account?tab=1")],
+            None,
+        )
+        .await;
+    assert_eq!(redeemed.status, StatusCode::OK, "{}", redeemed.body);
+    assert_eq!(redeemed.body, r#"{"redirect_to":"/account?tab=1"}"#);
+    let session = redeemed.cookie("session").expect("session cookie");
+    assert!(
+        session.ends_with("; Path=/; Max-Age=604800; HttpOnly; SameSite=Lax"),
+        "{session}"
+    );
+    assert!(
+        redeemed
+            .cookie("pending-sign-in")
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    let cookie = cookie_pair(&session);
+
+    let current = app.post("/api/auth/session", &[], Some(&cookie)).await;
+    assert!(
+        current.body.contains(r#""email":"eve@example.com""#),
+        "{}",
+        current.body
+    );
+    let home = app
+        .send(
+            app.http
+                .get(format!("{}/", app.base))
+                .header(header::COOKIE, &cookie),
+        )
+        .await;
+    assert!(home.body.contains("Welcome back!"), "{}", home.body);
+    assert!(home.body.contains("eve@example.com"), "{}", home.body);
+
+    let again = app
+        .post("/api/auth/redeem", &[("token", &token)], None)
+        .await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST);
+
+    let logout = app.post("/api/auth/logout", &[], Some(&cookie)).await;
+    assert_eq!(logout.status, StatusCode::OK);
+    assert!(logout.cookie("session").unwrap().contains("Max-Age=0"));
+    let after = app.post("/api/auth/session", &[], Some(&cookie)).await;
+    assert_eq!(after.body, "null");
+}
+
+#[tokio::test]
+async fn an_offsite_redirect_falls_back_to_home() {
+    let app = spawn_app().await;
+    app.post(
+        "/api/auth/request",
+        &[
+            ("email", "r@example.com"),
+            ("redir", "https://evil.example"),
+        ],
+        None,
+    )
+    .await;
+    let (link, _) = app.last_link_and_code();
+    assert!(!link.contains("evil"), "{link}");
+    let redeemed = app
+        .post(
+            "/api/auth/redeem",
+            &[("token", &token_of(&link)), ("redir", "//evil.example")],
+            None,
+        )
+        .await;
+    assert_eq!(redeemed.body, r#"{"redirect_to":"/"}"#);
+    assert_eq!(redeemed.headers.get(header::LOCATION).unwrap(), "/");
+}
+
+#[tokio::test]
+async fn the_code_signs_in_and_wrong_codes_count() {
+    let app = spawn_app().await;
+    app.post("/api/auth/request", &[("email", "code@example.com")], None)
+        .await;
+    let (_, code) = app.last_link_and_code();
+    let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let miss = app
+        .post(
+            "/api/auth/verify-code",
+            &[("email", "code@example.com"), ("code", &wrong)],
+            None,
+        )
+        .await;
+    assert_eq!(miss.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        miss.body,
+        r#"{"error":"That code is not right. 4 attempts left."}"#
+    );
+    let hit = app
+        .post(
+            "/api/auth/verify-code",
+            &[("email", "code@example.com"), ("code", &code)],
+            None,
+        )
+        .await;
+    assert_eq!(hit.status, StatusCode::OK, "{}", hit.body);
+    assert!(hit.cookie("session").is_some());
+}
+
+#[tokio::test]
+async fn without_javascript_forms_redirect_and_carry_errors_back() {
+    let app = spawn_app().await;
+    let form_post = |path: &str, form: &[(&str, &str)]| {
+        app.http
+            .post(format!("{}{path}", app.base))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "text/html,application/xhtml+xml")
+            .header(header::REFERER, format!("{}/", app.base))
+            .body(serde_urlencoded::to_string(form).unwrap())
+    };
+    let bad = app
+        .send(form_post("/api/auth/request", &[("email", "nope")]))
+        .await;
+    assert_eq!(bad.status, StatusCode::FOUND);
+    let location = bad
+        .headers
+        .get(header::LOCATION)
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        location.starts_with("/?error=An%20email%20address%20needs"),
+        "{location}"
+    );
+    let page = app.get(&location).await;
+    assert!(
+        page.body.contains("An email address needs an @"),
+        "{}",
+        page.body
+    );
+
+    let good = app
+        .send(form_post(
+            "/api/auth/request",
+            &[("email", "nojs@example.com")],
+        ))
+        .await;
+    assert_eq!(good.status, StatusCode::FOUND);
+    assert_eq!(
+        good.headers.get(header::LOCATION).unwrap(),
+        "/check-your-email?email=nojs%40example.com&redir=%2F"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_mail_provider_is_a_502_with_a_message() {
+    // Nothing listens on this port, so every send fails.
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let app = spawn_app_with(|config| {
+        config.mail_provider = MailProvider::Mailgun {
+            api_url: url,
+            domain: "mg.example.com".to_owned(),
+            api_key: "key".to_owned(),
+        };
+    })
+    .await;
+    let reply = app
+        .post("/api/auth/request", &[("email", "down@example.com")], None)
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_GATEWAY);
+    assert_eq!(
+        reply.body,
+        r#"{"error":"We couldn't send the email. Please try again."}"#
+    );
+    assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
 }

@@ -1,6 +1,86 @@
-import { expect, type Page } from "@playwright/test";
+import { expect, type Browser, type BrowserContext, type Page } from "@playwright/test";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 
 /** Waits until the wasm has hydrated the page: clicks before that hit dead buttons. */
 export async function waitForHydration(page: Page): Promise<void> {
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+}
+
+/**
+ * A fresh browser context that looks like its own client to the server's per-IP rate limit:
+ * the test server trusts the loopback proxy, and each context forwards a different address.
+ */
+export async function newClient(
+  browser: Browser,
+  options: { javaScriptEnabled?: boolean; viewport?: { width: number; height: number } | null } = {},
+): Promise<BrowserContext> {
+  const ip = `198.18.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+  return browser.newContext({
+    javaScriptEnabled: options.javaScriptEnabled ?? true,
+    viewport: options.viewport ?? undefined,
+    extraHTTPHeaders: { "X-Forwarded-For": ip },
+  });
+}
+
+/** A fresh address, so tests never share rate limits or mail. */
+export function uniqueEmail(label: string): string {
+  return `${label}-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.com`;
+}
+
+const outbox = path.resolve(__dirname, "..", "..", process.env.MAGIC_LINK_MAIL_OUTBOX ?? "target/e2e-outbox");
+
+export interface Mail {
+  text: string;
+  html: string;
+  link: string;
+  code: string;
+}
+
+function decodePart(raw: string, type: string): string {
+  const start = raw.indexOf(`Content-Type: ${type}; charset=utf-8`);
+  if (start < 0) throw new Error(`no ${type} part`);
+  const afterHeaders = raw.indexOf("\r\n\r\n", start) + 4;
+  const end = raw.indexOf("\r\n--", afterHeaders);
+  return Buffer.from(raw.slice(afterHeaders, end).replace(/\r\n/g, ""), "base64").toString("utf8");
+}
+
+/** The newest message to `email` in the server's outbox, waiting for it to arrive. */
+export async function readMail(email: string): Promise<Mail> {
+  let found: string | undefined;
+  await expect
+    .poll(
+      () => {
+        if (!existsSync(outbox)) return false;
+        const files = readdirSync(outbox)
+          .filter((f) => f.endsWith(".eml"))
+          .sort()
+          .reverse();
+        found = files
+          .map((f) => readFileSync(path.join(outbox, f), "utf8"))
+          .find((raw) => raw.includes(`\r\nTo: ${email.toLowerCase()}\r\n`));
+        return found !== undefined;
+      },
+      { message: `no email to ${email} in ${outbox}`, timeout: 10_000 },
+    )
+    .toBe(true);
+  const raw = found as string;
+  const text = decodePart(raw, "text/plain");
+  const html = decodePart(raw, "text/html");
+  const link = text.split("\n").find((line) => line.startsWith("http")) ?? "";
+  const code = /code on the sign-in page: (\d{6})/.exec(text)?.[1] ?? "";
+  return { text, html, link, code };
+}
+
+/** Asks for a link from the login page, as a person would. */
+export async function requestLink(
+  page: Page,
+  email: string,
+  options: { js?: boolean; query?: string } = {},
+): Promise<void> {
+  await page.goto(`/${options.query ?? ""}`);
+  if (options.js ?? true) await waitForHydration(page);
+  await page.getByLabel("Email address").fill(email);
+  await page.getByRole("button", { name: "Send Magic Link" }).click();
+  await expect(page.getByRole("heading", { name: "Check your email for a magic link!" })).toBeVisible();
 }

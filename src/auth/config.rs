@@ -4,7 +4,9 @@
 //! value means the default. A value that is set but unusable stops the server at start with
 //! one line naming the variable, the value and the rule, rather than failing later on a request.
 
-use std::{net::IpAddr, time::Duration};
+use std::{fmt, net::IpAddr, path::PathBuf, time::Duration};
+
+use super::mail::{DEFAULT_HTML, DEFAULT_SUBJECT, MailSettings};
 
 /// One setting that could not be used.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -33,7 +35,47 @@ pub struct AuthConfig {
     pub code_max_attempts: u32,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<Cidr>,
+    /// How the email goes out.
+    pub mail_provider: MailProvider,
+    /// What the email says.
+    pub mail: MailSettings,
 }
+
+/// Where magic-link emails go (`MAGIC_LINK_MAIL_PROVIDER`).
+#[derive(Clone, PartialEq, Eq)]
+pub enum MailProvider {
+    /// Logged, for development.
+    Console,
+    /// Written as `.eml` files into a folder.
+    File { outbox: PathBuf },
+    /// Posted to Mailgun's HTTP API.
+    Mailgun {
+        api_url: String,
+        domain: String,
+        api_key: String,
+    },
+}
+
+// The API key stays out of logs.
+impl fmt::Debug for MailProvider {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Console => f.write_str("Console"),
+            Self::File { outbox } => f.debug_struct("File").field("outbox", outbox).finish(),
+            Self::Mailgun {
+                api_url, domain, ..
+            } => f
+                .debug_struct("Mailgun")
+                .field("api_url", api_url)
+                .field("domain", domain)
+                .field("api_key", &"<redacted>")
+                .finish(),
+        }
+    }
+}
+
+pub const DEFAULT_MAILGUN_API_URL: &str = "https://api.mailgun.net";
+pub const DEFAULT_OUTBOX: &str = "./outbox";
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://magic_link_auth.db?mode=rwc";
 
@@ -48,6 +90,12 @@ impl Default for AuthConfig {
             rate_limit: 5,
             code_max_attempts: 5,
             trusted_proxies: Vec::new(),
+            mail_provider: MailProvider::Console,
+            mail: MailSettings {
+                from: default_from("127.0.0.1"),
+                subject: DEFAULT_SUBJECT.to_owned(),
+                html: DEFAULT_HTML.to_owned(),
+            },
         }
     }
 }
@@ -67,7 +115,55 @@ impl AuthConfig {
                 .map(|value| Setting { variable, value })
         };
 
+        let public_url = match read("MAGIC_LINK_AUTH_PUBLIC_URL") {
+            Some(s) => s.origin()?,
+            None => defaults.public_url,
+        };
+        let mailgun_domain = read("MAILGUN_DOMAIN_NAME").map(|s| s.value);
+        let mail_provider = match read("MAGIC_LINK_MAIL_PROVIDER") {
+            None => MailProvider::Console,
+            Some(s) => match s.value.to_ascii_lowercase().as_str() {
+                "console" => MailProvider::Console,
+                "file" => MailProvider::File {
+                    outbox: read("MAGIC_LINK_MAIL_OUTBOX")
+                        .map_or_else(|| PathBuf::from(DEFAULT_OUTBOX), |s| PathBuf::from(s.value)),
+                },
+                "mailgun" => MailProvider::Mailgun {
+                    api_url: match read("MAILGUN_API_URL") {
+                        Some(s) => s.http_url()?,
+                        None => DEFAULT_MAILGUN_API_URL.to_owned(),
+                    },
+                    domain: required("MAILGUN_DOMAIN_NAME", mailgun_domain.clone())?,
+                    api_key: required("MAILGUN_API_KEY", read("MAILGUN_API_KEY").map(|s| s.value))?,
+                },
+                _ => return s.reject("must be console, file or mailgun"),
+            },
+        };
+        let from_domain = mailgun_domain.unwrap_or_else(|| {
+            url::Url::parse(&public_url)
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_owned))
+                .unwrap_or_else(|| "localhost".to_owned())
+        });
+        let mail = MailSettings {
+            from: match read("MAGIC_LINK_EMAIL_FROM") {
+                Some(s) => s.header_value()?,
+                None => default_from(&from_domain),
+            },
+            subject: match read("MAGIC_LINK_EMAIL_SUBJECT") {
+                Some(s) => s.header_value()?,
+                None => DEFAULT_SUBJECT.to_owned(),
+            },
+            html: match read("MAGIC_LINK_EMAIL_HTML") {
+                Some(s) => s.value,
+                None => DEFAULT_HTML.to_owned(),
+            },
+        };
+
         Ok(Self {
+            mail_provider,
+            mail,
+            public_url,
             database_url: match read("DATABASE_URL") {
                 Some(s) => s.database_url()?,
                 None => defaults.database_url,
@@ -75,10 +171,6 @@ impl AuthConfig {
             route: match read("MAGIC_LINK_AUTH_ROUTE") {
                 Some(s) => s.absolute_path()?,
                 None => defaults.route,
-            },
-            public_url: match read("MAGIC_LINK_AUTH_PUBLIC_URL") {
-                Some(s) => s.origin()?,
-                None => defaults.public_url,
             },
             credential_lifetime: match read("MAGIC_LINK_AUTH_OTP_EXPIRATION_SECONDS") {
                 Some(s) => s.seconds()?,
@@ -107,6 +199,19 @@ impl AuthConfig {
     pub fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
         self.trusted_proxies.iter().any(|cidr| cidr.contains(peer))
     }
+}
+
+/// The original's default sender: the app's name at the sending domain.
+fn default_from(domain: &str) -> String {
+    format!("Magic Link Auth <magic_link_auth@{domain}>")
+}
+
+fn required(variable: &'static str, value: Option<String>) -> Result<String, ConfigError> {
+    value.ok_or(ConfigError {
+        variable,
+        value: String::new(),
+        rule: "is required when MAGIC_LINK_MAIL_PROVIDER=mailgun",
+    })
 }
 
 /// A variable that was set, with the checks that turn it into a value.
@@ -143,17 +248,19 @@ impl Setting {
     }
 
     fn absolute_path(&self) -> Result<String, ConfigError> {
+        // One segment: the router matches it as a single static segment.
         let path = self.value.trim_end_matches('/');
-        let valid = path.starts_with('/')
-            && !path.starts_with("//")
-            && path
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"/-_.~".contains(&b));
+        let valid = path.strip_prefix('/').is_some_and(|name| {
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.~".contains(&b))
+        });
         if valid {
             Ok(path.to_owned())
         } else {
             self.reject(
-                "must be an absolute path such as /magic-link-auth, of letters, digits and - _ . ~",
+                "must be a one-segment absolute path such as /magic-link-auth, of letters, digits and - _ . ~",
             )
         }
     }
@@ -175,6 +282,24 @@ impl Setting {
             Ok(url.origin().ascii_serialization())
         } else {
             self.reject(rule)
+        }
+    }
+
+    fn http_url(&self) -> Result<String, ConfigError> {
+        match url::Url::parse(&self.value) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+                Ok(self.value.trim_end_matches('/').to_owned())
+            }
+            _ => self.reject("must be an http:// or https:// URL"),
+        }
+    }
+
+    /// A value that goes into a mail header: one line, no control characters.
+    fn header_value(&self) -> Result<String, ConfigError> {
+        if self.value.chars().any(char::is_control) {
+            self.reject("must be one line with no control characters")
+        } else {
+            Ok(self.value.clone())
         }
     }
 
@@ -289,7 +414,7 @@ mod tests {
     fn usable_values_are_read() {
         let config = config(&[
             ("DATABASE_URL", "postgres://app@db/app"),
-            ("MAGIC_LINK_AUTH_ROUTE", "/auth/link/"),
+            ("MAGIC_LINK_AUTH_ROUTE", "/sign-in/"),
             ("MAGIC_LINK_AUTH_PUBLIC_URL", "https://App.Example.com/"),
             ("MAGIC_LINK_AUTH_OTP_EXPIRATION_SECONDS", "600"),
             ("MAGIC_LINK_AUTH_SESSION_EXPIRATION_SECONDS", "3600"),
@@ -302,7 +427,7 @@ mod tests {
             panic!("{config:?}");
         };
         assert_eq!(config.database_url, "postgres://app@db/app");
-        assert_eq!(config.route, "/auth/link");
+        assert_eq!(config.route, "/sign-in");
         assert_eq!(config.public_url, "https://app.example.com");
         assert_eq!(config.credential_lifetime, Duration::from_secs(600));
         assert_eq!(config.session_lifetime, Duration::from_secs(3600));
@@ -326,6 +451,8 @@ mod tests {
             ("MAGIC_LINK_AUTH_ROUTE", "magic"),
             ("MAGIC_LINK_AUTH_ROUTE", "//evil"),
             ("MAGIC_LINK_AUTH_ROUTE", "/a b"),
+            ("MAGIC_LINK_AUTH_ROUTE", "/auth/link"),
+            ("MAGIC_LINK_AUTH_ROUTE", "/"),
             ("MAGIC_LINK_AUTH_PUBLIC_URL", "app.example.com"),
             ("MAGIC_LINK_AUTH_PUBLIC_URL", "ftp://app.example.com"),
             ("MAGIC_LINK_AUTH_PUBLIC_URL", "https://app.example.com/base"),
@@ -336,6 +463,12 @@ mod tests {
             ("DATABASE_URL", "mysql://db/app"),
             ("MAGIC_LINK_AUTH_TRUSTED_PROXIES", "10.0.0.0/33"),
             ("MAGIC_LINK_AUTH_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
+            ("MAGIC_LINK_MAIL_PROVIDER", "sendmail"),
+            ("MAGIC_LINK_EMAIL_SUBJECT", "Hi\r\nBcc: x@example.com"),
+            (
+                "MAGIC_LINK_EMAIL_FROM",
+                "App <a@example.com>\nBcc: x@example.com",
+            ),
         ];
         for (variable, value) in cases {
             let err = config(&[(variable, value)]);
@@ -351,6 +484,49 @@ mod tests {
             );
             assert!(!line.contains('\n'));
         }
+    }
+
+    #[test]
+    fn mail_settings_follow_the_provider() {
+        let file = config(&[
+            ("MAGIC_LINK_MAIL_PROVIDER", "file"),
+            ("MAGIC_LINK_MAIL_OUTBOX", "/tmp/out"),
+        ]);
+        assert_eq!(
+            file.map(|c| c.mail_provider),
+            Ok(MailProvider::File {
+                outbox: PathBuf::from("/tmp/out")
+            })
+        );
+        let missing = config(&[
+            ("MAGIC_LINK_MAIL_PROVIDER", "mailgun"),
+            ("MAILGUN_API_KEY", "key-1"),
+        ]);
+        assert_eq!(
+            missing.map_err(|e| e.to_string()),
+            Err("MAILGUN_DOMAIN_NAME=\"\" is not usable: is required when MAGIC_LINK_MAIL_PROVIDER=mailgun".to_owned())
+        );
+        let mailgun = config(&[
+            ("MAGIC_LINK_MAIL_PROVIDER", "Mailgun"),
+            ("MAILGUN_DOMAIN_NAME", "mg.example.com"),
+            ("MAILGUN_API_KEY", "key-1"),
+        ]);
+        let Ok(mailgun) = mailgun else {
+            panic!("{mailgun:?}");
+        };
+        assert_eq!(
+            mailgun.mail.from,
+            "Magic Link Auth <magic_link_auth@mg.example.com>"
+        );
+        assert_eq!(
+            mailgun.mail_provider,
+            MailProvider::Mailgun {
+                api_url: DEFAULT_MAILGUN_API_URL.to_owned(),
+                domain: "mg.example.com".to_owned(),
+                api_key: "key-1".to_owned(),
+            }
+        );
+        assert!(!format!("{mailgun:?}").contains("key-1"));
     }
 
     #[test]

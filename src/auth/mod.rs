@@ -10,8 +10,13 @@
 //!   `redeem_code` for the typed code), and a session is read with `AuthStore::session`.
 //! - `secrets`: token generation and hashing (SHA-256 for tokens, argon2id for codes).
 //! - `clock`: the injected time source.
+//! - `mail`: composing the email, and delivering it to the log, a folder, or Mailgun.
 
+pub mod api;
+pub mod components;
 pub mod domain;
+pub mod route;
+pub mod state;
 
 #[cfg(feature = "ssr")]
 pub mod clock;
@@ -20,7 +25,13 @@ pub mod config;
 #[cfg(feature = "ssr")]
 pub mod entities;
 #[cfg(feature = "ssr")]
+pub mod http;
+#[cfg(feature = "ssr")]
+pub mod mail;
+#[cfg(feature = "ssr")]
 pub mod secrets;
+#[cfg(feature = "ssr")]
+pub mod service;
 #[cfg(feature = "ssr")]
 pub mod store;
 

@@ -283,6 +283,22 @@ impl AuthStore {
         Ok(txn)
     }
 
+    /// The email a link token would sign in, if the link is still usable. Reads only:
+    /// opening a link must never use it up, or a mail scanner could burn it.
+    pub async fn peek_link(
+        &self,
+        token: &LinkToken,
+        now: DateTime<Utc>,
+    ) -> Result<Option<String>, StoreError> {
+        Ok(credential::Entity::find()
+            .filter(credential::Column::TokenHash.eq(token_hash(token.expose())))
+            .filter(credential::Column::ExpiresAt.gt(now))
+            .filter(credential::Column::Attempts.lt(self.max_attempts()))
+            .one(&self.db)
+            .await?
+            .map(|row| row.email))
+    }
+
     /// Redeems the credential behind a link token and starts a session.
     pub async fn redeem_link(
         &self,

@@ -1,62 +1,76 @@
 use leptos::prelude::*;
-use serde::{Deserialize, Serialize};
+use leptos_router::hooks::use_query_map;
 
-/// What the server reports about itself to the home page.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusReport {
-    pub version: String,
-    pub database_reachable: bool,
-}
+use crate::auth::{
+    api::{RequestLink, SessionInfo},
+    components::{LogoutButton, form_error},
+    state::use_auth,
+};
 
-/// Reports the server's version and whether its database answers.
-#[server(prefix = "/api", endpoint = "status")]
-pub async fn server_status() -> Result<StatusReport, ServerFnError> {
-    let db = expect_context::<sea_orm::DatabaseConnection>();
-    let database_reachable = db.ping().await.is_ok();
-    Ok(StatusReport {
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        database_reachable,
-    })
+/// `/`: the login form, or a welcome for a signed-in visitor.
+#[component]
+pub fn HomePage() -> impl IntoView {
+    let auth = use_auth();
+    view! {
+        <Transition fallback=|| view! { <section class="card"><p>"Loading…"</p></section> }>
+            {move || match auth.auth_session.get() {
+                Some(session) => view! { <Welcome session /> }.into_any(),
+                None => view! { <LoginCard /> }.into_any(),
+            }}
+        </Transition>
+    }
 }
 
 #[component]
-pub fn HomePage() -> impl IntoView {
-    let check = Action::new(|_: &()| server_status());
-    let pending = check.pending();
+fn Welcome(session: SessionInfo) -> impl IntoView {
+    view! {
+        <section class="card" aria-labelledby="welcome-title">
+            <h1 id="welcome-title">"Welcome back!"</h1>
+            <p>"You are logged in as " <strong>{session.email}</strong> "."</p>
+            <LogoutButton />
+        </section>
+    }
+}
+
+#[component]
+fn LoginCard() -> impl IntoView {
+    // Asking for a link changes no session, so nothing is refetched here: a refetch would
+    // rebuild this card and drop the message below.
+    let request = ServerAction::<RequestLink>::new();
+    let query = use_query_map();
+    let param = move |name: &str| query.read().get(name).unwrap_or_default();
+    let pending = request.pending();
+    let error = move || form_error(request.value().get(), param("error"));
 
     view! {
-        <section class="card" aria-labelledby="home-title">
-            <h1 id="home-title">"Magic Link Auth"</h1>
-            <p>
-                "A Leptos starter for passwordless sign-in: enter an email, open the link, "
-                "and you are in."
-            </p>
-            <button
-                type="button"
-                class="button"
-                on:click=move |_| {
-                    check.dispatch(());
-                }
-                disabled=pending
-            >
-                {move || if pending.get() { "Checking…" } else { "Check the server" }}
-            </button>
-            <p class="status" role="status" aria-live="polite">
-                {move || {
-                    check
-                        .value()
-                        .get()
-                        .map(|result| match result {
-                            Ok(status) if status.database_reachable => {
-                                format!("Server {} is up and its database answers.", status.version)
-                            }
-                            Ok(status) => {
-                                format!("Server {} is up, but its database does not answer.", status.version)
-                            }
-                            Err(_) => "The server could not be reached. Please try again.".to_owned(),
-                        })
-                }}
-            </p>
+        <section class="card" aria-labelledby="login-title">
+            <h1 id="login-title">"Enter your email to log in"</h1>
+            <p>"We'll email you a link that signs you in. No password needed."</p>
+            <ActionForm action=request>
+                <input type="hidden" name="redir" value=move || param("redir") />
+                <div class="field">
+                    <label for="email">"Email address"</label>
+                    <input
+                        id="email"
+                        name="email"
+                        type="text"
+                        inputmode="email"
+                        autocomplete="email"
+                        autocapitalize="none"
+                        spellcheck="false"
+                        placeholder="you@example.com"
+                        aria-describedby="email-error"
+                        aria-invalid=move || (!error().is_empty()).to_string()
+                        value=move || param("email")
+                    />
+                </div>
+                <p id="email-error" class="callout-error" aria-live="polite">
+                    {error}
+                </p>
+                <button type="submit" class="button" disabled=pending>
+                    {move || if pending.get() { "Sending…" } else { "Send Magic Link" }}
+                </button>
+            </ActionForm>
         </section>
     }
 }

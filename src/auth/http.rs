@@ -1,0 +1,382 @@
+//! The server side of the endpoints in `api`: cookies, client addresses, status codes and
+//! redirects. Server only.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use axum::{
+    extract::ConnectInfo,
+    http::{HeaderValue, StatusCode, header, request::Parts},
+};
+use leptos::prelude::*;
+use leptos_axum::{ResponseOptions, redirect};
+
+use super::{
+    api::{AuthError, LinkPreview, LinkRequested, SessionInfo, SignedIn},
+    domain::{Code, Email, LinkToken, RedirectTarget, SessionToken, encode_query_value as enc},
+    secrets::token_hash,
+    service::{AuthService, RequestLinkError},
+    store::{IssueError, NewSession, RedeemError},
+};
+
+pub const RATE_LIMITED: &str = "Too many attempts. Please try again later.";
+pub const MAIL_FAILED: &str = "We couldn't send the email. Please try again.";
+pub const UNAVAILABLE: &str =
+    "The service is temporarily unavailable. Please try again in a moment.";
+const BROKEN: &str = "Something went wrong. Please try again.";
+
+fn service() -> Result<AuthService, AuthError> {
+    use_context::<AuthService>().ok_or_else(|| {
+        tracing::error!("AuthService is missing from the request context");
+        AuthError::new(BROKEN)
+    })
+}
+
+fn parts() -> Result<Parts, AuthError> {
+    use_context::<Parts>().ok_or_else(|| {
+        tracing::error!("request parts are missing from the request context");
+        AuthError::new(BROKEN)
+    })
+}
+
+/// A plain HTML form post, as sent with JavaScript off.
+fn is_form_post(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("text/html"))
+}
+
+/// Answers with `status` and the message as JSON, or, for a plain form post, sends the
+/// browser back to the form at `back_to`, which gets the message in its `error` parameter.
+fn fail(
+    parts: &Parts,
+    status: StatusCode,
+    message: &str,
+    back_to: impl FnOnce(&str) -> String,
+) -> AuthError {
+    if is_form_post(parts) {
+        redirect(&back_to(&enc(message)));
+    } else if let Some(response) = use_context::<ResponseOptions>() {
+        response.set_status(status);
+        response.insert_header(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+    }
+    AuthError::new(message)
+}
+
+fn secure(service: &AuthService) -> bool {
+    service.config.public_url.starts_with("https://")
+}
+
+/// `__Host-` binds the cookie to this exact origin over https; browsers refuse it over http.
+fn session_cookie(service: &AuthService) -> &'static str {
+    if secure(service) {
+        "__Host-session"
+    } else {
+        "session"
+    }
+}
+
+fn pending_cookie(service: &AuthService) -> &'static str {
+    if secure(service) {
+        "__Host-pending-sign-in"
+    } else {
+        "pending-sign-in"
+    }
+}
+
+fn set_cookie(service: &AuthService, name: &str, value: &str, max_age: u64) {
+    let secure = if secure(service) { "; Secure" } else { "" };
+    let cookie =
+        format!("{name}={value}; Path=/; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
+    match (
+        HeaderValue::from_str(&cookie),
+        use_context::<ResponseOptions>(),
+    ) {
+        (Ok(value), Some(response)) => response.append_header(header::SET_COOKIE, value),
+        _ => tracing::error!(cookie = name, "could not set a cookie"),
+    }
+}
+
+fn read_cookie(parts: &Parts, name: &str) -> Option<String> {
+    parts
+        .headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.to_owned())
+}
+
+fn client_ip(service: &AuthService, parts: &Parts) -> IpAddr {
+    match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(peer)) => service.client_ip(peer.ip(), &parts.headers),
+        None => {
+            tracing::warn!("no peer address on the request: serve with connect info");
+            IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+        }
+    }
+}
+
+/// The redirect target from a request: a bad one is logged and replaced by the home page,
+/// never followed.
+fn target(redir: Option<&str>) -> RedirectTarget {
+    RedirectTarget::parse_optional(redir).unwrap_or_else(|err| {
+        tracing::info!(error = %err, "refused a redirect target");
+        RedirectTarget::default()
+    })
+}
+
+pub async fn request_link(
+    email: String,
+    redir: Option<String>,
+) -> Result<LinkRequested, AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let redir = target(redir.as_deref());
+    let back = |error: &str| {
+        format!(
+            "/?error={error}&email={}&redir={}",
+            enc(&email),
+            enc(redir.as_str())
+        )
+    };
+    match service
+        .request_link(&email, &redir, client_ip(&service, &parts))
+        .await
+    {
+        Ok(sent) => {
+            let lifetime = service.config.credential_lifetime.as_secs();
+            set_cookie(&service, pending_cookie(&service), &sent.pending, lifetime);
+            redirect(&format!(
+                "/check-your-email?email={}&redir={}",
+                enc(sent.email.as_str()),
+                enc(redir.as_str())
+            ));
+            Ok(LinkRequested {
+                message: "Check your email for a magic link!".to_owned(),
+            })
+        }
+        Err(RequestLinkError::Issue(IssueError::InvalidEmail(err))) => Err(fail(
+            &parts,
+            StatusCode::BAD_REQUEST,
+            &err.to_string(),
+            back,
+        )),
+        Err(RequestLinkError::Issue(IssueError::RateLimited(limit))) => {
+            tracing::info!(?limit, "link request refused by the rate limit");
+            Err(fail(
+                &parts,
+                StatusCode::TOO_MANY_REQUESTS,
+                RATE_LIMITED,
+                back,
+            ))
+        }
+        Err(RequestLinkError::Issue(IssueError::Store(err))) => {
+            tracing::error!(error = %err, "could not issue a credential");
+            Err(fail(
+                &parts,
+                StatusCode::SERVICE_UNAVAILABLE,
+                UNAVAILABLE,
+                back,
+            ))
+        }
+        Err(RequestLinkError::Mail(err)) => {
+            tracing::error!(error = %err, "could not send the magic-link email");
+            Err(fail(&parts, StatusCode::BAD_GATEWAY, MAIL_FAILED, back))
+        }
+    }
+}
+
+pub async fn redeem(token: String, redir: Option<String>) -> Result<SignedIn, AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let redir = target(redir.as_deref());
+    let route = service.config.route.clone();
+    let back = |error: &str| format!("{route}?error={error}");
+    let token = match LinkToken::parse(&token) {
+        Ok(token) => token,
+        Err(err) => {
+            return Err(fail(
+                &parts,
+                StatusCode::BAD_REQUEST,
+                &err.to_string(),
+                back,
+            ));
+        }
+    };
+    let outcome = service.store.redeem_link(&token, service.clock.now()).await;
+    finish_sign_in(&service, &parts, outcome, &redir, back)
+}
+
+pub async fn verify_code(
+    email: String,
+    code: String,
+    redir: Option<String>,
+) -> Result<SignedIn, AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let redir = target(redir.as_deref());
+    let back = |error: &str| {
+        format!(
+            "/check-your-email?error={error}&email={}&redir={}",
+            enc(&email),
+            enc(redir.as_str())
+        )
+    };
+    let parsed = Email::parse(&email)
+        .map_err(|err| err.to_string())
+        .and_then(|email| {
+            Code::parse(&code)
+                .map(|code| (email, code))
+                .map_err(|err| err.to_string())
+        });
+    let (email, code) = match parsed {
+        Ok(pair) => pair,
+        Err(message) => return Err(fail(&parts, StatusCode::BAD_REQUEST, &message, back)),
+    };
+    let outcome = service
+        .store
+        .redeem_code(&email, &code, service.clock.now())
+        .await;
+    finish_sign_in(&service, &parts, outcome, &redir, back)
+}
+
+fn finish_sign_in(
+    service: &AuthService,
+    parts: &Parts,
+    outcome: Result<NewSession, RedeemError>,
+    redir: &RedirectTarget,
+    back: impl FnOnce(&str) -> String,
+) -> Result<SignedIn, AuthError> {
+    match outcome {
+        Ok(new_session) => {
+            let lifetime = service.config.session_lifetime.as_secs();
+            set_cookie(
+                service,
+                session_cookie(service),
+                new_session.token.expose(),
+                lifetime,
+            );
+            set_cookie(service, pending_cookie(service), "", 0);
+            tracing::info!(persistent_id = %new_session.session.persistent_id, "signed in");
+            redirect(redir.as_str());
+            Ok(SignedIn {
+                redirect_to: redir.as_str().to_owned(),
+            })
+        }
+        Err(err @ RedeemError::InvalidOrExpired) => {
+            Err(fail(parts, StatusCode::BAD_REQUEST, &err.to_string(), back))
+        }
+        Err(err @ RedeemError::WrongCode { .. }) => Err(fail(
+            parts,
+            StatusCode::UNAUTHORIZED,
+            &err.to_string(),
+            back,
+        )),
+        Err(RedeemError::Store(err)) => {
+            tracing::error!(error = %err, "could not redeem a credential");
+            Err(fail(
+                parts,
+                StatusCode::SERVICE_UNAVAILABLE,
+                UNAVAILABLE,
+                back,
+            ))
+        }
+    }
+}
+
+fn session_token(service: &AuthService, parts: &Parts) -> Option<SessionToken> {
+    read_cookie(parts, session_cookie(service)).and_then(|value| SessionToken::parse(&value).ok())
+}
+
+pub async fn current_session() -> Result<Option<SessionInfo>, AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let Some(token) = session_token(&service, &parts) else {
+        return Ok(None);
+    };
+    match service.store.session(&token, service.clock.now()).await {
+        Ok(session) => Ok(session.map(|session| SessionInfo {
+            email: session.email,
+            persistent_id: session.persistent_id,
+            expires_at: session.expires_at.to_rfc3339(),
+        })),
+        Err(err) => {
+            tracing::error!(error = %err, "could not read a session");
+            Err(fail(
+                &parts,
+                StatusCode::SERVICE_UNAVAILABLE,
+                UNAVAILABLE,
+                |error| format!("/?error={error}"),
+            ))
+        }
+    }
+}
+
+pub async fn logout(everywhere: bool) -> Result<(), AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let now = service.clock.now();
+    if let Some(token) = session_token(&service, &parts) {
+        let ended = if everywhere {
+            match service.store.session(&token, now).await {
+                Ok(Some(session)) => match Email::parse(&session.email) {
+                    Ok(email) => service.store.logout_all(&email, now).await.map(|_| ()),
+                    Err(_) => service.store.logout(&token, now).await.map(|_| ()),
+                },
+                Ok(None) => Ok(()),
+                Err(err) => Err(err),
+            }
+        } else {
+            service.store.logout(&token, now).await.map(|_| ())
+        };
+        if let Err(err) = ended {
+            tracing::error!(error = %err, "could not end a session");
+            return Err(fail(
+                &parts,
+                StatusCode::SERVICE_UNAVAILABLE,
+                UNAVAILABLE,
+                |error| format!("/?error={error}"),
+            ));
+        }
+    }
+    set_cookie(&service, session_cookie(&service), "", 0);
+    redirect("/");
+    Ok(())
+}
+
+pub async fn preview_link(token: String) -> Result<LinkPreview, AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let Ok(token) = LinkToken::parse(&token) else {
+        return Ok(LinkPreview {
+            email: None,
+            same_browser: false,
+        });
+    };
+    let email = match service.store.peek_link(&token, service.clock.now()).await {
+        Ok(email) => email,
+        Err(err) => {
+            tracing::error!(error = %err, "could not look up a link");
+            return Err(fail(
+                &parts,
+                StatusCode::SERVICE_UNAVAILABLE,
+                UNAVAILABLE,
+                |error| format!("/?error={error}"),
+            ));
+        }
+    };
+    let same_browser = email.is_some()
+        && read_cookie(&parts, pending_cookie(&service)).is_some_and(|pending| {
+            constant_time_eq(pending.as_bytes(), token_hash(token.expose()).as_bytes())
+        });
+    Ok(LinkPreview {
+        email,
+        same_browser,
+    })
+}
+
+/// Compares without an early exit, so the time taken says nothing about where they differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

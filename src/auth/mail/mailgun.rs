@@ -1,0 +1,88 @@
+//! Production delivery through Mailgun's HTTP API, as the original does it: a form-encoded
+//! POST to `{api_url}/v3/{domain}/messages` with basic auth `api:{key}`.
+
+use std::time::Duration;
+
+use super::{Mail, MailError, Mailer, SendFuture};
+
+/// How long one send may take before the user is told it failed.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+pub struct MailgunMailer {
+    client: reqwest::Client,
+    endpoint: String,
+    api_key: String,
+}
+
+impl MailgunMailer {
+    pub fn new(api_url: &str, domain: &str, api_key: &str) -> Result<Self, MailError> {
+        Self::with_timeout(api_url, domain, api_key, TIMEOUT)
+    }
+
+    pub fn with_timeout(
+        api_url: &str,
+        domain: &str,
+        api_key: &str,
+        timeout: Duration,
+    ) -> Result<Self, MailError> {
+        // reqwest is built without a bundled crypto provider; rustls' ring provider is the
+        // one already compiled in for the database driver. A second install is a no-op.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .timeout(timeout)
+            .connect_timeout(timeout)
+            .build()
+            .map_err(|err| MailError::Unreachable(err.to_string()))?;
+        Ok(Self {
+            client,
+            endpoint: format!("{}/v3/{domain}/messages", api_url.trim_end_matches('/')),
+            api_key: api_key.to_owned(),
+        })
+    }
+}
+
+impl Mailer for MailgunMailer {
+    fn send<'a>(&'a self, mail: &'a Mail) -> SendFuture<'a> {
+        Box::pin(async move {
+            let form = [
+                ("from", mail.from.as_str()),
+                ("to", mail.to.as_str()),
+                ("subject", mail.subject.as_str()),
+                ("html", mail.html.as_str()),
+                ("text", mail.text.as_str()),
+            ];
+            let response = self
+                .client
+                .post(&self.endpoint)
+                .basic_auth("api", Some(&self.api_key))
+                .form(&form)
+                .send()
+                .await
+                .map_err(|err| MailError::Unreachable(describe(&err)))?;
+            let status = response.status();
+            if status.is_success() {
+                tracing::info!(to = %mail.to, "magic-link email accepted by Mailgun");
+                Ok(())
+            } else {
+                let mut body = response.text().await.unwrap_or_default();
+                body.truncate(500);
+                Err(MailError::Rejected {
+                    status: status.as_u16(),
+                    body,
+                })
+            }
+        })
+    }
+}
+
+fn describe(err: &reqwest::Error) -> String {
+    let kind = if err.is_timeout() {
+        "timed out"
+    } else if err.is_connect() {
+        "connection failed"
+    } else {
+        "request failed"
+    };
+    format!("{kind}: {err}")
+}

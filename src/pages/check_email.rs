@@ -1,0 +1,80 @@
+use std::time::Duration;
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+use crate::auth::{
+    api::VerifyCode, components::form_error, domain::RedirectTarget, state::use_auth,
+};
+
+/// How often the waiting page asks whether the link was opened in another tab.
+const POLL_EVERY: Duration = Duration::from_millis(1000);
+
+/// `/check-your-email`: waits for the link, and takes the code typed from another device.
+#[component]
+pub fn CheckEmailPage() -> impl IntoView {
+    let auth = use_auth();
+    let query = use_query_map();
+    let param = move |name: &str| query.read().get(name).unwrap_or_default();
+    let verify = ServerAction::<VerifyCode>::new();
+    auth.refetch_after(verify.version());
+    let pending = verify.pending();
+
+    // The link opened in another tab of this browser sets the session cookie there; this tab
+    // notices on its next poll and moves on.
+    Effect::new(move |_| {
+        if let Ok(handle) = set_interval_with_handle(move || auth.refetch(), POLL_EVERY) {
+            on_cleanup(move || handle.clear());
+        }
+    });
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if auth.session_is_valid.get() {
+            let target = RedirectTarget::parse_optional(Some(&param("redir"))).unwrap_or_default();
+            navigate(target.as_str(), Default::default());
+        }
+    });
+
+    let error = move || form_error(verify.value().get(), param("error"));
+    let email = move || param("email");
+
+    view! {
+        <section class="card" aria-labelledby="check-title">
+            <h1 id="check-title">"Check your email for a magic link!"</h1>
+            <p>
+                "We sent a sign-in link to "
+                <strong>{move || if email().is_empty() { "your address".to_owned() } else { email() }}</strong>
+                ". Open it on this device and this page moves on by itself."
+            </p>
+            <ActionForm action=verify>
+                <input type="hidden" name="email" value=email />
+                <input type="hidden" name="redir" value=move || param("redir") />
+                <div class="field">
+                    <label for="code">"Reading the email on another device? Enter its 6-digit code"</label>
+                    <input
+                        id="code"
+                        name="code"
+                        type="text"
+                        inputmode="numeric"
+                        autocomplete="one-time-code"
+                        pattern="[0-9 ]*"
+                        maxlength="7"
+                        placeholder="123456"
+                        class="code-input"
+                        aria-describedby="code-error"
+                        aria-invalid=move || (!error().is_empty()).to_string()
+                    />
+                </div>
+                <p id="code-error" class="callout-error" aria-live="polite">
+                    {error}
+                </p>
+                <button type="submit" class="button" disabled=pending>
+                    {move || if pending.get() { "Checking…" } else { "Sign in with code" }}
+                </button>
+            </ActionForm>
+            <p class="hint">
+                "No email? Check your spam folder, or " <a href="/">"try again"</a> "."
+            </p>
+        </section>
+    }
+}

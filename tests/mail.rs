@@ -1,0 +1,268 @@
+//! Mail delivery against real endpoints: a folder on disk, and a local HTTP server standing
+//! in for Mailgun's API that records the exact request.
+#![cfg(feature = "ssr")]
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use axum::{
+    Router,
+    extract::{Path, State},
+    http::{HeaderMap, Method, StatusCode},
+    routing::any,
+};
+use base64::{Engine, engine::general_purpose::STANDARD};
+use chrono::{TimeZone, Utc};
+use magic_link_auth::auth::{
+    Code, Email,
+    mail::{
+        DEFAULT_HTML, Mail, MailError, MailSettings, Mailer, compose, file::FileMailer,
+        mailgun::MailgunMailer,
+    },
+};
+
+const LINK: &str = "http://127.0.0.1:3000/magic-link-auth?token=T0kEn_-abc&redir=%2Fdashboard";
+
+fn mail() -> Mail {
+    let now = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap();
+    compose(
+        &MailSettings {
+            from: "Magic Link Auth <magic_link_auth@mg.example.com>".to_owned(),
+            subject: "Magic Login Link".to_owned(),
+            html: DEFAULT_HTML.to_owned(),
+        },
+        &Email::parse("alice@example.com").unwrap(),
+        LINK,
+        &Code::parse("314159").unwrap(),
+        now + chrono::Duration::minutes(30),
+        now,
+    )
+}
+
+/// Name and value pairs, in order.
+type Pairs = Vec<(String, String)>;
+
+/// The parts of a multipart `.eml`: headers, then each part's decoded body by content type.
+fn parse_eml(raw: &str) -> (Pairs, Pairs) {
+    let (head, body) = raw.split_once("\r\n\r\n").expect("headers end");
+    let headers = head
+        .split("\r\n")
+        .map(|line| {
+            let (name, value) = line.split_once(": ").expect("header line");
+            (name.to_owned(), value.to_owned())
+        })
+        .collect::<Vec<_>>();
+    let content_type = &headers.iter().find(|(n, _)| n == "Content-Type").unwrap().1;
+    let boundary = content_type
+        .split("boundary=\"")
+        .nth(1)
+        .unwrap()
+        .trim_end_matches('"');
+    let parts = body
+        .split(&format!("--{boundary}"))
+        .filter_map(|part| {
+            let (part_head, part_body) = part.trim_start_matches("\r\n").split_once("\r\n\r\n")?;
+            let kind = part_head
+                .lines()
+                .next()?
+                .trim_start_matches("Content-Type: ");
+            let decoded = STANDARD
+                .decode(part_body.replace("\r\n", ""))
+                .expect("base64 body");
+            Some((kind.to_owned(), String::from_utf8(decoded).expect("utf-8")))
+        })
+        .collect();
+    (headers, parts)
+}
+
+#[tokio::test]
+async fn the_file_mailer_writes_one_multipart_eml_per_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let outbox = dir.path().join("outbox");
+    let mailer = FileMailer::new(&outbox);
+    mailer.send(&mail()).await.unwrap();
+    mailer.send(&mail()).await.unwrap();
+
+    let mut files: Vec<_> = std::fs::read_dir(&outbox)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    assert!(
+        files
+            .iter()
+            .all(|f| f.extension().is_some_and(|e| e == "eml"))
+    );
+
+    let raw = std::fs::read_to_string(&files[0]).unwrap();
+    assert!(
+        !raw.replace("\r\n", "").contains('\n'),
+        "bare LF in the message"
+    );
+    let (headers, parts) = parse_eml(&raw);
+    let names: Vec<&str> = headers.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "From",
+            "To",
+            "Subject",
+            "Date",
+            "Message-ID",
+            "MIME-Version",
+            "Content-Type"
+        ]
+    );
+    let header = |name: &str| headers.iter().find(|(n, _)| n == name).unwrap().1.clone();
+    assert_eq!(
+        header("From"),
+        "Magic Link Auth <magic_link_auth@mg.example.com>"
+    );
+    assert_eq!(header("To"), "alice@example.com");
+    assert_eq!(header("Subject"), "Magic Login Link");
+    assert!(header("Content-Type").starts_with("multipart/alternative; boundary="));
+
+    let kinds: Vec<&str> = parts.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["text/plain; charset=utf-8", "text/html; charset=utf-8"]
+    );
+    let (text, html) = (&parts[0].1, &parts[1].1);
+    assert!(text.contains(LINK), "{text}");
+    assert!(html.contains(&LINK.replace('&', "&amp;")), "{html}");
+    for part in [text, html] {
+        assert!(part.contains("314159"));
+        assert!(part.contains("2026-11-25 12:30 UTC"));
+        assert!(part.contains("never share the code"));
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Behaviour {
+    Accept,
+    Fail,
+    Hang,
+}
+
+#[derive(Debug, Clone)]
+struct Captured {
+    method: Method,
+    domain: String,
+    authorization: Option<String>,
+    content_type: Option<String>,
+    form: Vec<(String, String)>,
+}
+
+type Log = Arc<Mutex<Vec<Captured>>>;
+
+/// A real HTTP server in Mailgun's place, recording every request it gets.
+async fn fake_mailgun(behaviour: Behaviour) -> (String, Log) {
+    async fn messages(
+        State((behaviour, log)): State<(Behaviour, Log)>,
+        Path(domain): Path<String>,
+        method: Method,
+        headers: HeaderMap,
+        body: String,
+    ) -> (StatusCode, &'static str) {
+        let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
+        log.lock().unwrap().push(Captured {
+            method,
+            domain,
+            authorization: header("authorization"),
+            content_type: header("content-type"),
+            form: serde_urlencoded::from_str(&body).unwrap(),
+        });
+        match behaviour {
+            Behaviour::Accept => (StatusCode::OK, r#"{"message":"Queued. Thank you."}"#),
+            Behaviour::Fail => (StatusCode::INTERNAL_SERVER_ERROR, "upstream exploded"),
+            Behaviour::Hang => {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                (StatusCode::OK, "too late")
+            }
+        }
+    }
+    let log = Log::default();
+    let app = Router::new()
+        .route("/v3/{domain}/messages", any(messages))
+        .with_state((behaviour, log.clone()));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, log)
+}
+
+#[tokio::test]
+async fn mailgun_gets_the_originals_request_plus_a_text_part() {
+    let (url, log) = fake_mailgun(Behaviour::Accept).await;
+    let mailer = MailgunMailer::new(&format!("{url}/"), "mg.example.com", "key-secret").unwrap();
+    let mail = mail();
+    mailer.send(&mail).await.unwrap();
+
+    let captured = log.lock().unwrap().clone();
+    assert_eq!(captured.len(), 1);
+    let request = &captured[0];
+    assert_eq!(request.method, Method::POST);
+    assert_eq!(request.domain, "mg.example.com");
+    assert_eq!(
+        request.authorization.as_deref(),
+        Some(format!("Basic {}", STANDARD.encode("api:key-secret")).as_str())
+    );
+    assert_eq!(
+        request.content_type.as_deref(),
+        Some("application/x-www-form-urlencoded")
+    );
+    let expected: Vec<(String, String)> = [
+        ("from", mail.from.as_str()),
+        ("to", "alice@example.com"),
+        ("subject", "Magic Login Link"),
+        ("html", mail.html.as_str()),
+        ("text", mail.text.as_str()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    assert_eq!(request.form, expected);
+}
+
+#[tokio::test]
+async fn a_mailgun_error_status_is_a_rejection() {
+    let (url, log) = fake_mailgun(Behaviour::Fail).await;
+    let mailer = MailgunMailer::new(&url, "mg.example.com", "key").unwrap();
+    let result = mailer.send(&mail()).await;
+    assert!(
+        matches!(&result, Err(MailError::Rejected { status: 500, body }) if body == "upstream exploded"),
+        "{result:?}"
+    );
+    assert_eq!(log.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_hanging_mailgun_times_out() {
+    let (url, _log) = fake_mailgun(Behaviour::Hang).await;
+    let mailer =
+        MailgunMailer::with_timeout(&url, "mg.example.com", "key", Duration::from_millis(300))
+            .unwrap();
+    let result = mailer.send(&mail()).await;
+    assert!(
+        matches!(&result, Err(MailError::Unreachable(reason)) if reason.starts_with("timed out")),
+        "{result:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_unreachable() {
+    // Bind a port, then free it, so nothing listens there.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    drop(listener);
+    let mailer = MailgunMailer::new(&url, "mg.example.com", "key").unwrap();
+    let result = mailer.send(&mail()).await;
+    assert!(
+        matches!(&result, Err(MailError::Unreachable(reason)) if reason.starts_with("connection failed")),
+        "{result:?}"
+    );
+}
