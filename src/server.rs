@@ -61,6 +61,7 @@ impl AppState {
         db: DatabaseConnection,
         config: AuthConfig,
     ) -> Result<Self, StartupError> {
+        crate::auth::mail::mailgun::install_crypto_provider();
         let auth = AuthService::from_config(db.clone(), config)?;
         Ok(Self {
             leptos_options,

@@ -54,8 +54,11 @@ async fn spawn_app_with(adjust: impl FnOnce(&mut AuthConfig)) -> TestApp {
         base: format!("http://{addr}"),
         db,
         outbox,
+        // The production server runs on a multi-threaded runtime, and so do these tests. A
+        // request that stalls fails the test instead of holding the whole run.
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(30))
             .build()
             .unwrap(),
         _dir: dir,
@@ -162,7 +165,7 @@ fn cookie_pair(set_cookie: &str) -> String {
     set_cookie.split(';').next().unwrap().to_owned()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_check_is_ready_while_the_database_answers() {
     let app = spawn_app().await;
     let reply = app.get("/healthz").await;
@@ -176,7 +179,7 @@ async fn health_check_is_ready_while_the_database_answers() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_login_page_is_rendered_on_the_server() {
     let app = spawn_app().await;
     let reply = app.get("/").await;
@@ -197,7 +200,7 @@ async fn the_login_page_is_rendered_on_the_server() {
     assert!(!html.contains("data-hydrated"), "{html}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_path_is_a_404_page() {
     let app = spawn_app().await;
     let reply = app.get("/no-such-page").await;
@@ -205,7 +208,7 @@ async fn unknown_path_is_a_404_page() {
     assert!(reply.body.contains("Page not found"), "{}", reply.body);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_a_400_with_a_message() {
     let app = spawn_app().await;
     let reply = app
@@ -238,7 +241,7 @@ async fn bad_input_gets_a_400_with_a_message() {
     assert!(app.mails().is_empty());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn known_and_unknown_addresses_get_the_same_reply() {
     let app = spawn_app().await;
     // Make the first address known: it has signed in before.
@@ -264,7 +267,7 @@ async fn known_and_unknown_addresses_get_the_same_reply() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_sixth_request_is_rate_limited() {
     let app = spawn_app().await;
     for _ in 0..5 {
@@ -284,7 +287,7 @@ async fn the_sixth_request_is_rate_limited() {
     assert_eq!(app.mails().len(), 5);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_link_signs_in_once_with_a_locked_down_cookie_and_logout_ends_it() {
     let app = spawn_app().await;
     let requested = app
@@ -372,7 +375,7 @@ async fn a_link_signs_in_once_with_a_locked_down_cookie_and_logout_ends_it() {
     assert_eq!(after.body, "null");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_offsite_redirect_falls_back_to_home() {
     let app = spawn_app().await;
     app.post(
@@ -397,7 +400,7 @@ async fn an_offsite_redirect_falls_back_to_home() {
     assert_eq!(redeemed.headers.get(header::LOCATION).unwrap(), "/");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_code_signs_in_and_wrong_codes_count() {
     let app = spawn_app().await;
     app.post("/api/auth/request", &[("email", "code@example.com")], None)
@@ -427,7 +430,7 @@ async fn the_code_signs_in_and_wrong_codes_count() {
     assert!(hit.cookie("session").is_some());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_javascript_forms_redirect_and_carry_errors_back() {
     let app = spawn_app().await;
     let form_post = |path: &str, form: &[(&str, &str)]| {
@@ -473,7 +476,7 @@ async fn without_javascript_forms_redirect_and_carry_errors_back() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_mail_provider_is_a_502_with_a_message() {
     // Nothing listens on this port, so every send fails.
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();

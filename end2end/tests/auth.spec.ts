@@ -24,7 +24,8 @@ test("the full flow: request, open the emailed link, land signed in, log out", a
   const opened = Date.now();
   await page.goto(mail.link);
   await expect(welcome(page)).toBeVisible();
-  testInfo.annotations.push({ type: "link-to-signed-in-ms", description: String(Date.now() - opened) });
+  // A figure for the record, not an assertion: timing depends on the machine.
+  console.log(`[${testInfo.project.name}] link opened to signed-in page: ${Date.now() - opened} ms`);
   await expect(page).toHaveURL("/");
   await expect(page.getByText(`You are logged in as ${email}.`)).toBeVisible();
   await page.screenshot({ path: testInfo.outputPath("signed-in.png"), fullPage: true });

@@ -23,6 +23,16 @@ pub fn form_error<T>(last_reply: Option<Result<T, AuthError>>, redirected: Strin
     }
 }
 
+/// The error callout under a form. Put it inside an `aria-live` region that is always in
+/// the page, so screen readers announce the message when it appears.
+#[component]
+pub fn FormError(#[prop(into)] message: Signal<String>) -> impl IntoView {
+    move || {
+        let message = message.get();
+        (!message.is_empty()).then(|| view! { <p class="callout-error">{message}</p> })
+    }
+}
+
 /// A query parameter of the current URL, or empty.
 fn query_param(name: &'static str) -> impl Fn() -> String + Copy + Send + Sync + 'static {
     let query = use_query_map();

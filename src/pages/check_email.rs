@@ -4,7 +4,10 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::auth::{
-    api::VerifyCode, components::form_error, domain::RedirectTarget, state::use_auth,
+    api::VerifyCode,
+    components::{FormError, form_error},
+    domain::RedirectTarget,
+    state::use_auth,
 };
 
 /// How often the waiting page asks whether the link was opened in another tab.
@@ -65,9 +68,9 @@ pub fn CheckEmailPage() -> impl IntoView {
                         aria-invalid=move || (!error().is_empty()).to_string()
                     />
                 </div>
-                <p id="code-error" class="callout-error" aria-live="polite">
-                    {error}
-                </p>
+                <div id="code-error" aria-live="polite">
+                    <FormError message=Signal::derive(error) />
+                </div>
                 <button type="submit" class="button" disabled=pending>
                     {move || if pending.get() { "Checking…" } else { "Sign in with code" }}
                 </button>

@@ -3,7 +3,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::auth::{
     api::{RequestLink, SessionInfo},
-    components::{LogoutButton, form_error},
+    components::{FormError, LogoutButton, form_error},
     state::use_auth,
 };
 
@@ -64,9 +64,9 @@ fn LoginCard() -> impl IntoView {
                         value=move || param("email")
                     />
                 </div>
-                <p id="email-error" class="callout-error" aria-live="polite">
-                    {error}
-                </p>
+                <div id="email-error" aria-live="polite">
+                    <FormError message=Signal::derive(error) />
+                </div>
                 <button type="submit" class="button" disabled=pending>
                     {move || if pending.get() { "Sending…" } else { "Send Magic Link" }}
                 </button>

@@ -8,6 +8,14 @@ use super::{Mail, MailError, Mailer, SendFuture};
 /// How long one send may take before the user is told it failed.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Makes rustls' ring provider the process default, for every HTTPS client in the process.
+///
+/// reqwest is built without a bundled crypto provider: ring is the one already compiled in
+/// for the database driver. A second call is a no-op.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
 #[derive(Clone)]
 pub struct MailgunMailer {
     client: reqwest::Client,
@@ -26,9 +34,7 @@ impl MailgunMailer {
         api_key: &str,
         timeout: Duration,
     ) -> Result<Self, MailError> {
-        // reqwest is built without a bundled crypto provider; rustls' ring provider is the
-        // one already compiled in for the database driver. A second install is a no-op.
-        let _ = rustls::crypto::ring::default_provider().install_default();
+        install_crypto_provider();
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout)
