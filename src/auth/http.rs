@@ -13,7 +13,7 @@ use leptos_axum::{ResponseOptions, redirect};
 use super::{
     api::{AuthError, LinkPreview, LinkRequested, SessionInfo, SignedIn},
     domain::{Code, Email, LinkToken, RedirectTarget, SessionToken, encode_query_value as enc},
-    secrets::token_hash,
+    secrets::{constant_time_eq, token_hash},
     service::{AuthService, RequestLinkError},
     store::{IssueError, NewSession, RedeemError},
 };
@@ -374,9 +374,4 @@ pub async fn preview_link(token: String) -> Result<LinkPreview, AuthError> {
         email,
         same_browser,
     })
-}
-
-/// Compares without an early exit, so the time taken says nothing about where they differ.
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
