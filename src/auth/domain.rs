@@ -94,24 +94,32 @@ impl Email {
     }
 }
 
-impl fmt::Display for Email {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+/// Display, and the conversions serde uses, for a string newtype whose only way in is `parse`:
+/// a deserialised value passes the same checks as a typed one.
+macro_rules! parsed_string {
+    ($name:ident, $error:ident) => {
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = $error;
+            fn try_from(value: String) -> Result<Self, Self::Error> {
+                Self::parse(&value)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(value: $name) -> Self {
+                value.0
+            }
+        }
+    };
 }
 
-impl TryFrom<String> for Email {
-    type Error = EmailError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<Email> for String {
-    fn from(email: Email) -> Self {
-        email.0
-    }
-}
+parsed_string!(Email, EmailError);
 
 /// The longest redirect target kept; anything longer is refused rather than cut.
 const REDIRECT_MAX_LEN: usize = 2048;
@@ -191,24 +199,7 @@ impl Default for RedirectTarget {
     }
 }
 
-impl fmt::Display for RedirectTarget {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl TryFrom<String> for RedirectTarget {
-    type Error = RedirectError;
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        Self::parse(&value)
-    }
-}
-
-impl From<RedirectTarget> for String {
-    fn from(target: RedirectTarget) -> Self {
-        target.0
-    }
-}
+parsed_string!(RedirectTarget, RedirectError);
 
 fn check_local_path(path: &str) -> Result<(), RedirectError> {
     if path.chars().any(char::is_control) {
