@@ -14,6 +14,8 @@ use crate::{
 
 /// The document around the app, rendered only on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::server::set_content_security_policy(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use axum::{
     Router,
     extract::{FromRef, State},
-    http::StatusCode,
+    http::{HeaderValue, StatusCode, header},
     routing::get,
 };
 use leptos::prelude::*;
@@ -13,7 +13,9 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{Database, DatabaseConnection, DbErr};
 use tokio::net::TcpListener;
-use tower_http::trace::TraceLayer;
+use tower_http::{
+    limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
+};
 
 use crate::{
     app::{App, shell},
@@ -144,8 +146,48 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone()),
         )
         .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        // Every form here is a few fields: anything bigger is refused with 413 unread.
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("same-origin"),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// The largest request body accepted.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Sets the Content-Security-Policy of the page being rendered: scripts only with this
+/// response's nonce (which Leptos puts on its own scripts) and what they load, wasm allowed,
+/// and no framing. Called from the shell while the page renders.
+pub fn set_content_security_policy(options: &LeptosOptions) {
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    // `cargo leptos watch` reloads the page through a websocket on its own port.
+    let reload = if options.env == leptos::config::Env::DEV {
+        format!(" ws://{}:{}", options.site_addr.ip(), options.reload_port)
+    } else {
+        String::new()
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'{reload}; \
+         frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+    );
+    match HeaderValue::from_str(&policy) {
+        Ok(value) => response.insert_header(header::CONTENT_SECURITY_POLICY, value),
+        Err(err) => tracing::error!(error = %err, "could not build the Content-Security-Policy"),
+    }
 }
 
 /// Ready when the database answers: a load balancer stops sending traffic otherwise.

@@ -500,3 +500,51 @@ async fn a_failing_mail_provider_is_a_502_with_a_message() {
     );
     assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_carry_security_headers_with_a_nonce_their_scripts_use() {
+    let app = spawn_app().await;
+    let page = app.get("/").await;
+    let header = |reply: &Reply, name: &str| {
+        reply
+            .headers
+            .get(name)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default()
+    };
+    let csp = header(&page, "content-security-policy");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("'wasm-unsafe-eval'"), "{csp}");
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(nonce.len() >= 16, "{csp}");
+    assert!(
+        page.body.contains(&format!("nonce=\"{nonce}\"")),
+        "{}",
+        page.body
+    );
+    assert_eq!(header(&page, "x-content-type-options"), "nosniff");
+    assert_eq!(header(&page, "referrer-policy"), "same-origin");
+
+    // A second page gets a different nonce.
+    let again = header(&app.get("/").await, "content-security-policy");
+    assert_ne!(again, csp);
+
+    let link_page = app.get("/magic-link-auth?token=x").await;
+    assert_eq!(header(&link_page, "referrer-policy"), "no-referrer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversized_body_is_refused_with_413_and_changes_nothing() {
+    let app = spawn_app().await;
+    let email = format!("{}@example.com", "a".repeat(20 * 1024));
+    let reply = app
+        .post("/api/auth/request", &[("email", &email)], None)
+        .await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(app.mails().is_empty());
+}

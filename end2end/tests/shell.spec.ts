@@ -1,13 +1,19 @@
 import { expect, test } from "@playwright/test";
 import { waitForHydration } from "./fixtures";
 
-test("the page hydrates without errors", async ({ page }) => {
+test("the page hydrates without errors or Content-Security-Policy violations", async ({ page }) => {
   const pageErrors: string[] = [];
+  const consoleErrors: string[] = [];
   page.on("pageerror", (err) => pageErrors.push(err.message));
-  await page.goto("/");
+  page.on("console", (message) => {
+    if (message.type() === "error") consoleErrors.push(message.text());
+  });
+  const response = await page.goto("/");
+  expect(response?.headers()["content-security-policy"]).toContain("'nonce-");
   await waitForHydration(page);
   await expect(page.getByRole("heading", { name: "Enter your email to log in" })).toBeVisible();
   expect(pageErrors).toEqual([]);
+  expect(consoleErrors).toEqual([]);
 });
 
 test.describe("with JavaScript disabled", () => {

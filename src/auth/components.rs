@@ -46,6 +46,14 @@ fn query_param(name: &'static str) -> impl Fn() -> String + Copy + Send + Sync +
 /// scanner, sees a button that must be pressed.
 #[component]
 pub fn MagicLinkPage() -> impl IntoView {
+    // The address bar holds the token: no request from this page may carry it onward.
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            axum::http::header::REFERRER_POLICY,
+            axum::http::HeaderValue::from_static("no-referrer"),
+        );
+    }
     let token = query_param("token");
     let redir = query_param("redir");
     let error_param = query_param("error");
