@@ -548,3 +548,42 @@ async fn an_oversized_body_is_refused_with_413_and_changes_nothing() {
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(app.mails().is_empty());
 }
+
+/// Six requests, each for a new address and each claiming a different client address.
+async fn six_requests_claiming_six_addresses(app: &TestApp) -> Vec<StatusCode> {
+    let mut statuses = Vec::new();
+    for n in 1..=6 {
+        let reply = app
+            .send(
+                app.http
+                    .post(format!("{}/api/auth/request", app.base))
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header(header::ACCEPT, "application/json")
+                    .header("x-forwarded-for", format!("203.0.113.{n}"))
+                    .body(format!("email=proxy{n}%40example.com")),
+            )
+            .await;
+        statuses.push(reply.status);
+    }
+    statuses
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
+    let app = spawn_app().await;
+    let statuses = six_requests_claiming_six_addresses(&app).await;
+    // All six count against the real peer, 127.0.0.1: the sixth is refused.
+    assert_eq!(statuses[..5], [StatusCode::OK; 5]);
+    assert_eq!(statuses[5], StatusCode::TOO_MANY_REQUESTS);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_for_from_a_trusted_proxy_names_the_client() {
+    let app = spawn_app_with(|config| {
+        config.trusted_proxies =
+            vec![magic_link_auth::auth::config::Cidr::parse("127.0.0.1").unwrap()];
+    })
+    .await;
+    let statuses = six_requests_claiming_six_addresses(&app).await;
+    assert_eq!(statuses, [StatusCode::OK; 6]);
+}
