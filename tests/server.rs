@@ -587,3 +587,41 @@ async fn forwarded_for_from_a_trusted_proxy_names_the_client() {
     let statuses = six_requests_claiming_six_addresses(&app).await;
     assert_eq!(statuses, [StatusCode::OK; 6]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redeeming_is_limited_per_client_ip() {
+    let app = spawn_app().await;
+    app.post("/api/auth/request", &[("email", "ip@example.com")], None)
+        .await;
+    let (link, _) = app.last_link_and_code();
+    let bogus = "B".repeat(43);
+    // Defaults: 5 links × 5 attempts = 25 failures per window from one address.
+    for n in 0..25 {
+        let reply = app
+            .post("/api/auth/redeem", &[("token", &bogus)], None)
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "try {n}: {}",
+            reply.body
+        );
+    }
+    let refused = app
+        .post("/api/auth/redeem", &[("token", &token_of(&link))], None)
+        .await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        refused.body,
+        r#"{"error":"Too many attempts. Please try again later."}"#
+    );
+    assert!(refused.cookie("session").is_none());
+    let code = app
+        .post(
+            "/api/auth/verify-code",
+            &[("email", "ip@example.com"), ("code", "123456")],
+            None,
+        )
+        .await;
+    assert_eq!(code.status, StatusCode::TOO_MANY_REQUESTS);
+}

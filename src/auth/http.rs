@@ -53,7 +53,7 @@ fn fail(
     parts: &Parts,
     status: StatusCode,
     message: &str,
-    back_to: impl FnOnce(&str) -> String,
+    back_to: impl Fn(&str) -> String,
 ) -> AuthError {
     if is_form_post(parts) {
         redirect(&back_to(&enc(message)));
@@ -197,9 +197,12 @@ pub async fn redeem(token: String, redir: Option<String>) -> Result<SignedIn, Au
     let redir = target(redir.as_deref());
     let route = service.config.route.clone();
     let back = |error: &str| format!("{route}?error={error}");
+    let ip = client_ip(&service, &parts);
+    refuse_after_too_many_failures(&service, &parts, ip, &back).await?;
     let token = match LinkToken::parse(&token) {
         Ok(token) => token,
         Err(err) => {
+            count_failure(&service, ip).await;
             return Err(fail(
                 &parts,
                 StatusCode::BAD_REQUEST,
@@ -209,7 +212,7 @@ pub async fn redeem(token: String, redir: Option<String>) -> Result<SignedIn, Au
         }
     };
     let outcome = service.store.redeem_link(&token, service.clock.now()).await;
-    finish_sign_in(&service, &parts, outcome, &redir, back)
+    finish_sign_in(&service, &parts, ip, outcome, &redir, back).await
 }
 
 pub async fn verify_code(
@@ -233,23 +236,70 @@ pub async fn verify_code(
                 .map(|code| (email, code))
                 .map_err(|err| err.to_string())
         });
+    let ip = client_ip(&service, &parts);
+    refuse_after_too_many_failures(&service, &parts, ip, &back).await?;
     let (email, code) = match parsed {
         Ok(pair) => pair,
-        Err(message) => return Err(fail(&parts, StatusCode::BAD_REQUEST, &message, back)),
+        Err(message) => {
+            count_failure(&service, ip).await;
+            return Err(fail(&parts, StatusCode::BAD_REQUEST, &message, back));
+        }
     };
     let outcome = service
         .store
         .redeem_code(&email, &code, service.clock.now())
         .await;
-    finish_sign_in(&service, &parts, outcome, &redir, back)
+    finish_sign_in(&service, &parts, ip, outcome, &redir, back).await
 }
 
-fn finish_sign_in(
+/// Redeeming is limited per client IP too: each failure counts, and past the store's limit
+/// every try is refused for the rest of the window, whatever it carries.
+async fn refuse_after_too_many_failures(
     service: &AuthService,
     parts: &Parts,
+    ip: IpAddr,
+    back: &impl Fn(&str) -> String,
+) -> Result<(), AuthError> {
+    match service
+        .store
+        .too_many_failures(ip, service.clock.now())
+        .await
+    {
+        Ok(false) => Ok(()),
+        Ok(true) => {
+            tracing::info!(%ip, "redemption refused: too many failures from this address");
+            Err(fail(
+                parts,
+                StatusCode::TOO_MANY_REQUESTS,
+                RATE_LIMITED,
+                back,
+            ))
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "could not count failed redemptions");
+            Err(fail(
+                parts,
+                StatusCode::SERVICE_UNAVAILABLE,
+                UNAVAILABLE,
+                back,
+            ))
+        }
+    }
+}
+
+async fn count_failure(service: &AuthService, ip: IpAddr) {
+    if let Err(err) = service.store.record_failure(ip, service.clock.now()).await {
+        tracing::error!(error = %err, "could not record a failed redemption");
+    }
+}
+
+async fn finish_sign_in(
+    service: &AuthService,
+    parts: &Parts,
+    ip: IpAddr,
     outcome: Result<NewSession, RedeemError>,
     redir: &RedirectTarget,
-    back: impl FnOnce(&str) -> String,
+    back: impl Fn(&str) -> String,
 ) -> Result<SignedIn, AuthError> {
     match outcome {
         Ok(new_session) => {
@@ -268,14 +318,18 @@ fn finish_sign_in(
             })
         }
         Err(err @ RedeemError::InvalidOrExpired) => {
+            count_failure(service, ip).await;
             Err(fail(parts, StatusCode::BAD_REQUEST, &err.to_string(), back))
         }
-        Err(err @ RedeemError::WrongCode { .. }) => Err(fail(
-            parts,
-            StatusCode::UNAUTHORIZED,
-            &err.to_string(),
-            back,
-        )),
+        Err(err @ RedeemError::WrongCode { .. }) => {
+            count_failure(service, ip).await;
+            Err(fail(
+                parts,
+                StatusCode::UNAUTHORIZED,
+                &err.to_string(),
+                back,
+            ))
+        }
         Err(RedeemError::Store(err)) => {
             tracing::error!(error = %err, "could not redeem a credential");
             Err(fail(

@@ -20,7 +20,7 @@ use sea_orm::{
 use super::{
     config::{AuthConfig, canonical},
     domain::{Code, Email, EmailError, LinkToken, PersistentId, SessionToken},
-    entities::{credential, session},
+    entities::{credential, failure, session},
     secrets::{CodeHasher, SecretError, token_hash},
 };
 
@@ -422,6 +422,42 @@ impl AuthStore {
 
     fn max_attempts(&self) -> i32 {
         i32::try_from(self.policy.code_max_attempts).unwrap_or(i32::MAX)
+    }
+
+    /// How many failed redemptions one client IP may have per window before it is refused:
+    /// enough for a person to fumble every code of every link they may ask for.
+    pub fn failure_limit(&self) -> u64 {
+        u64::from(self.policy.rate_limit) * u64::from(self.policy.code_max_attempts)
+    }
+
+    /// Whether `client_ip` has used up its failed redemptions for the current window.
+    pub async fn too_many_failures(
+        &self,
+        client_ip: IpAddr,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let failures = failure::Entity::find()
+            .filter(failure::Column::ClientIp.eq(canonical(client_ip).to_string()))
+            .filter(failure::Column::CreatedAt.gt(before(now, self.policy.credential_lifetime)))
+            .count(&self.db)
+            .await?;
+        Ok(failures >= self.failure_limit())
+    }
+
+    /// Counts a failed redemption against `client_ip`.
+    pub async fn record_failure(
+        &self,
+        client_ip: IpAddr,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        failure::Entity::insert(failure::ActiveModel {
+            id: NotSet,
+            client_ip: Set(canonical(client_ip).to_string()),
+            created_at: Set(now),
+        })
+        .exec(&self.db)
+        .await?;
+        Ok(())
     }
 
     /// The live session behind `token`, if any.
