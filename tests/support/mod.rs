@@ -2,6 +2,8 @@
 //! when `TEST_DATABASE_URL` points at a server.
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
+pub mod app;
+
 use magic_link_auth::server::connect_and_migrate;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
