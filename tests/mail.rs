@@ -3,17 +3,11 @@
 #![cfg(feature = "ssr")]
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+mod support;
 
-use axum::{
-    Router,
-    extract::{Path, State},
-    http::{HeaderMap, Method, StatusCode},
-    routing::any,
-};
+use std::time::Duration;
+
+use axum::http::Method;
 use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::{TimeZone, Utc};
 use magic_link_auth::auth::{
@@ -23,6 +17,7 @@ use magic_link_auth::auth::{
         mailgun::MailgunMailer,
     },
 };
+use support::mailgun::{Behaviour, FakeMailgun};
 
 const LINK: &str = "http://127.0.0.1:3000/magic-link-auth?token=T0kEn_-abc&redir=%2Fdashboard";
 
@@ -141,63 +136,9 @@ async fn the_file_mailer_writes_one_multipart_eml_per_message() {
     }
 }
 
-#[derive(Clone, Copy)]
-enum Behaviour {
-    Accept,
-    Fail,
-    Hang,
-}
-
-#[derive(Debug, Clone)]
-struct Captured {
-    method: Method,
-    domain: String,
-    authorization: Option<String>,
-    content_type: Option<String>,
-    form: Vec<(String, String)>,
-}
-
-type Log = Arc<Mutex<Vec<Captured>>>;
-
-/// A real HTTP server in Mailgun's place, recording every request it gets.
-async fn fake_mailgun(behaviour: Behaviour) -> (String, Log) {
-    async fn messages(
-        State((behaviour, log)): State<(Behaviour, Log)>,
-        Path(domain): Path<String>,
-        method: Method,
-        headers: HeaderMap,
-        body: String,
-    ) -> (StatusCode, &'static str) {
-        let header = |name: &str| headers.get(name).map(|v| v.to_str().unwrap().to_owned());
-        log.lock().unwrap().push(Captured {
-            method,
-            domain,
-            authorization: header("authorization"),
-            content_type: header("content-type"),
-            form: serde_urlencoded::from_str(&body).unwrap(),
-        });
-        match behaviour {
-            Behaviour::Accept => (StatusCode::OK, r#"{"message":"Queued. Thank you."}"#),
-            Behaviour::Fail => (StatusCode::INTERNAL_SERVER_ERROR, "upstream exploded"),
-            Behaviour::Hang => {
-                tokio::time::sleep(Duration::from_secs(30)).await;
-                (StatusCode::OK, "too late")
-            }
-        }
-    }
-    let log = Log::default();
-    let app = Router::new()
-        .route("/v3/{domain}/messages", any(messages))
-        .with_state((behaviour, log.clone()));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (url, log)
-}
-
 #[tokio::test]
 async fn mailgun_gets_the_originals_request_plus_a_text_part() {
-    let (url, log) = fake_mailgun(Behaviour::Accept).await;
+    let FakeMailgun { url, log, .. } = FakeMailgun::start(Behaviour::Accept).await;
     let mailer = MailgunMailer::new(&format!("{url}/"), "mg.example.com", "key-secret").unwrap();
     let mail = mail();
     mailer.send(&mail).await.unwrap();
@@ -230,7 +171,7 @@ async fn mailgun_gets_the_originals_request_plus_a_text_part() {
 
 #[tokio::test]
 async fn a_mailgun_error_status_is_a_rejection() {
-    let (url, log) = fake_mailgun(Behaviour::Fail).await;
+    let FakeMailgun { url, log, .. } = FakeMailgun::start(Behaviour::Fail).await;
     let mailer = MailgunMailer::new(&url, "mg.example.com", "key").unwrap();
     let result = mailer.send(&mail()).await;
     assert!(
@@ -242,7 +183,7 @@ async fn a_mailgun_error_status_is_a_rejection() {
 
 #[tokio::test]
 async fn a_hanging_mailgun_times_out() {
-    let (url, _log) = fake_mailgun(Behaviour::Hang).await;
+    let FakeMailgun { url, .. } = FakeMailgun::start(Behaviour::Hang).await;
     let mailer =
         MailgunMailer::with_timeout(&url, "mg.example.com", "key", Duration::from_millis(300))
             .unwrap();

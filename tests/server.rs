@@ -470,3 +470,41 @@ async fn redeeming_is_limited_per_client_ip() {
         .await;
     assert_eq!(code.status, StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_mailgun_is_a_clear_502_and_the_next_request_works_once_it_recovers() {
+    use support::mailgun::{Behaviour, FakeMailgun};
+    let mailgun = FakeMailgun::start(Behaviour::Fail).await;
+    let url = mailgun.url.clone();
+    let app = spawn_app_with(move |config| {
+        config.mail_provider = MailProvider::Mailgun {
+            api_url: url,
+            domain: "mg.example.com".to_owned(),
+            api_key: "key".to_owned(),
+        };
+    })
+    .await;
+    let failed = app
+        .post("/api/auth/request", &[("email", "flaky@example.com")], None)
+        .await;
+    assert_eq!(failed.status, StatusCode::BAD_GATEWAY);
+    assert_eq!(
+        failed.body,
+        r#"{"error":"We couldn't send the email. Please try again."}"#
+    );
+    assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
+
+    mailgun.set(Behaviour::Accept);
+    let sent = app
+        .post("/api/auth/request", &[("email", "flaky@example.com")], None)
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let log = mailgun.log.lock().unwrap().clone();
+    assert_eq!(log.len(), 2);
+    assert!(
+        log[1]
+            .form
+            .iter()
+            .any(|(k, v)| k == "to" && v == "flaky@example.com")
+    );
+}

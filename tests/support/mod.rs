@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
 pub mod app;
+pub mod mailgun;
 
 use magic_link_auth::server::connect_and_migrate;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
