@@ -35,6 +35,19 @@ impl FromServerFnError for AuthError {
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
         match value {
+            // A body that is not the form an endpoint takes (repeated fields, bad encoding)
+            // is the sender's mistake: a 400, not a 500.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) => {
+                #[cfg(feature = "ssr")]
+                if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                    response.set_status(axum::http::StatusCode::BAD_REQUEST);
+                    response.insert_header(
+                        axum::http::header::CONTENT_TYPE,
+                        axum::http::HeaderValue::from_static("application/json"),
+                    );
+                }
+                Self::new("The request could not be read: send a form with the documented fields.")
+            }
             ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => {
                 Self::new("The server could not be reached. Check your connection and try again.")
             }

@@ -47,7 +47,10 @@ impl Email {
         if email.is_empty() {
             return Err(EmailError::Empty);
         }
-        if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || is_invisible(c))
+        {
             return Err(EmailError::WhitespaceOrControl);
         }
         if email.len() > EMAIL_MAX_LEN {
@@ -120,6 +123,22 @@ macro_rules! parsed_string {
 }
 
 parsed_string!(Email, EmailError);
+
+/// Format characters that render as nothing: an address holding one looks like another.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{FEFF}'
+    )
+}
 
 /// The longest redirect target kept; anything longer is refused rather than cut.
 const REDIRECT_MAX_LEN: usize = 2048;
@@ -446,6 +465,10 @@ mod tests {
             ("alice\u{1b}[31m@example.com", WhitespaceOrControl),
             ("alice\u{a0}x@example.com", WhitespaceOrControl),
             ("alice\u{2028}@example.com", WhitespaceOrControl),
+            ("ali\u{200b}ce@example.com", WhitespaceOrControl),
+            ("alice@exam\u{ad}ple.com", WhitespaceOrControl),
+            ("alice\u{202e}moc.elpmaxe@example.com", WhitespaceOrControl),
+            ("\u{feff}alice@example.com", WhitespaceOrControl),
             ("alice@exa\u{85}mple.com", WhitespaceOrControl),
             ("Alice <alice@example.com>", WhitespaceOrControl),
             ("<alice@example.com>", ForbiddenCharacter),
