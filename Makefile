@@ -17,7 +17,7 @@ CARGO_LEPTOS_VERSION := 0.3.10
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: dev test setup lint bench
+.PHONY: dev test setup lint bench load
 
 dev: setup
 	cargo leptos watch
@@ -51,3 +51,9 @@ setup:
 # TEST_DATABASE_URL is set), plus the argon2id hash time. Prints a markdown table.
 bench:
 	cargo bench --features ssr --bench auth_store
+
+# The release server under 64 connections for 30 s each: the session check and the
+# signed-in home page. Needs wrk (apt-get install wrk); prints requests/s and p99.
+load: setup
+	cargo leptos build --release
+	benches/load.sh
