@@ -10,6 +10,18 @@ use reqwest::{StatusCode, header};
 use support::app::{Reply, TestApp, cookie_pair, spawn_app, spawn_app_with, token_of};
 use tokio::net::TcpListener;
 
+/// The app sending its mail through the Mailgun API at `api_url`.
+async fn spawn_app_with_mailgun(api_url: String) -> TestApp {
+    spawn_app_with(move |config| {
+        config.mail_provider = MailProvider::Mailgun {
+            api_url,
+            domain: "mg.example.com".to_owned(),
+            api_key: "key".to_owned(),
+        };
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_check_is_ready_while_the_database_answers() {
     let app = spawn_app().await;
@@ -327,14 +339,7 @@ async fn a_failing_mail_provider_is_a_502_with_a_message() {
     let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", closed.local_addr().unwrap());
     drop(closed);
-    let app = spawn_app_with(|config| {
-        config.mail_provider = MailProvider::Mailgun {
-            api_url: url,
-            domain: "mg.example.com".to_owned(),
-            api_key: "key".to_owned(),
-        };
-    })
-    .await;
+    let app = spawn_app_with_mailgun(url).await;
     let reply = app
         .post("/api/auth/request", &[("email", "down@example.com")], None)
         .await;
@@ -475,15 +480,7 @@ async fn redeeming_is_limited_per_client_ip() {
 async fn a_failing_mailgun_is_a_clear_502_and_the_next_request_works_once_it_recovers() {
     use support::mailgun::{Behaviour, FakeMailgun};
     let mailgun = FakeMailgun::start(Behaviour::Fail).await;
-    let url = mailgun.url.clone();
-    let app = spawn_app_with(move |config| {
-        config.mail_provider = MailProvider::Mailgun {
-            api_url: url,
-            domain: "mg.example.com".to_owned(),
-            api_key: "key".to_owned(),
-        };
-    })
-    .await;
+    let app = spawn_app_with_mailgun(mailgun.url.clone()).await;
     let failed = app
         .post("/api/auth/request", &[("email", "flaky@example.com")], None)
         .await;

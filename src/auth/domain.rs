@@ -300,11 +300,17 @@ pub enum CredentialFormatError {
     MalformedCode,
 }
 
-fn is_token_shaped(value: &str) -> bool {
-    value.len() == TOKEN_LEN
+/// The text of a 256-bit token: exactly 43 URL-safe base64 characters.
+fn token_text(value: &str) -> Result<String, CredentialFormatError> {
+    let shaped = value.len() == TOKEN_LEN
         && value
             .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    if shaped {
+        Ok(value.to_owned())
+    } else {
+        Err(CredentialFormatError::MalformedToken)
+    }
 }
 
 /// The secret in a magic link: 32 random bytes, URL-safe base64. Only its SHA-256 is stored.
@@ -312,13 +318,9 @@ fn is_token_shaped(value: &str) -> bool {
 pub struct LinkToken(String);
 
 impl LinkToken {
+    /// Spaces around a pasted link are forgiven.
     pub fn parse(input: &str) -> Result<Self, CredentialFormatError> {
-        let input = input.trim();
-        if is_token_shaped(input) {
-            Ok(Self(input.to_owned()))
-        } else {
-            Err(CredentialFormatError::MalformedToken)
-        }
+        token_text(input.trim()).map(Self)
     }
 
     pub fn expose(&self) -> &str {
@@ -332,11 +334,7 @@ pub struct SessionToken(String);
 
 impl SessionToken {
     pub fn parse(input: &str) -> Result<Self, CredentialFormatError> {
-        if is_token_shaped(input) {
-            Ok(Self(input.to_owned()))
-        } else {
-            Err(CredentialFormatError::MalformedToken)
-        }
+        token_text(input).map(Self)
     }
 
     pub fn expose(&self) -> &str {

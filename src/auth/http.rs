@@ -67,6 +67,11 @@ fn fail(
     AuthError::new(message)
 }
 
+/// The home page showing `error` (already encoded): where a plain form goes back on a fault.
+fn home_with_error(error: &str) -> String {
+    format!("/?error={error}")
+}
+
 fn secure(service: &AuthService) -> bool {
     service.config.public_url.starts_with("https://")
 }
@@ -363,7 +368,7 @@ pub async fn current_session() -> Result<Option<SessionInfo>, AuthError> {
                 &parts,
                 StatusCode::SERVICE_UNAVAILABLE,
                 UNAVAILABLE,
-                |error| format!("/?error={error}"),
+                home_with_error,
             ))
         }
     }
@@ -391,7 +396,7 @@ pub async fn logout(everywhere: bool) -> Result<(), AuthError> {
                 &parts,
                 StatusCode::SERVICE_UNAVAILABLE,
                 UNAVAILABLE,
-                |error| format!("/?error={error}"),
+                home_with_error,
             ));
         }
     }
@@ -416,7 +421,7 @@ pub async fn preview_link(token: String) -> Result<LinkPreview, AuthError> {
                 &parts,
                 StatusCode::SERVICE_UNAVAILABLE,
                 UNAVAILABLE,
-                |error| format!("/?error={error}"),
+                home_with_error,
             ));
         }
     };
