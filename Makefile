@@ -17,7 +17,7 @@ CARGO_LEPTOS_VERSION := 0.3.10
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: dev test setup lint bench load
+.PHONY: dev test setup lint bench load fuzz
 
 dev: setup
 	cargo leptos watch
@@ -57,3 +57,14 @@ bench:
 load: setup
 	cargo leptos build --release
 	benches/load.sh
+
+# libFuzzer over the two parsers that take raw input from the internet, FUZZ_RUNS executions
+# each (default 1,000,000). Needs the nightly toolchain; installs cargo-fuzz if it is missing.
+FUZZ_RUNS ?= 1000000
+fuzz:
+	@cargo fuzz --version >/dev/null 2>&1 || cargo install cargo-fuzz --locked
+	cd fuzz && mkdir -p target && for target in email redirect; do \
+	  cargo +nightly fuzz run $$target -- -runs=$(FUZZ_RUNS) -max_len=512 -print_final_stats=1 \
+	    > target/fuzz-$$target.log 2>&1 || { tail -40 target/fuzz-$$target.log; exit 1; }; \
+	  echo "$$target: $$(grep -h -m1 -E 'stat::number_of_executed_units' target/fuzz-$$target.log), no crash"; \
+	done

@@ -19,6 +19,8 @@ use magic_link_auth::auth::{
 };
 use support::mailgun::{Behaviour, FakeMailgun};
 
+const TEN_SECONDS: Duration = Duration::from_secs(10);
+
 const LINK: &str = "http://127.0.0.1:3000/magic-link-auth?token=T0kEn_-abc&redir=%2Fdashboard";
 
 fn mail() -> Mail {
@@ -139,7 +141,13 @@ async fn the_file_mailer_writes_one_multipart_eml_per_message() {
 #[tokio::test]
 async fn mailgun_gets_the_originals_request_plus_a_text_part() {
     let FakeMailgun { url, log, .. } = FakeMailgun::start(Behaviour::Accept).await;
-    let mailer = MailgunMailer::new(&format!("{url}/"), "mg.example.com", "key-secret").unwrap();
+    let mailer = MailgunMailer::new(
+        &format!("{url}/"),
+        "mg.example.com",
+        "key-secret",
+        TEN_SECONDS,
+    )
+    .unwrap();
     let mail = mail();
     mailer.send(&mail).await.unwrap();
 
@@ -172,7 +180,7 @@ async fn mailgun_gets_the_originals_request_plus_a_text_part() {
 #[tokio::test]
 async fn a_mailgun_error_status_is_a_rejection() {
     let FakeMailgun { url, log, .. } = FakeMailgun::start(Behaviour::Fail).await;
-    let mailer = MailgunMailer::new(&url, "mg.example.com", "key").unwrap();
+    let mailer = MailgunMailer::new(&url, "mg.example.com", "key", TEN_SECONDS).unwrap();
     let result = mailer.send(&mail()).await;
     assert!(
         matches!(&result, Err(MailError::Rejected { status: 500, body }) if body == "upstream exploded"),
@@ -185,8 +193,7 @@ async fn a_mailgun_error_status_is_a_rejection() {
 async fn a_hanging_mailgun_times_out() {
     let FakeMailgun { url, .. } = FakeMailgun::start(Behaviour::Hang).await;
     let mailer =
-        MailgunMailer::with_timeout(&url, "mg.example.com", "key", Duration::from_millis(300))
-            .unwrap();
+        MailgunMailer::new(&url, "mg.example.com", "key", Duration::from_millis(300)).unwrap();
     let result = mailer.send(&mail()).await;
     assert!(
         matches!(&result, Err(MailError::Unreachable(reason)) if reason.starts_with("timed out")),
@@ -200,7 +207,7 @@ async fn a_refused_connection_is_unreachable() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let mailer = MailgunMailer::new(&url, "mg.example.com", "key").unwrap();
+    let mailer = MailgunMailer::new(&url, "mg.example.com", "key", TEN_SECONDS).unwrap();
     let result = mailer.send(&mail()).await;
     assert!(
         matches!(&result, Err(MailError::Unreachable(reason)) if reason.starts_with("connection failed")),

@@ -37,6 +37,9 @@ pub struct AuthConfig {
     pub trusted_proxies: Vec<Cidr>,
     /// How the email goes out.
     pub mail_provider: MailProvider,
+    /// How long handing one message to the mail provider may take before the user is told
+    /// it failed.
+    pub mail_timeout: Duration,
     /// What the email says.
     pub mail: MailSettings,
 }
@@ -91,6 +94,7 @@ impl Default for AuthConfig {
             code_max_attempts: 5,
             trusted_proxies: Vec::new(),
             mail_provider: MailProvider::Console,
+            mail_timeout: Duration::from_secs(10),
             mail: MailSettings {
                 from: default_from("127.0.0.1"),
                 subject: DEFAULT_SUBJECT.to_owned(),
@@ -162,6 +166,10 @@ impl AuthConfig {
 
         Ok(Self {
             mail_provider,
+            mail_timeout: match read("MAGIC_LINK_MAIL_TIMEOUT_SECONDS") {
+                Some(s) => s.timeout_seconds()?,
+                None => defaults.mail_timeout,
+            },
             mail,
             public_url,
             database_url: match read("DATABASE_URL") {
@@ -237,6 +245,13 @@ impl Setting {
         match self.value.parse::<u64>() {
             Ok(secs) if (1..=MAX_SECONDS).contains(&secs) => Ok(Duration::from_secs(secs)),
             _ => self.reject("must be a whole number of seconds from 1 to 315360000"),
+        }
+    }
+
+    fn timeout_seconds(&self) -> Result<Duration, ConfigError> {
+        match self.value.parse::<u64>() {
+            Ok(secs) if (1..=300).contains(&secs) => Ok(Duration::from_secs(secs)),
+            _ => self.reject("must be a whole number of seconds from 1 to 300"),
         }
     }
 

@@ -1,7 +1,7 @@
 //! The auth component's server side as the HTTP layer sees it: one value in context that
 //! ties the store, the mailer, the settings and the clock together. Server only.
 
-use std::{net::IpAddr, sync::Arc};
+use std::{net::IpAddr, sync::Arc, time::Duration};
 
 use axum::http::HeaderMap;
 
@@ -63,7 +63,7 @@ impl AuthService {
         db: sea_orm::DatabaseConnection,
         config: AuthConfig,
     ) -> Result<Self, ServiceError> {
-        let mailer = mailer_for(&config.mail_provider)?;
+        let mailer = mailer_for(&config.mail_provider, config.mail_timeout)?;
         let store = AuthStore::new(db, CodeHasher::per_core()?, Policy::from(&config));
         Ok(Self::new(
             store,
@@ -151,7 +151,7 @@ pub enum ServiceError {
     Secret(#[from] SecretError),
 }
 
-fn mailer_for(provider: &MailProvider) -> Result<Arc<dyn Mailer>, MailError> {
+fn mailer_for(provider: &MailProvider, timeout: Duration) -> Result<Arc<dyn Mailer>, MailError> {
     Ok(match provider {
         MailProvider::Console => Arc::new(ConsoleMailer),
         MailProvider::File { outbox } => Arc::new(FileMailer::new(outbox.clone())),
@@ -159,7 +159,7 @@ fn mailer_for(provider: &MailProvider) -> Result<Arc<dyn Mailer>, MailError> {
             api_url,
             domain,
             api_key,
-        } => Arc::new(MailgunMailer::new(api_url, domain, api_key)?),
+        } => Arc::new(MailgunMailer::new(api_url, domain, api_key, timeout)?),
     })
 }
 

@@ -164,6 +164,22 @@ impl TestApp {
             .collect()
     }
 
+    /// Requests a link for `email`, redeems it over the API, and returns the session cookie
+    /// as a `Cookie:` header value.
+    pub async fn sign_in(&self, email: &str) -> String {
+        let sent = self
+            .post("/api/auth/request", &[("email", email)], None)
+            .await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+        let (link, _) = self.last_link_and_code();
+        let token = token_of(&link);
+        let signed_in = self
+            .post("/api/auth/redeem", &[("token", token.as_str())], None)
+            .await;
+        assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
+        cookie_pair(&signed_in.cookie("session").expect("a session cookie"))
+    }
+
     pub fn last_link_and_code(&self) -> (String, String) {
         let mail = self.mails().pop().expect("a message");
         let link = mail

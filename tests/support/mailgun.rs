@@ -67,12 +67,17 @@ async fn messages(
 
 impl FakeMailgun {
     pub async fn start(behaviour: Behaviour) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Self::start_on(listener, behaviour)
+    }
+
+    /// The fake on `listener`, for a test that first leaves the port closed.
+    pub fn start_on(listener: tokio::net::TcpListener, behaviour: Behaviour) -> Self {
         let behaviour = Arc::new(Mutex::new(behaviour));
         let log = Log::default();
         let app = Router::new()
             .route("/v3/{domain}/messages", any(messages))
             .with_state((behaviour.clone(), log.clone()));
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
         Self {

@@ -1,0 +1,332 @@
+//! Faults outside the app, driven over HTTP against the real server: the mail provider
+//! failing, hanging or gone, and the database going away. In each case the user gets a clear
+//! message, nothing is lost, and the app recovers by itself once the fault clears.
+#![cfg(feature = "ssr")]
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod support;
+
+use std::{
+    path::{Path, PathBuf},
+    process::Command,
+    time::{Duration, Instant},
+};
+
+use magic_link_auth::{
+    auth::{config::MailProvider, http::UNAVAILABLE},
+    server::connect_and_migrate,
+};
+use reqwest::StatusCode;
+use support::{
+    app::{TestApp, spawn_app_on, spawn_app_with},
+    mailgun::{Behaviour, FakeMailgun},
+};
+use tokio::net::TcpListener;
+
+const MAIL_FAILED: &str = r#"{"error":"We couldn't send the email. Please try again."}"#;
+
+async fn spawn_app_with_mailgun(api_url: String) -> TestApp {
+    spawn_app_with(move |config| {
+        config.mail_provider = MailProvider::Mailgun {
+            api_url,
+            domain: "mg.example.com".to_owned(),
+            api_key: "key".to_owned(),
+        };
+        config.mail_timeout = Duration::from_secs(1);
+    })
+    .await
+}
+
+fn unavailable() -> String {
+    format!(r#"{{"error":"{UNAVAILABLE}"}}"#)
+}
+
+/// Polls `/healthz` until it answers 200, for at most `limit`; returns whether it did.
+async fn wait_until_ready(app: &TestApp, limit: Duration) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if app.get("/healthz").await.status == StatusCode::OK {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    false
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_mailgun_is_a_502_after_the_timeout_and_the_next_request_works() {
+    let mailgun = FakeMailgun::start(Behaviour::Hang).await;
+    let app = spawn_app_with_mailgun(mailgun.url.clone()).await;
+
+    let hung = app
+        .post("/api/auth/request", &[("email", "slow@example.com")], None)
+        .await;
+    assert_eq!(hung.status, StatusCode::BAD_GATEWAY);
+    assert_eq!(hung.body, MAIL_FAILED);
+    assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
+
+    mailgun.set(Behaviour::Accept);
+    let sent = app
+        .post("/api/auth/request", &[("email", "slow@example.com")], None)
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    assert_eq!(mailgun.log.lock().unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_connection_to_mailgun_is_a_502_and_the_next_request_works_once_it_listens() {
+    // A port that nothing listens on, until the fake takes it over.
+    let reserved = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = reserved.local_addr().unwrap();
+    drop(reserved);
+    let app = spawn_app_with_mailgun(format!("http://{addr}")).await;
+
+    let refused = app
+        .post("/api/auth/request", &[("email", "gone@example.com")], None)
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_GATEWAY);
+    assert_eq!(refused.body, MAIL_FAILED);
+    assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
+
+    let mailgun = FakeMailgun::start_on(TcpListener::bind(addr).await.unwrap(), Behaviour::Accept);
+    let sent = app
+        .post("/api/auth/request", &[("email", "gone@example.com")], None)
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    assert_eq!(mailgun.log.lock().unwrap().len(), 1);
+}
+
+/// Runs `program` with `args`, and whether it succeeded.
+fn run(program: &str, args: &[&str]) -> bool {
+    Command::new(program)
+        .args(args)
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// Makes a file immutable (`chattr +i`) for as long as it lives: even root cannot write it.
+struct Unwritable(PathBuf);
+
+impl Unwritable {
+    /// `None` where the file system or the user cannot do it; under CI that is a failure.
+    fn new(path: &Path) -> Option<Self> {
+        if run("chattr", &["+i", path.to_str().unwrap()]) {
+            Some(Self(path.to_owned()))
+        } else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "chattr +i must work under CI (it needs root and a file system with attributes)"
+            );
+            eprintln!("chattr +i is not available here: skipping the unwritable-SQLite test");
+            None
+        }
+    }
+}
+
+impl Drop for Unwritable {
+    fn drop(&mut self) {
+        run("chattr", &["-i", self.0.to_str().unwrap()]);
+    }
+}
+
+/// Everything a user can reach while the database is away: a 503 with a message, and
+/// `/healthz` not ready. Nothing is sent.
+async fn assert_unavailable(app: &TestApp, cookie: &str) {
+    let request = app
+        .post(
+            "/api/auth/request",
+            &[("email", "during@example.com")],
+            None,
+        )
+        .await;
+    assert_eq!(request.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(request.body, unavailable());
+
+    let session = app.post("/api/auth/session", &[], Some(cookie)).await;
+    assert_eq!(session.status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(session.body, unavailable());
+
+    let health = app.get("/healthz").await;
+    assert_eq!(
+        (health.status, health.body.as_str()),
+        (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
+    );
+    assert_eq!(
+        app.mails().len(),
+        1,
+        "no mail goes out while the database is away"
+    );
+}
+
+/// After the fault clears: ready again without a restart, the earlier session still valid,
+/// and a new sign-in works.
+async fn assert_recovered(app: &TestApp, cookie: &str) {
+    assert!(
+        wait_until_ready(app, Duration::from_secs(20)).await,
+        "/healthz did not become ready again"
+    );
+    let session = app.post("/api/auth/session", &[], Some(cookie)).await;
+    assert_eq!(session.status, StatusCode::OK);
+    assert!(
+        session.body.contains("before@example.com"),
+        "{}",
+        session.body
+    );
+    app.sign_in("after@example.com").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unwritable_sqlite_file_is_a_503_and_the_app_recovers_when_it_is_writable_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("app.db");
+    let db = connect_and_migrate(&format!("sqlite://{}?mode=rwc", file.display()))
+        .await
+        .unwrap();
+    let app = spawn_app_on(db, dir.path().join("outbox"), |_| {}).await;
+    let cookie = app.sign_in("before@example.com").await;
+
+    let Some(fault) = Unwritable::new(&file) else {
+        return;
+    };
+    assert_unavailable(&app, &cookie).await;
+    drop(fault);
+    assert_recovered(&app, &cookie).await;
+}
+
+/// A PostgreSQL server of the test's own, in a temporary folder on a free port, so that it
+/// can be stopped and started without disturbing the shared server other tests use.
+struct PrivatePostgres {
+    bin: PathBuf,
+    data: PathBuf,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl PrivatePostgres {
+    /// `None` where PostgreSQL's server programs or the `postgres` user are missing; under CI
+    /// that is a failure.
+    async fn start() -> Option<Self> {
+        let bin = std::fs::read_dir("/usr/lib/postgresql")
+            .ok()
+            .and_then(|versions| versions.filter_map(Result::ok).map(|v| v.path()).max())
+            .map(|version| version.join("bin"))
+            .filter(|bin| bin.join("pg_ctl").exists());
+        let owner = Command::new("id").args(["-u", "postgres"]).output().ok();
+        let (Some(bin), Some(owner)) = (bin, owner.filter(|o| o.status.success())) else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "PostgreSQL's server programs and the postgres user must exist under CI"
+            );
+            eprintln!("no PostgreSQL server programs here: skipping the PostgreSQL outage test");
+            return None;
+        };
+        let uid: u32 = String::from_utf8(owner.stdout)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        std::os::unix::fs::chown(dir.path(), Some(uid), None).unwrap();
+        let data = dir.path().join("data");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .await
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let server = Self {
+            bin,
+            data,
+            port,
+            _dir: dir,
+        };
+        assert!(
+            server.as_postgres(
+                "initdb",
+                &[
+                    "-D",
+                    server.data.to_str().unwrap(),
+                    "-A",
+                    "trust",
+                    "-U",
+                    "postgres",
+                    "--no-sync"
+                ]
+            ),
+            "initdb failed"
+        );
+        server.up();
+        Some(server)
+    }
+
+    fn as_postgres(&self, program: &str, args: &[&str]) -> bool {
+        let program = self.bin.join(program);
+        let mut all = vec!["-u", "postgres", "--", program.to_str().unwrap()];
+        all.extend_from_slice(args);
+        Command::new("runuser")
+            .args(&all)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success())
+    }
+
+    fn url(&self) -> String {
+        format!("postgres://postgres@127.0.0.1:{}/postgres", self.port)
+    }
+
+    fn up(&self) {
+        let options = format!(
+            "-p {} -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off",
+            self.port
+        );
+        let data = self.data.to_str().unwrap();
+        let log = self.data.join("server.log");
+        assert!(
+            self.as_postgres(
+                "pg_ctl",
+                &[
+                    "-D",
+                    data,
+                    "-l",
+                    log.to_str().unwrap(),
+                    "-o",
+                    &options,
+                    "-w",
+                    "start"
+                ]
+            ),
+            "pg_ctl start failed"
+        );
+    }
+
+    fn down(&self) {
+        let data = self.data.to_str().unwrap();
+        assert!(
+            self.as_postgres("pg_ctl", &["-D", data, "-m", "fast", "-w", "stop"]),
+            "pg_ctl stop failed"
+        );
+    }
+}
+
+impl Drop for PrivatePostgres {
+    fn drop(&mut self) {
+        let data = self.data.to_str().unwrap().to_owned();
+        self.as_postgres("pg_ctl", &["-D", &data, "-m", "immediate", "-w", "stop"]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_postgresql_is_a_503_and_the_app_recovers_when_it_is_back() {
+    let Some(server) = PrivatePostgres::start().await else {
+        return;
+    };
+    let db = connect_and_migrate(&server.url()).await.unwrap();
+    let outbox = tempfile::tempdir().unwrap();
+    let app = spawn_app_on(db, outbox.path().to_owned(), |_| {}).await;
+    let cookie = app.sign_in("before@example.com").await;
+
+    server.down();
+    assert_unavailable(&app, &cookie).await;
+    server.up();
+    assert_recovered(&app, &cookie).await;
+}
