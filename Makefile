@@ -1,7 +1,7 @@
 # The two commands a newcomer needs:
 #   make dev    set up what is missing, then run the app with live reload at http://127.0.0.1:3000
-#   make test   set up what is missing, then run every test (cargo tests, then Playwright
-#               against the release build)
+#   make test   set up what is missing, build the release binary, then run every test (cargo
+#               tests, which also run that binary alone, then Playwright against it)
 # `make setup` installs only what is missing, so it takes seconds once everything is there.
 
 SHELL := bash
@@ -23,6 +23,7 @@ dev: setup
 	cargo leptos watch
 
 test: setup
+	cargo leptos build --release
 	cargo test --workspace --features ssr
 	rm -rf target/e2e.db* target/e2e-outbox
 	DATABASE_URL="sqlite://target/e2e.db?mode=rwc" \

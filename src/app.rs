@@ -1,7 +1,7 @@
 //! The HTML shell, the root component and the route table.
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{Title, provide_meta_context};
 use leptos_router::{
     SsrMode, StaticSegment,
     components::{Route, Router, Routes},
@@ -13,8 +13,9 @@ use crate::{
 };
 
 /// The document around the app, rendered only on the server.
+#[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
+    use leptos_meta::MetaTags;
     crate::server::set_content_security_policy(&options);
     view! {
         <!DOCTYPE html>
@@ -26,7 +27,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name=route::META_NAME content=route::get() />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <SiteAssets options />
                 <MetaTags />
             </head>
             <body>
@@ -34,6 +35,39 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </body>
         </html>
     }
+}
+
+/// The stylesheet and the scripts that load the wasm and hydrate the page.
+///
+/// A release binary that carries the site links to its content-hashed files (see
+/// `crate::assets`); otherwise the files are served from the site folder under their own
+/// names, as `cargo leptos watch` rebuilds them.
+#[cfg(feature = "ssr")]
+#[component]
+fn SiteAssets(options: LeptosOptions) -> impl IntoView {
+    use leptos_meta::HashedStylesheet;
+    let pkg = format!("/{}/{}", options.site_pkg_dir, options.output_name);
+    if crate::assets::embedded() {
+        let css = crate::assets::url_of(&format!("{pkg}.css")).to_owned();
+        let js = crate::assets::url_of(&format!("{pkg}.js")).to_owned();
+        let wasm = crate::assets::url_of(&format!("{pkg}.wasm")).to_owned();
+        let nonce = leptos::nonce::use_nonce();
+        let load = format!(
+            "import({js:?}).then(m => m.default({{module_or_path: {wasm:?}}}).then(() => m.hydrate()));"
+        );
+        return view! {
+            <link id="leptos" rel="stylesheet" href=css />
+            <link rel="modulepreload" href=js nonce=nonce.clone() />
+            <link rel="preload" href=wasm r#as="fetch" r#type="application/wasm" crossorigin="anonymous" />
+            <script type="module" nonce=nonce>{load}</script>
+        }
+        .into_any();
+    }
+    view! {
+        <HashedStylesheet options=options.clone() id="leptos" />
+        <HydrationScripts options />
+    }
+    .into_any()
 }
 
 #[component]
@@ -44,7 +78,6 @@ pub fn App() -> impl IntoView {
     // Pages wait for the session before the server sends them (`SsrMode::Async`), so the
     // first HTML is already right, with or without JavaScript.
     view! {
-        <Stylesheet id="leptos" href="/pkg/magic-link-auth.css" />
         <Title text="Magic Link Auth" />
         <Router>
             <AuthProvider>

@@ -8,6 +8,8 @@ pub mod auth;
 pub mod pages;
 
 #[cfg(feature = "ssr")]
+pub mod assets;
+#[cfg(feature = "ssr")]
 pub mod server;
 
 /// The wasm entry point: attaches to the server-rendered HTML instead of re-rendering it.

@@ -3,7 +3,18 @@
 #[cfg(feature = "ssr")]
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    // Settings may also come from a `.env` file in the working folder; variables already set
+    // in the environment win over it.
+    let dotenv = dotenvy::dotenv();
     magic_link_auth::server::init_tracing();
+    match dotenv {
+        Ok(path) => tracing::info!(file = %path.display(), "read settings from .env"),
+        Err(err) if err.not_found() => {}
+        Err(err) => {
+            eprintln!("error: could not read .env: {err}");
+            return std::process::ExitCode::FAILURE;
+        }
+    }
     match magic_link_auth::server::run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {

@@ -1,11 +1,13 @@
 //! The HTTP server: settings, database, router, and serving until shutdown. Server only.
 
-use std::{net::SocketAddr, time::Duration};
+use std::{net::SocketAddr, pin::Pin, time::Duration};
 
 use axum::{
     Router,
-    extract::{FromRef, State},
-    http::{HeaderValue, StatusCode, header},
+    body::Body,
+    extract::{FromRef, Request, State},
+    http::{HeaderValue, StatusCode, Uri, header},
+    response::Response,
     routing::get,
 };
 use leptos::prelude::*;
@@ -19,6 +21,7 @@ use tower_http::{
 
 use crate::{
     app::{App, shell},
+    assets,
     auth::{
         config::{AuthConfig, ConfigError},
         route,
@@ -130,14 +133,17 @@ pub async fn serve(
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
+    let cleanup = state.auth.spawn_cleanup();
     // The peer address feeds the per-IP rate limit.
-    axum::serve(
+    let served = axum::serve(
         listener,
         router(state).into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(shutdown)
     .await
-    .map_err(StartupError::Serve)
+    .map_err(StartupError::Serve);
+    cleanup.abort();
+    served
 }
 
 /// Every route: health, server functions, pages, and static files with a 404 page.
@@ -156,7 +162,13 @@ pub fn router(state: AppState) -> Router {
             move || provide_context(auth.clone()),
             move || shell(options.clone()),
         )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .fallback(static_file_or_page(state.auth.clone()))
+        // Pages and API replies depend on the session cookie: never stored by shared caches,
+        // and revalidated by the browser. Static files set their own caching.
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache"),
+        ))
         // Every form here is a few fields: anything bigger is refused with 413 unread.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -169,6 +181,26 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Serves an embedded static file when the binary carries the site, else a file from the
+/// site folder, else the app's 404 page.
+fn static_file_or_page(
+    auth: AuthService,
+) -> impl Fn(Uri, State<AppState>, Request<Body>) -> Pin<Box<dyn Future<Output = Response> + Send>>
++ Clone
++ Send
++ 'static {
+    let files = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        move || provide_context(auth.clone()),
+        shell,
+    );
+    move |uri, state, request| {
+        if let Some(response) = assets::respond(request.method(), uri.path(), request.headers()) {
+            return Box::pin(std::future::ready(response));
+        }
+        files(uri, state, request)
+    }
 }
 
 /// The largest request body accepted.

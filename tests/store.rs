@@ -64,7 +64,85 @@ on_both_databases!(
     fifty_parallel_redemptions_make_exactly_one_session,
     sessions_can_be_listed_and_ended,
     migrations_roll_back_and_apply_again,
+    cleanup_deletes_only_what_no_longer_counts_and_is_safe_in_parallel,
 );
+
+async fn cleanup_deletes_only_what_no_longer_counts_and_is_safe_in_parallel(
+    db: &DatabaseConnection,
+) {
+    let store = store(db);
+    let clock = clock();
+    // An old sign-in whose session has run out, and an old failed attempt.
+    let old = store
+        .issue("old@example.com", ip(1), clock.now())
+        .await
+        .unwrap();
+    let old_session = store.redeem_link(&old.token, clock.now()).await.unwrap();
+    store.record_failure(ip(1), clock.now()).await.unwrap();
+    store
+        .issue("stale@example.com", ip(2), clock.now())
+        .await
+        .unwrap();
+    clock.advance(SESSION_LIFETIME);
+
+    // Now: a live session, then two requests in the window, the first already superseded.
+    let newest = store
+        .issue("busy@example.com", ip(3), clock.now())
+        .await
+        .unwrap();
+    let live = store.redeem_link(&newest.token, clock.now()).await.unwrap();
+    for _ in 0..2 {
+        store
+            .issue("busy@example.com", ip(3), clock.now())
+            .await
+            .unwrap();
+    }
+    store.record_failure(ip(3), clock.now()).await.unwrap();
+
+    // Two instances purging at the same moment.
+    let (first, second) = tokio::join!(
+        store.purge_expired(clock.now()),
+        store.purge_expired(clock.now())
+    );
+    let (first, second) = (first.unwrap(), second.unwrap());
+    assert_eq!(
+        first.credentials + second.credentials,
+        1,
+        "the stale credential"
+    );
+    assert_eq!(first.sessions + second.sessions, 1, "the run-out session");
+    assert_eq!(first.failures + second.failures, 1, "the old failure");
+
+    assert_eq!(
+        store
+            .session(&old_session.token, clock.now())
+            .await
+            .unwrap(),
+        None
+    );
+    assert!(
+        store
+            .session(&live.token, clock.now())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(counts(db).await, (2, 1));
+    // Both recent requests still count: one more is allowed, the next is refused.
+    store
+        .issue("busy@example.com", ip(4), clock.now())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.issue("busy@example.com", ip(4), clock.now()).await,
+        Err(IssueError::RateLimited(Limit::Email))
+    ));
+    assert!(!store.too_many_failures(ip(3), clock.now()).await.unwrap());
+    assert_eq!(
+        store.purge_expired(clock.now()).await.unwrap(),
+        Default::default()
+    );
+}
 
 async fn migrations_roll_back_and_apply_again(db: &DatabaseConnection) {
     use migration::{Migrator, MigratorTrait};

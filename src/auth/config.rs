@@ -35,6 +35,8 @@ pub struct AuthConfig {
     pub code_max_attempts: u32,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<Cidr>,
+    /// How often each instance deletes expired credentials and sessions.
+    pub cleanup_interval: Duration,
     /// How the email goes out.
     pub mail_provider: MailProvider,
     /// How long handing one message to the mail provider may take before the user is told
@@ -93,6 +95,7 @@ impl Default for AuthConfig {
             rate_limit: 5,
             code_max_attempts: 5,
             trusted_proxies: Vec::new(),
+            cleanup_interval: Duration::from_secs(600),
             mail_provider: MailProvider::Console,
             mail_timeout: Duration::from_secs(10),
             mail: MailSettings {
@@ -199,6 +202,10 @@ impl AuthConfig {
             trusted_proxies: match read("MAGIC_LINK_AUTH_TRUSTED_PROXIES") {
                 Some(s) => s.cidr_list()?,
                 None => defaults.trusted_proxies,
+            },
+            cleanup_interval: match read("MAGIC_LINK_AUTH_CLEANUP_INTERVAL_SECONDS") {
+                Some(s) => s.seconds()?,
+                None => defaults.cleanup_interval,
             },
         })
     }

@@ -44,6 +44,25 @@ pub struct LinkSent {
 }
 
 impl AuthService {
+    /// Starts the periodic cleanup of expired rows on the current runtime: once at once,
+    /// then every `cleanup_interval`. Every instance runs its own; they are safe together.
+    pub fn spawn_cleanup(&self) -> tokio::task::JoinHandle<()> {
+        let service = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(service.config.cleanup_interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                match service.store.purge_expired(service.clock.now()).await {
+                    Ok(purged) if purged == Default::default() => {}
+                    Ok(purged) => tracing::info!(?purged, "deleted expired auth rows"),
+                    // A database outage: try again next time.
+                    Err(err) => tracing::warn!(error = %err, "could not delete expired auth rows"),
+                }
+            }
+        })
+    }
+
     pub fn new(
         store: AuthStore,
         config: Arc<AuthConfig>,

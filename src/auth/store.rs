@@ -33,6 +33,14 @@ pub enum StoreError {
     Secret(#[from] SecretError),
 }
 
+/// How many rows one [`AuthStore::purge_expired`] deleted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub credentials: u64,
+    pub sessions: u64,
+    pub failures: u64,
+}
+
 /// Which rate limit refused a credential.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Limit {
@@ -458,6 +466,37 @@ impl AuthStore {
         .exec(&self.db)
         .await?;
         Ok(())
+    }
+
+    /// Deletes what can no longer matter: credentials and failed attempts older than the
+    /// rate-limit window (younger ones still count against the limits, even once used up or
+    /// superseded), and sessions past their expiry.
+    ///
+    /// Each statement is one conditional `DELETE`, so several instances may run this at the
+    /// same moment: a row is deleted once, and the others find it gone.
+    pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<Purged, StoreError> {
+        let window_start = before(now, self.policy.credential_lifetime);
+        let credentials = credential::Entity::delete_many()
+            .filter(credential::Column::CreatedAt.lte(window_start))
+            .filter(credential::Column::ExpiresAt.lte(now))
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        let failures = failure::Entity::delete_many()
+            .filter(failure::Column::CreatedAt.lte(window_start))
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        let sessions = session::Entity::delete_many()
+            .filter(session::Column::ExpiresAt.lte(now))
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        Ok(Purged {
+            credentials,
+            sessions,
+            failures,
+        })
     }
 
     /// The live session behind `token`, if any.

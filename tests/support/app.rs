@@ -136,13 +136,7 @@ impl TestApp {
         files.sort();
         files
             .into_iter()
-            .map(|file| {
-                let raw = std::fs::read_to_string(file).unwrap();
-                let text_part = raw.split("text/plain; charset=utf-8").nth(1).unwrap();
-                let body = text_part.split("\r\n\r\n").nth(1).unwrap();
-                let encoded: String = body.split("\r\n--").next().unwrap().replace("\r\n", "");
-                String::from_utf8(STANDARD.decode(encoded).unwrap()).unwrap()
-            })
+            .map(|file| text_part(&std::fs::read_to_string(file).unwrap()))
             .collect()
     }
 
@@ -196,6 +190,14 @@ impl TestApp {
             .collect();
         (link, code)
     }
+}
+
+/// The decoded plain-text part of a raw `.eml` message.
+pub fn text_part(raw: &str) -> String {
+    let text_part = raw.split("text/plain; charset=utf-8").nth(1).unwrap();
+    let body = text_part.split("\r\n\r\n").nth(1).unwrap();
+    let encoded: String = body.split("\r\n--").next().unwrap().replace("\r\n", "");
+    String::from_utf8(STANDARD.decode(encoded).unwrap()).unwrap()
 }
 
 pub fn token_of(link: &str) -> String {

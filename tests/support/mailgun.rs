@@ -18,6 +18,8 @@ pub enum Behaviour {
     Accept,
     Fail,
     Hang,
+    /// Accepts, after this long.
+    Delay(Duration),
 }
 
 #[derive(Debug, Clone)]
@@ -58,6 +60,10 @@ async fn messages(
     match now {
         Behaviour::Accept => (StatusCode::OK, r#"{"message":"Queued. Thank you."}"#),
         Behaviour::Fail => (StatusCode::INTERNAL_SERVER_ERROR, "upstream exploded"),
+        Behaviour::Delay(delay) => {
+            tokio::time::sleep(delay).await;
+            (StatusCode::OK, r#"{"message":"Queued. Thank you."}"#)
+        }
         Behaviour::Hang => {
             tokio::time::sleep(Duration::from_secs(30)).await;
             (StatusCode::OK, "too late")

@@ -10,6 +10,8 @@ use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
 pub struct TestDb {
     pub db: DatabaseConnection,
+    /// Where `db` points, for a second connection pool to the same database.
+    pub url: String,
     cleanup: Cleanup,
 }
 
@@ -25,6 +27,7 @@ impl TestDb {
         let db = connect_and_migrate(&url).await.expect("SQLite ready");
         Self {
             db,
+            url,
             cleanup: Cleanup::Sqlite(dir),
         }
     }
@@ -60,6 +63,7 @@ impl TestDb {
             .expect("PostgreSQL ready");
         Some(Self {
             db,
+            url: url.to_string(),
             cleanup: Cleanup::Postgres { admin_url, name },
         })
     }

@@ -1,0 +1,341 @@
+//! The release binary on its own: copied alone into an empty folder and run there, it serves
+//! the whole site from inside itself, creates its SQLite file beside itself, signs a person in,
+//! and on SIGTERM finishes the request in flight before it exits.
+//!
+//! It needs `cargo leptos build --release` first (`make test` does that). Under CI a missing
+//! binary fails the test; elsewhere the test says so and passes.
+#![cfg(feature = "ssr")]
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+mod support;
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use reqwest::{StatusCode, header};
+use support::{
+    app::{text_part, token_of},
+    mailgun::{Behaviour, FakeMailgun},
+};
+
+/// The release server binary, if it has been built.
+fn release_binary() -> Option<PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target"),
+        PathBuf::from,
+    );
+    let binary = target.join("release").join("magic-link-auth");
+    if binary.exists() {
+        return Some(binary);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing: under CI, `cargo leptos build --release` must run before the tests",
+        binary.display()
+    );
+    eprintln!("no release binary: run `cargo leptos build --release` to run this test");
+    None
+}
+
+/// The binary, copied alone into a new empty folder and started there with `env` only.
+struct Standalone {
+    folder: tempfile::TempDir,
+    child: Child,
+    base: String,
+}
+
+impl Standalone {
+    async fn start(binary: &Path, env: &[(&str, &str)]) -> Self {
+        Self::start_with_dotenv(binary, env, None).await
+    }
+
+    /// As `start`, with a `.env` file written beside the binary first.
+    async fn start_with_dotenv(binary: &Path, env: &[(&str, &str)], dotenv: Option<&str>) -> Self {
+        // The test's HTTP client shares the process-wide TLS provider choice with the app.
+        magic_link_auth::auth::mail::mailgun::install_crypto_provider();
+        let folder = tempfile::tempdir().unwrap();
+        if let Some(dotenv) = dotenv {
+            std::fs::write(folder.path().join(".env"), dotenv).unwrap();
+        }
+        let copy = folder.path().join("magic-link-auth");
+        std::fs::copy(binary, &copy).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let child = Command::new(&copy)
+            .current_dir(folder.path())
+            .env_clear()
+            .env("LEPTOS_SITE_ADDR", &addr)
+            .env("MAGIC_LINK_AUTH_PUBLIC_URL", format!("http://{addr}"))
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let server = Self {
+            folder,
+            child,
+            base: format!("http://{addr}"),
+        };
+        server.wait_until_ready().await;
+        server
+    }
+
+    async fn wait_until_ready(&self) {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(20) {
+            if let Ok(reply) = reqwest::get(format!("{}/healthz", self.base)).await
+                && reply.status() == StatusCode::OK
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the standalone binary did not become ready");
+    }
+
+    fn terminate(&self) {
+        let pid = self.child.id().to_string();
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+}
+
+impl Drop for Standalone {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// The `src` or `href` values in `html` that point under `/pkg/`.
+fn pkg_urls(html: &str) -> Vec<String> {
+    html.split('"')
+        .filter(|piece| piece.starts_with("/pkg/"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_alone_serves_the_site_and_signs_a_person_in() {
+    let Some(binary) = release_binary() else {
+        return;
+    };
+    let server = Standalone::start(
+        &binary,
+        &[
+            ("MAGIC_LINK_MAIL_PROVIDER", "file"),
+            ("MAGIC_LINK_MAIL_OUTBOX", "outbox"),
+        ],
+    )
+    .await;
+    let http = client();
+
+    // The page links to content-hashed assets, and each comes out of the binary compressed.
+    let page = http.get(&server.base).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()[header::CACHE_CONTROL], "private, no-cache");
+    let html = page.text().await.unwrap();
+    let assets = pkg_urls(&html);
+    for ext in [".css", ".js", ".wasm"] {
+        assert!(
+            assets
+                .iter()
+                .any(|url| url.ends_with(ext) && url.matches('.').count() == 2),
+            "no hashed {ext} in {assets:?}"
+        );
+    }
+    for url in &assets {
+        for (accept, encoding) in [("br, gzip", Some("br")), ("gzip", Some("gzip")), ("", None)] {
+            let reply = http
+                .get(format!("{}{url}", server.base))
+                .header(header::ACCEPT_ENCODING, accept)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), StatusCode::OK, "{url}");
+            assert_eq!(
+                reply.headers()[header::CACHE_CONTROL],
+                "public, max-age=31536000, immutable"
+            );
+            assert_eq!(
+                reply
+                    .headers()
+                    .get(header::CONTENT_ENCODING)
+                    .map(|v| v.to_str().unwrap()),
+                encoding,
+                "{url} with Accept-Encoding {accept:?}"
+            );
+            assert!(!reply.bytes().await.unwrap().is_empty());
+        }
+    }
+    let icon = http
+        .get(format!("{}/favicon.svg", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(icon.status(), StatusCode::OK);
+    let etag = icon.headers()[header::ETAG].clone();
+    let again = http
+        .get(format!("{}/favicon.svg", server.base))
+        .header(header::IF_NONE_MATCH, etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+    // The whole sign-in, with the database created beside the binary.
+    let form = |pairs: &[(&str, &str)]| serde_urlencoded::to_string(pairs).unwrap();
+    let sent = http
+        .post(format!("{}/api/auth/request", server.base))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form(&[("email", "alone@example.com")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::OK);
+    assert!(server.folder.path().join("magic_link_auth.db").exists());
+    let mail = std::fs::read_dir(server.folder.path().join("outbox"))
+        .unwrap()
+        .next()
+        .expect("one message")
+        .unwrap()
+        .path();
+    let text = text_part(&std::fs::read_to_string(mail).unwrap());
+    let link = text.lines().find(|l| l.starts_with("http://")).unwrap();
+    let token = token_of(link);
+    let signed_in = http
+        .post(format!("{}/api/auth/redeem", server.base))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form(&[("token", &token)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    let cookie = signed_in.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let home = http
+        .get(&server.base)
+        .header(header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(home.text().await.unwrap().contains("Welcome back!"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_the_request_in_flight_finish() {
+    let Some(binary) = release_binary() else {
+        return;
+    };
+    // Mailgun answers after a second, so the request is still in flight when SIGTERM lands.
+    let mailgun = FakeMailgun::start(Behaviour::Delay(Duration::from_secs(1))).await;
+    let server = Standalone::start(
+        &binary,
+        &[
+            ("MAGIC_LINK_MAIL_PROVIDER", "mailgun"),
+            ("MAILGUN_API_URL", &mailgun.url),
+            ("MAILGUN_DOMAIN_NAME", "mg.example.com"),
+            ("MAILGUN_API_KEY", "key"),
+        ],
+    )
+    .await;
+    let http = client();
+    let url = format!("{}/api/auth/request", server.base);
+    let in_flight = tokio::spawn(async move {
+        http.post(url)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body("email=late%40example.com")
+            .send()
+            .await
+            .map(|reply| reply.status())
+    });
+    // Wait until the request has reached Mailgun, then ask the server to stop.
+    let start = Instant::now();
+    while mailgun.log.lock().unwrap().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the request never reached Mailgun"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    server.terminate();
+    assert_eq!(in_flight.await.unwrap().unwrap(), StatusCode::OK);
+
+    let mut server = server;
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the server did not exit"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "exit status {status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_can_come_from_a_dotenv_file_and_the_environment_wins() {
+    let Some(binary) = release_binary() else {
+        return;
+    };
+    let dotenv = "# settings for this folder\n\
+                  MAGIC_LINK_MAIL_PROVIDER=file\n\
+                  MAGIC_LINK_MAIL_OUTBOX=letters\n\
+                  MAGIC_LINK_AUTH_OTP_RATE_LIMIT=1\n";
+    let server = Standalone::start_with_dotenv(
+        &binary,
+        &[("MAGIC_LINK_AUTH_OTP_RATE_LIMIT", "2")],
+        Some(dotenv),
+    )
+    .await;
+    let http = client();
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let reply = http
+            .post(format!("{}/api/auth/request", server.base))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body("email=dotenv%40example.com")
+            .send()
+            .await
+            .unwrap();
+        statuses.push(reply.status());
+    }
+    // The limit of 2 from the environment, not 1 from the file.
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    let letters = std::fs::read_dir(server.folder.path().join("letters")).unwrap();
+    assert_eq!(letters.count(), 2);
+}
