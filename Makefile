@@ -48,9 +48,16 @@ setup:
 	@[ end2end/node_modules/.package-lock.json -nt end2end/package-lock.json ] \
 	  || (cd end2end && npm ci --no-audit --no-fund)
 
-# Latency of the auth store's issue and redeem, p50 and p99, on SQLite (and PostgreSQL when
-# TEST_DATABASE_URL is set), plus the argon2id hash time. Prints a markdown table.
-bench:
+# Two benchmarks, each printing a markdown table:
+# - the release binary against its budgets (benches/release.py): size, idle RSS, start-up,
+#   login page weight, request and redeem latency, and req/s against a bare axum route built
+#   into the same binary by the `bench` feature. Needs wrk, installed here if missing.
+# - the auth store's issue and redeem, p50 and p99, on SQLite (and PostgreSQL when
+#   TEST_DATABASE_URL is set), plus the argon2id hash time.
+bench: setup
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends wrk; }
+	cargo leptos build --release --bin-features ssr,bench
+	python3 benches/release.py
 	cargo bench --features ssr --bench auth_store
 
 # The release server under 64 connections for 30 s each: the session check and the

@@ -16,7 +16,8 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, Statement};
 use tokio::net::TcpListener;
 use tower_http::{
-    limit::RequestBodyLimitLayer, set_header::SetResponseHeaderLayer, trace::TraceLayer,
+    compression::CompressionLayer, limit::RequestBodyLimitLayer,
+    set_header::SetResponseHeaderLayer, trace::TraceLayer,
 };
 
 use crate::{
@@ -154,7 +155,7 @@ pub fn router(state: AppState) -> Router {
     let auth = state.auth.clone();
     let options = state.leptos_options.clone();
 
-    Router::new()
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .leptos_routes_with_context(
             &state,
@@ -179,8 +180,15 @@ pub fn router(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
+        // Pages and JSON are compressed on the way out; embedded files come precompressed
+        // and keep their encoding. No page carries a secret a compression side channel
+        // could read: the session token lives only in an HttpOnly cookie.
+        .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .with_state(state);
+    #[cfg(feature = "bench")]
+    let router = router.route("/bench/hello", get(|| async { "Hello, World!" }));
+    router
 }
 
 /// Serves an embedded static file when the binary carries the site, else a file from the
