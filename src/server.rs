@@ -90,14 +90,25 @@ pub fn init_tracing() {
 /// sqlx's default 30 s; the pool reconnects by itself once the database is back.
 pub const DB_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// Connections in the SQLite pool.
+const SQLITE_CONNECTIONS: u32 = 4;
+
 /// Connects to the database and brings its schema up to date.
 pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, StartupError> {
     let mut options = ConnectOptions::new(url);
     options
         .acquire_timeout(DB_ACQUIRE_TIMEOUT)
         .connect_timeout(DB_ACQUIRE_TIMEOUT)
+        // A connection is checked with a ping only after a second unused, so a busy server
+        // does not pay a round trip per query, and a dropped connection is still noticed.
+        .test_before_acquire_if_idle_for(Duration::from_secs(1))
         // Queries are traced by the app's own spans; one log line per query is noise.
         .sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        // Several readers at once (sea-orm's default for SQLite is one connection). Writers
+        // still go one at a time: each write transaction is BEGIN IMMEDIATE.
+        options.max_connections(SQLITE_CONNECTIONS);
+    }
     let db = Database::connect(options)
         .await
         .map_err(|source| StartupError::Connect {
