@@ -41,6 +41,7 @@ async fn bench(name: &str, db: &support::TestDb) -> Vec<String> {
             session_lifetime: Duration::from_secs(3600),
             rate_limit: u32::MAX,
             code_max_attempts: 5,
+            allowed_emails: None,
         },
     );
     let clock = SystemClock;

@@ -54,6 +54,32 @@ async fn wait_until_ready(app: &TestApp, limit: Duration) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_mailgun_is_a_clear_502_and_the_next_request_works_once_it_recovers() {
+    let mailgun = FakeMailgun::start(Behaviour::Fail).await;
+    let app = spawn_app_with_mailgun(mailgun.url.clone()).await;
+    let failed = app
+        .post("/api/auth/request", &[("email", "flaky@example.com")], None)
+        .await;
+    assert_eq!(failed.status, StatusCode::BAD_GATEWAY);
+    assert_eq!(failed.body, MAIL_FAILED);
+    assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
+
+    mailgun.set(Behaviour::Accept);
+    let sent = app
+        .post("/api/auth/request", &[("email", "flaky@example.com")], None)
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let log = mailgun.log.lock().unwrap().clone();
+    assert_eq!(log.len(), 2);
+    assert!(
+        log[1]
+            .form
+            .iter()
+            .any(|(k, v)| k == "to" && v == "flaky@example.com")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_hanging_mailgun_is_a_502_after_the_timeout_and_the_next_request_works() {
     let mailgun = FakeMailgun::start(Behaviour::Hang).await;
     let app = spawn_app_with_mailgun(mailgun.url.clone()).await;

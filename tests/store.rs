@@ -28,6 +28,7 @@ fn store(db: &DatabaseConnection) -> AuthStore {
             session_lifetime: SESSION_LIFETIME,
             rate_limit: 3,
             code_max_attempts: 5,
+            allowed_emails: None,
         },
     )
 }
@@ -65,7 +66,52 @@ on_both_databases!(
     sessions_can_be_listed_and_ended,
     migrations_roll_back_and_apply_again,
     cleanup_deletes_only_what_no_longer_counts_and_is_safe_in_parallel,
+    an_address_off_the_allow_list_never_signs_in,
 );
+
+async fn an_address_off_the_allow_list_never_signs_in(db: &DatabaseConnection) {
+    let allowed = magic_link_auth::auth::config::AuthConfig::from_lookup(|name| {
+        (name == "MAGIC_LINK_AUTH_ALLOWED_EMAILS").then(|| "*@corp.example".to_owned())
+    })
+    .unwrap()
+    .allowed_emails;
+    let store = AuthStore::new(
+        db.clone(),
+        CodeHasher::new(4).expect("hasher"),
+        Policy {
+            allowed_emails: allowed,
+            ..store(db).policy().clone()
+        },
+    );
+    let clock = clock();
+    let outsider = store
+        .issue("eve@example.com", ip(1), clock.now())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.redeem_link(&outsider.token, clock.now()).await,
+        Err(RedeemError::InvalidOrExpired)
+    ));
+    let again = store
+        .issue("eve@example.com", ip(1), clock.now())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .redeem_code(&again.email, &again.code, clock.now())
+            .await,
+        Err(RedeemError::InvalidOrExpired)
+    ));
+    let insider = store
+        .issue("ada@corp.example", ip(2), clock.now())
+        .await
+        .unwrap();
+    store
+        .redeem_link(&insider.token, clock.now())
+        .await
+        .unwrap();
+    assert_eq!(counts(db).await.1, 1, "one session, the insider's");
+}
 
 async fn cleanup_deletes_only_what_no_longer_counts_and_is_safe_in_parallel(
     db: &DatabaseConnection,

@@ -6,7 +6,10 @@
 
 use std::{fmt, net::IpAddr, path::PathBuf, time::Duration};
 
-use super::mail::{DEFAULT_HTML, DEFAULT_SUBJECT, MailSettings};
+use super::{
+    domain::Email,
+    mail::{DEFAULT_HTML, DEFAULT_SUBJECT, MailSettings},
+};
 
 /// One setting that could not be used.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -37,6 +40,8 @@ pub struct AuthConfig {
     pub trusted_proxies: Vec<Cidr>,
     /// How often each instance deletes expired credentials and sessions.
     pub cleanup_interval: Duration,
+    /// Who may sign in: everyone when `None` (`MAGIC_LINK_AUTH_ALLOWED_EMAILS` unset).
+    pub allowed_emails: Option<AllowList>,
     /// How the email goes out.
     pub mail_provider: MailProvider,
     /// How long handing one message to the mail provider may take before the user is told
@@ -96,6 +101,7 @@ impl Default for AuthConfig {
             code_max_attempts: 5,
             trusted_proxies: Vec::new(),
             cleanup_interval: Duration::from_secs(600),
+            allowed_emails: None,
             mail_provider: MailProvider::Console,
             mail_timeout: Duration::from_secs(10),
             mail: MailSettings {
@@ -206,6 +212,10 @@ impl AuthConfig {
             cleanup_interval: match read("MAGIC_LINK_AUTH_CLEANUP_INTERVAL_SECONDS") {
                 Some(s) => s.seconds()?,
                 None => defaults.cleanup_interval,
+            },
+            allowed_emails: match read("MAGIC_LINK_AUTH_ALLOWED_EMAILS") {
+                Some(s) => Some(s.allow_list()?),
+                None => defaults.allowed_emails,
             },
         })
     }
@@ -334,6 +344,34 @@ impl Setting {
         }
     }
 
+    fn allow_list(&self) -> Result<AllowList, ConfigError> {
+        let rule = "must be a comma-separated list of email addresses and *@domain patterns, such as ada@example.com, *@example.org";
+        let mut list = AllowList::default();
+        for item in self
+            .value
+            .split(',')
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+        {
+            match item.strip_prefix("*@") {
+                Some(domain) => match Email::parse(&format!("x@{domain}")) {
+                    Ok(email) => list
+                        .domains
+                        .push(email.as_str().trim_start_matches("x@").to_owned()),
+                    Err(_) => return self.reject(rule),
+                },
+                None => match Email::parse(item) {
+                    Ok(email) => list.addresses.push(email.as_str().to_owned()),
+                    Err(_) => return self.reject(rule),
+                },
+            }
+        }
+        if list.addresses.is_empty() && list.domains.is_empty() {
+            return self.reject(rule);
+        }
+        Ok(list)
+    }
+
     fn cidr_list(&self) -> Result<Vec<Cidr>, ConfigError> {
         self.value
             .split(',')
@@ -345,6 +383,24 @@ impl Setting {
                 })
             })
             .collect()
+    }
+}
+
+/// The addresses allowed to sign in (`MAGIC_LINK_AUTH_ALLOWED_EMAILS`): exact addresses and
+/// whole domains, compared after the same normalisation as [`Email::parse`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AllowList {
+    addresses: Vec<String>,
+    domains: Vec<String>,
+}
+
+impl AllowList {
+    /// Whether the normalised address `email` is on the list.
+    pub fn allows(&self, email: &str) -> bool {
+        self.addresses.iter().any(|allowed| allowed == email)
+            || email
+                .rsplit_once('@')
+                .is_some_and(|(_, domain)| self.domains.iter().any(|allowed| allowed == domain))
     }
 }
 
@@ -401,6 +457,7 @@ pub fn canonical(ip: IpAddr) -> IpAddr {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
@@ -411,6 +468,27 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         AuthConfig::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn the_allow_list_takes_addresses_and_whole_domains() {
+        let list = config(&[(
+            "MAGIC_LINK_AUTH_ALLOWED_EMAILS",
+            " Ada@Example.com , *@Corp.Example,",
+        )])
+        .unwrap()
+        .allowed_emails
+        .unwrap();
+        assert!(list.allows("ada@example.com"));
+        assert!(list.allows("anyone@corp.example"));
+        assert!(!list.allows("bob@example.com"));
+        assert!(!list.allows("x@sub.corp.example"));
+        assert!(!list.allows("ada@example.com.evil"));
+        assert_eq!(config(&[]).unwrap().allowed_emails, None);
+        for bad in ["ada", "*@", "*@nodot", "ada@example.com, <b>", " , "] {
+            let err = config(&[("MAGIC_LINK_AUTH_ALLOWED_EMAILS", bad)]).unwrap_err();
+            assert_eq!(err.variable, "MAGIC_LINK_AUTH_ALLOWED_EMAILS", "{bad:?}");
+        }
     }
 
     #[test]

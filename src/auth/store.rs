@@ -18,7 +18,7 @@ use sea_orm::{
 };
 
 use super::{
-    config::{AuthConfig, canonical},
+    config::{AllowList, AuthConfig, canonical},
     domain::{Code, Email, EmailError, LinkToken, PersistentId, SessionToken},
     entities::{credential, failure, session},
     secrets::{CodeHasher, SecretError, token_hash},
@@ -125,12 +125,23 @@ pub struct NewSession {
 }
 
 /// The rules the store enforces, taken from [`AuthConfig`].
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Policy {
     pub credential_lifetime: Duration,
     pub session_lifetime: Duration,
     pub rate_limit: u32,
     pub code_max_attempts: u32,
+    /// Who may sign in; `None` lets everyone.
+    pub allowed_emails: Option<AllowList>,
+}
+
+impl Policy {
+    /// Whether `email` may sign in.
+    pub fn allows(&self, email: &str) -> bool {
+        self.allowed_emails
+            .as_ref()
+            .is_none_or(|list| list.allows(email))
+    }
 }
 
 impl From<&AuthConfig> for Policy {
@@ -140,6 +151,7 @@ impl From<&AuthConfig> for Policy {
             session_lifetime: config.session_lifetime,
             rate_limit: config.rate_limit,
             code_max_attempts: config.code_max_attempts,
+            allowed_emails: config.allowed_emails.clone(),
         }
     }
 }
@@ -377,6 +389,10 @@ impl AuthStore {
         live: credential::Model,
         now: DateTime<Utc>,
     ) -> Result<NewSession, RedeemError> {
+        // An address taken off the allow-list signs in no more, whatever it still holds.
+        if !self.policy.allows(&live.email) {
+            return Err(RedeemError::InvalidOrExpired);
+        }
         let txn = self.begin_write(&[&live.email]).await?;
         let won = credential::Entity::delete_many()
             .filter(credential::Column::Id.eq(live.id))
