@@ -86,13 +86,15 @@ pub struct LinkPreview {
     pub same_browser: bool,
 }
 
-/// Issues a credential and mails the link. `POST /api/auth/request` with `email`, `redir`.
+/// Issues a credential and mails the link. `POST /api/auth/request` with `email`, `redir`,
+/// and `captcha` (the CAPTCHA widget's token) when a CAPTCHA is configured.
 #[server(prefix = "/api/auth", endpoint = "request")]
 pub async fn request_link(
     email: Option<String>,
     redir: Option<String>,
+    captcha: Option<String>,
 ) -> Result<LinkRequested, AuthError> {
-    super::http::request_link(email.unwrap_or_default(), redir).await
+    super::http::request_link(email.unwrap_or_default(), redir, captcha).await
 }
 
 /// Signs in with a link token. `POST /api/auth/redeem` with `token`, `redir`.

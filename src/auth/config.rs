@@ -42,6 +42,8 @@ pub struct AuthConfig {
     pub cleanup_interval: Duration,
     /// Who may sign in: everyone when `None` (`MAGIC_LINK_AUTH_ALLOWED_EMAILS` unset).
     pub allowed_emails: Option<AllowList>,
+    /// The siteverify endpoint asked before a link is issued; no CAPTCHA when `None`.
+    pub captcha: Option<CaptchaSettings>,
     /// How the email goes out.
     pub mail_provider: MailProvider,
     /// How long handing one message to the mail provider may take before the user is told
@@ -102,6 +104,7 @@ impl Default for AuthConfig {
             trusted_proxies: Vec::new(),
             cleanup_interval: Duration::from_secs(600),
             allowed_emails: None,
+            captcha: None,
             mail_provider: MailProvider::Console,
             mail_timeout: Duration::from_secs(10),
             mail: MailSettings {
@@ -216,6 +219,22 @@ impl AuthConfig {
             allowed_emails: match read("MAGIC_LINK_AUTH_ALLOWED_EMAILS") {
                 Some(s) => Some(s.allow_list()?),
                 None => defaults.allowed_emails,
+            },
+            captcha: match (
+                read("MAGIC_LINK_CAPTCHA_VERIFY_URL"),
+                read("MAGIC_LINK_CAPTCHA_SECRET"),
+            ) {
+                (Some(url), Some(secret)) => Some(CaptchaSettings {
+                    verify_url: url.http_url()?,
+                    secret: secret.value,
+                }),
+                (Some(url), None) => {
+                    return url.reject("needs MAGIC_LINK_CAPTCHA_SECRET set as well");
+                }
+                (None, Some(secret)) => {
+                    return secret.reject("needs MAGIC_LINK_CAPTCHA_VERIFY_URL set as well");
+                }
+                (None, None) => None,
             },
         })
     }
@@ -386,6 +405,24 @@ impl Setting {
     }
 }
 
+/// A siteverify endpoint (`MAGIC_LINK_CAPTCHA_VERIFY_URL`) and the site's secret
+/// (`MAGIC_LINK_CAPTCHA_SECRET`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct CaptchaSettings {
+    pub verify_url: String,
+    pub secret: String,
+}
+
+// The secret stays out of logs.
+impl fmt::Debug for CaptchaSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CaptchaSettings")
+            .field("verify_url", &self.verify_url)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
+}
+
 /// The addresses allowed to sign in (`MAGIC_LINK_AUTH_ALLOWED_EMAILS`): exact addresses and
 /// whole domains, compared after the same normalisation as [`Email::parse`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -468,6 +505,32 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         AuthConfig::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn a_captcha_needs_both_its_url_and_its_secret() {
+        let url = (
+            "MAGIC_LINK_CAPTCHA_VERIFY_URL",
+            "https://captcha.example/siteverify",
+        );
+        let secret = ("MAGIC_LINK_CAPTCHA_SECRET", "s3cret");
+        let both = config(&[url, secret]).unwrap().captcha.unwrap();
+        assert_eq!(both.verify_url, "https://captcha.example/siteverify");
+        assert!(
+            !format!("{both:?}").contains("s3cret"),
+            "the secret stays out of logs"
+        );
+        assert_eq!(
+            config(&[url]).unwrap_err().rule,
+            "needs MAGIC_LINK_CAPTCHA_SECRET set as well"
+        );
+        assert_eq!(
+            config(&[secret]).unwrap_err().variable,
+            "MAGIC_LINK_CAPTCHA_SECRET"
+        );
+        let not_a_url = ("MAGIC_LINK_CAPTCHA_VERIFY_URL", "captcha.example");
+        assert!(config(&[not_a_url, secret]).is_err());
+        assert_eq!(config(&[]).unwrap().captcha, None);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use leptos_axum::{ResponseOptions, redirect};
 
 use super::{
     api::{AuthError, LinkPreview, LinkRequested, SessionInfo, SignedIn},
+    captcha::CaptchaError,
     domain::{Code, Email, LinkToken, RedirectTarget, SessionToken, encode_query_value as enc},
     secrets::{constant_time_eq, token_hash},
     service::{AuthService, RequestLinkError},
@@ -140,6 +141,7 @@ fn target(redir: Option<&str>) -> RedirectTarget {
 pub async fn request_link(
     email: String,
     redir: Option<String>,
+    captcha: Option<String>,
 ) -> Result<LinkRequested, AuthError> {
     let (service, parts) = (service()?, parts()?);
     let redir = target(redir.as_deref());
@@ -151,7 +153,12 @@ pub async fn request_link(
         )
     };
     match service
-        .request_link(&email, &redir, client_ip(&service, &parts))
+        .request_link(
+            &email,
+            &redir,
+            client_ip(&service, &parts),
+            captcha.as_deref(),
+        )
         .await
     {
         Ok(sent) => {
@@ -183,6 +190,24 @@ pub async fn request_link(
         }
         Err(RequestLinkError::Issue(IssueError::Store(err))) => {
             tracing::error!(error = %err, "could not issue a credential");
+            Err(fail(
+                &parts,
+                StatusCode::SERVICE_UNAVAILABLE,
+                UNAVAILABLE,
+                back,
+            ))
+        }
+        Err(RequestLinkError::Captcha(err @ CaptchaError::Refused)) => {
+            tracing::info!("link request refused by the CAPTCHA check");
+            Err(fail(
+                &parts,
+                StatusCode::BAD_REQUEST,
+                &err.to_string(),
+                back,
+            ))
+        }
+        Err(RequestLinkError::Captcha(err @ CaptchaError::Unavailable(_))) => {
+            tracing::error!(error = %err, "could not check the CAPTCHA");
             Err(fail(
                 &parts,
                 StatusCode::SERVICE_UNAVAILABLE,

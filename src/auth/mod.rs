@@ -9,6 +9,7 @@
 //!   `AuthStore::issue`, checked and consumed in `AuthStore::redeem_link` (or
 //!   `redeem_code` for the typed code), and a session is read with `AuthStore::session`.
 //! - `secrets`: token generation and hashing (SHA-256 for tokens, argon2id for codes).
+//! - `captcha`: the CAPTCHA hook asked before a link is issued.
 //! - `clock`: the injected time source.
 //! - `mail`: composing the email, and delivering it to the log, a folder, or Mailgun.
 
@@ -18,6 +19,8 @@ pub mod domain;
 pub mod route;
 pub mod state;
 
+#[cfg(feature = "ssr")]
+pub mod captcha;
 #[cfg(feature = "ssr")]
 pub mod clock;
 #[cfg(feature = "ssr")]

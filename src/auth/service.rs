@@ -6,9 +6,10 @@ use std::{net::IpAddr, sync::Arc, time::Duration};
 use axum::http::HeaderMap;
 
 use super::{
+    captcha::{CaptchaError, CaptchaVerifier, NoCaptcha, SiteVerify},
     clock::{Clock, SystemClock},
     config::{AuthConfig, MailProvider, canonical},
-    domain::{LinkToken, RedirectTarget, encode_query_value},
+    domain::{Email, LinkToken, RedirectTarget, encode_query_value},
     mail::{
         MailError, Mailer, compose, console::ConsoleMailer, file::FileMailer,
         mailgun::MailgunMailer,
@@ -24,6 +25,8 @@ pub enum RequestLinkError {
     Issue(#[from] IssueError),
     #[error(transparent)]
     Mail(#[from] MailError),
+    #[error(transparent)]
+    Captcha(#[from] CaptchaError),
 }
 
 #[derive(Clone)]
@@ -32,6 +35,8 @@ pub struct AuthService {
     pub config: Arc<AuthConfig>,
     pub mailer: Arc<dyn Mailer>,
     pub clock: Arc<dyn Clock>,
+    /// Asked before a link is issued; [`NoCaptcha`] unless configured.
+    pub captcha: Arc<dyn CaptchaVerifier>,
 }
 
 /// What a successful request hands back to the HTTP layer: enough to bind the requesting
@@ -74,7 +79,14 @@ impl AuthService {
             config,
             mailer,
             clock,
+            captcha: Arc::new(NoCaptcha),
         }
+    }
+
+    /// The same service, asking `captcha` before every link is issued.
+    pub fn with_captcha(mut self, captcha: Arc<dyn CaptchaVerifier>) -> Self {
+        self.captcha = captcha;
+        self
     }
 
     /// The service for `config` with the real clock and the configured mail provider.
@@ -84,12 +96,15 @@ impl AuthService {
     ) -> Result<Self, ServiceError> {
         let mailer = mailer_for(&config.mail_provider, config.mail_timeout)?;
         let store = AuthStore::new(db, CodeHasher::per_core()?, Policy::from(&config));
-        Ok(Self::new(
-            store,
-            Arc::new(config),
-            mailer,
-            Arc::new(SystemClock),
-        ))
+        let captcha: Arc<dyn CaptchaVerifier> = match &config.captcha {
+            Some(site) => Arc::new(SiteVerify::new(
+                &site.verify_url,
+                &site.secret,
+                CAPTCHA_TIMEOUT,
+            )?),
+            None => Arc::new(NoCaptcha),
+        };
+        Ok(Self::new(store, Arc::new(config), mailer, Arc::new(SystemClock)).with_captcha(captcha))
     }
 
     /// The link a credential's email carries.
@@ -107,13 +122,17 @@ impl AuthService {
         link
     }
 
-    /// Issues a credential for `email` and mails it.
+    /// Issues a credential for `email` and mails it, once the address reads as one and the
+    /// CAPTCHA check (`captcha`, the widget's token) has passed: nothing is written before.
     pub async fn request_link(
         &self,
         email: &str,
         redir: &RedirectTarget,
         client_ip: IpAddr,
+        captcha: Option<&str>,
     ) -> Result<LinkSent, RequestLinkError> {
+        Email::parse(email).map_err(IssueError::from)?;
+        self.captcha.verify(captcha, client_ip).await?;
         let now = self.clock.now();
         let issued = self.store.issue(email, client_ip, now).await?;
         let link = self.link(&issued.token, redir);
@@ -168,8 +187,13 @@ impl AuthService {
     }
 }
 
+/// How long the CAPTCHA provider may take to answer.
+const CAPTCHA_TIMEOUT: Duration = Duration::from_secs(10);
+
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
+    #[error("could not set up the CAPTCHA check: {0}")]
+    Captcha(#[from] CaptchaError),
     #[error("could not set up mail delivery: {0}")]
     Mail(#[from] MailError),
     #[error(transparent)]
