@@ -11,6 +11,8 @@ pub mod pages;
 pub mod assets;
 #[cfg(feature = "ssr")]
 pub mod server;
+#[cfg(feature = "ssr")]
+pub mod users;
 
 /// The wasm entry point: attaches to the server-rendered HTML instead of re-rendering it.
 #[cfg(feature = "hydrate")]

@@ -1,6 +1,6 @@
 //! The HTTP server: settings, database, router, and serving until shutdown. Server only.
 
-use std::{net::SocketAddr, pin::Pin, time::Duration};
+use std::{net::SocketAddr, pin::Pin, sync::Arc, time::Duration};
 
 use axum::{
     Router,
@@ -68,7 +68,9 @@ impl AppState {
         config: AuthConfig,
     ) -> Result<Self, StartupError> {
         crate::auth::mail::mailgun::install_crypto_provider();
-        let auth = AuthService::from_config(db.clone(), config)?;
+        // The demo keeps its own `users` table through the sign-in and sign-out hooks.
+        let users = Arc::new(crate::users::UsersTable::new(db.clone()));
+        let auth = AuthService::from_config(db.clone(), config)?.with_hooks(users);
         Ok(Self {
             leptos_options,
             db,

@@ -483,3 +483,34 @@ async fn off_the_allow_list_the_reply_is_the_same_and_no_mail_goes_out() {
     recipients.sort();
     assert_eq!(recipients, ["ada@example.com", "boss@corp.example"]);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_keeps_a_users_row_through_the_sign_in_and_sign_out_hooks() {
+    use magic_link_auth::users::user;
+    use sea_orm::EntityTrait;
+    let app = spawn_app().await;
+    let users = || async { user::Entity::find().all(&app.db).await.unwrap() };
+
+    let cookie = app.sign_in("Ada@Example.com").await;
+    let first = users().await;
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].email, "ada@example.com");
+    assert_eq!(first[0].persistent_id.len(), 64);
+    assert_eq!(first[0].first_seen_at, first[0].last_seen_at);
+
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    app.sign_in("ada@example.com").await;
+    let again = users().await;
+    assert_eq!(again.len(), 1, "one row per person");
+    assert_eq!(again[0].first_seen_at, first[0].first_seen_at);
+    assert!(again[0].last_seen_at > first[0].last_seen_at);
+
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let out = app.post("/api/auth/logout", &[], Some(&cookie)).await;
+    assert_eq!(out.status, StatusCode::OK);
+    let after = users().await;
+    assert!(after[0].last_seen_at > again[0].last_seen_at);
+
+    app.sign_in("grace@example.com").await;
+    assert_eq!(users().await.len(), 2);
+}

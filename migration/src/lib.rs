@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_create_auth_tables;
 mod m20261125_000002_create_auth_failure;
+mod m20261125_000003_create_users;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_create_auth_tables::Migration),
             Box::new(m20261125_000002_create_auth_failure::Migration),
+            Box::new(m20261125_000003_create_users::Migration),
         ]
     }
 }

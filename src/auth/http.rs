@@ -14,9 +14,10 @@ use super::{
     api::{AuthError, LinkPreview, LinkRequested, SessionInfo, SignedIn},
     captcha::CaptchaError,
     domain::{Code, Email, LinkToken, RedirectTarget, SessionToken, encode_query_value as enc},
+    hooks::{SignedInEvent, SignedOutEvent},
     secrets::{constant_time_eq, token_hash},
     service::{AuthService, RequestLinkError},
-    store::{IssueError, NewSession, RedeemError},
+    store::{IssueError, NewSession, RedeemError, Session, StoreError},
 };
 
 pub const RATE_LIMITED: &str = "Too many attempts. Please try again later.";
@@ -342,6 +343,15 @@ async fn finish_sign_in(
             );
             set_cookie(service, pending_cookie(service), "", 0);
             tracing::info!(persistent_id = %new_session.session.persistent_id, "signed in");
+            let event = SignedInEvent {
+                email: new_session.session.email.clone(),
+                persistent_id: new_session.session.persistent_id.clone(),
+                session_id: new_session.session.id,
+                at: new_session.session.created_at,
+            };
+            if let Err(err) = service.hooks.signed_in(&event).await {
+                tracing::error!(error = %err, "the sign-in hook failed");
+            }
             redirect(redir.as_str());
             Ok(SignedIn {
                 redirect_to: redir.as_str().to_owned(),
@@ -399,30 +409,50 @@ pub async fn current_session() -> Result<Option<SessionInfo>, AuthError> {
     }
 }
 
+/// Ends the session behind `token`, or with `everywhere` every session of its address.
+/// Returns the session that was live, if there was one.
+async fn end_sessions(
+    service: &AuthService,
+    token: &SessionToken,
+    everywhere: bool,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Option<Session>, StoreError> {
+    let Some(session) = service.store.session(token, now).await? else {
+        return Ok(None);
+    };
+    match Email::parse(&session.email) {
+        Ok(email) if everywhere => service.store.logout_all(&email, now).await.map(|_| ())?,
+        _ => service.store.logout(token, now).await.map(|_| ())?,
+    }
+    Ok(Some(session))
+}
+
 pub async fn logout(everywhere: bool) -> Result<(), AuthError> {
     let (service, parts) = (service()?, parts()?);
     let now = service.clock.now();
     if let Some(token) = session_token(&service, &parts) {
-        let ended = if everywhere {
-            match service.store.session(&token, now).await {
-                Ok(Some(session)) => match Email::parse(&session.email) {
-                    Ok(email) => service.store.logout_all(&email, now).await.map(|_| ()),
-                    Err(_) => service.store.logout(&token, now).await.map(|_| ()),
-                },
-                Ok(None) => Ok(()),
-                Err(err) => Err(err),
+        match end_sessions(&service, &token, everywhere, now).await {
+            Ok(Some(session)) => {
+                let event = SignedOutEvent {
+                    email: session.email,
+                    persistent_id: session.persistent_id,
+                    everywhere,
+                    at: now,
+                };
+                if let Err(err) = service.hooks.signed_out(&event).await {
+                    tracing::error!(error = %err, "the sign-out hook failed");
+                }
             }
-        } else {
-            service.store.logout(&token, now).await.map(|_| ())
-        };
-        if let Err(err) = ended {
-            tracing::error!(error = %err, "could not end a session");
-            return Err(fail(
-                &parts,
-                StatusCode::SERVICE_UNAVAILABLE,
-                UNAVAILABLE,
-                home_with_error,
-            ));
+            Ok(None) => {}
+            Err(err) => {
+                tracing::error!(error = %err, "could not end a session");
+                return Err(fail(
+                    &parts,
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    UNAVAILABLE,
+                    home_with_error,
+                ));
+            }
         }
     }
     set_cookie(&service, session_cookie(&service), "", 0);

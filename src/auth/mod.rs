@@ -11,6 +11,7 @@
 //! - `secrets`: token generation and hashing (SHA-256 for tokens, argon2id for codes).
 //! - `captcha`: the CAPTCHA hook asked before a link is issued.
 //! - `clock`: the injected time source.
+//! - `hooks`: the app's callbacks on sign-in and sign-out.
 //! - `mail`: composing the email, and delivering it to the log, a folder, or Mailgun.
 
 pub mod api;
@@ -27,6 +28,8 @@ pub mod clock;
 pub mod config;
 #[cfg(feature = "ssr")]
 pub mod entities;
+#[cfg(feature = "ssr")]
+pub mod hooks;
 #[cfg(feature = "ssr")]
 pub mod http;
 #[cfg(feature = "ssr")]

@@ -10,6 +10,7 @@ use super::{
     clock::{Clock, SystemClock},
     config::{AuthConfig, MailProvider, canonical},
     domain::{Email, LinkToken, RedirectTarget, encode_query_value},
+    hooks::{AuthHooks, NoHooks},
     mail::{
         MailError, Mailer, compose, console::ConsoleMailer, file::FileMailer,
         mailgun::MailgunMailer,
@@ -37,6 +38,8 @@ pub struct AuthService {
     pub clock: Arc<dyn Clock>,
     /// Asked before a link is issued; [`NoCaptcha`] unless configured.
     pub captcha: Arc<dyn CaptchaVerifier>,
+    /// Told of every sign-in and sign-out; [`NoHooks`] unless the app sets its own.
+    pub hooks: Arc<dyn AuthHooks>,
 }
 
 /// What a successful request hands back to the HTTP layer: enough to bind the requesting
@@ -80,7 +83,14 @@ impl AuthService {
             mailer,
             clock,
             captcha: Arc::new(NoCaptcha),
+            hooks: Arc::new(NoHooks),
         }
+    }
+
+    /// The same service, telling `hooks` of every sign-in and sign-out.
+    pub fn with_hooks(mut self, hooks: Arc<dyn AuthHooks>) -> Self {
+        self.hooks = hooks;
+        self
     }
 
     /// The same service, asking `captcha` before every link is issued.

@@ -1,0 +1,84 @@
+//! The demo app's users: one row per address that has signed in, with when it was first and
+//! last seen, kept by an [`AuthHooks`] implementation. Server only.
+//!
+//! This is the pattern a fork follows to hang its own data off `persistent_id`.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, sea_query::OnConflict};
+
+use crate::auth::hooks::{AuthHooks, HookFuture, SignedInEvent, SignedOutEvent};
+
+pub mod user {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "users")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        #[sea_orm(unique)]
+        pub persistent_id: String,
+        pub email: String,
+        pub first_seen_at: DateTimeUtc,
+        pub last_seen_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Keeps the `users` table: a row on first sign-in, `last_seen_at` on every sign-in and
+/// sign-out after that.
+pub struct UsersTable {
+    db: DatabaseConnection,
+}
+
+impl UsersTable {
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+
+    async fn seen(
+        &self,
+        persistent_id: &str,
+        email: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), sea_orm::DbErr> {
+        // One statement, so two instances seeing the same person at once cannot both insert.
+        user::Entity::insert(user::ActiveModel {
+            persistent_id: Set(persistent_id.to_owned()),
+            email: Set(email.to_owned()),
+            first_seen_at: Set(at),
+            last_seen_at: Set(at),
+            ..Default::default()
+        })
+        .on_conflict(
+            OnConflict::column(user::Column::PersistentId)
+                .update_columns([user::Column::Email, user::Column::LastSeenAt])
+                .to_owned(),
+        )
+        .exec_without_returning(&self.db)
+        .await?;
+        Ok(())
+    }
+}
+
+impl AuthHooks for UsersTable {
+    fn signed_in<'a>(&'a self, event: &'a SignedInEvent) -> HookFuture<'a> {
+        Box::pin(async move {
+            self.seen(&event.persistent_id, &event.email, event.at)
+                .await
+                .map_err(Into::into)
+        })
+    }
+
+    fn signed_out<'a>(&'a self, event: &'a SignedOutEvent) -> HookFuture<'a> {
+        Box::pin(async move {
+            self.seen(&event.persistent_id, &event.email, event.at)
+                .await
+                .map_err(Into::into)
+        })
+    }
+}
