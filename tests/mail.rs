@@ -12,12 +12,16 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::{TimeZone, Utc};
 use magic_link_auth::auth::{
     Code, Email,
+    config::{MailProvider, SmtpSettings, SmtpTls},
     mail::{
         DEFAULT_HTML, Mail, MailError, MailSettings, Mailer, compose, file::FileMailer,
-        mailgun::MailgunMailer,
+        mailgun::MailgunMailer, smtp::SmtpMailer,
     },
 };
-use support::mailgun::{Behaviour, FakeMailgun};
+use support::{
+    mailgun::{Behaviour, FakeMailgun},
+    smtp::SmtpSink,
+};
 
 const TEN_SECONDS: Duration = Duration::from_secs(10);
 
@@ -60,6 +64,8 @@ fn parse_eml(raw: &str) -> (Pairs, Pairs) {
         .trim_end_matches('"');
     let parts = body
         .split(&format!("--{boundary}"))
+        // What follows the closing delimiter (`--`) is no part.
+        .filter(|part| !part.starts_with("--"))
         .filter_map(|part| {
             let (part_head, part_body) = part.trim_start_matches("\r\n").split_once("\r\n\r\n")?;
             let kind = part_head
@@ -213,4 +219,109 @@ async fn a_refused_connection_is_unreachable() {
         matches!(&result, Err(MailError::Unreachable(reason)) if reason.starts_with("connection failed")),
         "{result:?}"
     );
+}
+
+fn smtp_settings(sink: &SmtpSink, credentials: bool) -> SmtpSettings {
+    SmtpSettings {
+        host: sink.addr.ip().to_string(),
+        port: sink.addr.port(),
+        tls: SmtpTls::None,
+        credentials: credentials.then(|| ("mailer".to_owned(), "hunter2".to_owned())),
+    }
+}
+
+#[tokio::test]
+async fn smtp_delivers_the_multipart_message_to_a_real_smtp_server() {
+    let sink = SmtpSink::start().await;
+    let mailer = SmtpMailer::new(&smtp_settings(&sink, true), TEN_SECONDS).unwrap();
+    mailer.send(&mail()).await.unwrap();
+
+    let received = sink.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    let message = &received[0];
+    assert_eq!(message.auth.as_deref(), Some("\0mailer\0hunter2"));
+    assert_eq!(message.mail_from, "<magic_link_auth@mg.example.com>");
+    assert_eq!(message.rcpt_to, ["<alice@example.com>"]);
+    let (headers, parts) = parse_eml(&message.data);
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(
+        header("From"),
+        Some("Magic Link Auth <magic_link_auth@mg.example.com>")
+    );
+    assert_eq!(header("To"), Some("alice@example.com"));
+    assert_eq!(header("Subject"), Some("Magic Login Link"));
+    let kinds: Vec<&str> = parts.iter().map(|(kind, _)| kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["text/plain; charset=utf-8", "text/html; charset=utf-8"]
+    );
+    assert!(parts[0].1.contains(LINK), "{}", parts[0].1);
+    assert!(
+        parts[1].1.contains(&LINK.replace('&', "&amp;")),
+        "{}",
+        parts[1].1
+    );
+    for (_, body) in &parts {
+        assert!(body.contains("314159"), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn an_smtp_refusal_is_a_rejection_and_a_dead_server_is_unreachable() {
+    let sink = SmtpSink::start().await;
+    sink.reject_recipients(true);
+    let mailer = SmtpMailer::new(&smtp_settings(&sink, false), TEN_SECONDS).unwrap();
+    let refused = mailer.send(&mail()).await;
+    assert!(
+        matches!(refused, Err(MailError::Rejected { status: 550, .. })),
+        "{refused:?}"
+    );
+    assert!(sink.received.lock().unwrap().is_empty());
+
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let settings = SmtpSettings {
+        port: closed.local_addr().unwrap().port(),
+        ..smtp_settings(&sink, false)
+    };
+    drop(closed);
+    let mailer = SmtpMailer::new(&settings, TEN_SECONDS).unwrap();
+    let unreachable = mailer.send(&mail()).await;
+    assert!(
+        matches!(unreachable, Err(MailError::Unreachable(_))),
+        "{unreachable:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_app_sends_through_smtp_when_configured() {
+    let sink = SmtpSink::start().await;
+    let settings = smtp_settings(&sink, false);
+    let app = support::app::spawn_app_with(move |config| {
+        config.mail_provider = MailProvider::Smtp(settings);
+    })
+    .await;
+    let sent = app
+        .post("/api/auth/request", &[("email", "smtp@example.com")], None)
+        .await;
+    assert_eq!(sent.status, reqwest::StatusCode::OK, "{}", sent.body);
+    let received = sink.received.lock().unwrap().clone();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].rcpt_to, ["<smtp@example.com>"]);
+    let (_, parts) = parse_eml(&received[0].data);
+    assert!(
+        parts[0]
+            .1
+            .contains(&format!("{}/magic-link-auth?token=", app.base))
+    );
+
+    sink.reject_recipients(true);
+    let refused = app
+        .post("/api/auth/request", &[("email", "smtp@example.com")], None)
+        .await;
+    assert_eq!(refused.status, reqwest::StatusCode::BAD_GATEWAY);
 }

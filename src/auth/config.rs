@@ -60,6 +60,8 @@ pub enum MailProvider {
     Console,
     /// Written as `.eml` files into a folder.
     File { outbox: PathBuf },
+    /// Handed to an SMTP server.
+    Smtp(SmtpSettings),
     /// Posted to Mailgun's HTTP API.
     Mailgun {
         api_url: String,
@@ -74,6 +76,7 @@ impl fmt::Debug for MailProvider {
         match self {
             Self::Console => f.write_str("Console"),
             Self::File { outbox } => f.debug_struct("File").field("outbox", outbox).finish(),
+            Self::Smtp(settings) => f.debug_tuple("Smtp").field(settings).finish(),
             Self::Mailgun {
                 api_url, domain, ..
             } => f
@@ -152,7 +155,8 @@ impl AuthConfig {
                     domain: required("MAILGUN_DOMAIN_NAME", mailgun_domain.clone())?,
                     api_key: required("MAILGUN_API_KEY", read("MAILGUN_API_KEY").map(|s| s.value))?,
                 },
-                _ => return s.reject("must be console, file or mailgun"),
+                "smtp" => MailProvider::Smtp(smtp_settings(&read)?),
+                _ => return s.reject("must be console, file, smtp or mailgun"),
             },
         };
         let from_domain = mailgun_domain.unwrap_or_else(|| {
@@ -251,10 +255,21 @@ fn default_from(domain: &str) -> String {
 }
 
 fn required(variable: &'static str, value: Option<String>) -> Result<String, ConfigError> {
+    required_for(variable, value, "mailgun")
+}
+
+fn required_for(
+    variable: &'static str,
+    value: Option<String>,
+    provider: &'static str,
+) -> Result<String, ConfigError> {
     value.ok_or(ConfigError {
         variable,
         value: String::new(),
-        rule: "is required when MAGIC_LINK_MAIL_PROVIDER=mailgun",
+        rule: match provider {
+            "smtp" => "is required when MAGIC_LINK_MAIL_PROVIDER=smtp",
+            _ => "is required when MAGIC_LINK_MAIL_PROVIDER=mailgun",
+        },
     })
 }
 
@@ -405,6 +420,77 @@ impl Setting {
     }
 }
 
+/// How the connection to the SMTP server is secured (`SMTP_TLS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS, which must succeed (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Implicit,
+    /// No encryption: only for a relay on the same host or private network (port 25).
+    None,
+}
+
+/// An SMTP server to hand mail to (`MAGIC_LINK_MAIL_PROVIDER=smtp`).
+#[derive(Clone, PartialEq, Eq)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// User name and password, when the server wants them.
+    pub credentials: Option<(String, String)>,
+}
+
+// The password stays out of logs.
+impl fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.credentials.as_ref().map(|(user, _)| user))
+            .finish_non_exhaustive()
+    }
+}
+
+fn smtp_settings(
+    read: &impl Fn(&'static str) -> Option<Setting>,
+) -> Result<SmtpSettings, ConfigError> {
+    let host = required_for("SMTP_HOST", read("SMTP_HOST").map(|s| s.value), "smtp")?;
+    let tls = match read("SMTP_TLS") {
+        None => SmtpTls::StartTls,
+        Some(s) => match s.value.to_ascii_lowercase().as_str() {
+            "starttls" => SmtpTls::StartTls,
+            "tls" => SmtpTls::Implicit,
+            "none" => SmtpTls::None,
+            _ => return s.reject("must be starttls, tls or none"),
+        },
+    };
+    let port = match read("SMTP_PORT") {
+        Some(s) => match s.value.parse::<u16>() {
+            Ok(port) if port > 0 => port,
+            _ => return s.reject("must be a port number from 1 to 65535"),
+        },
+        None => match tls {
+            SmtpTls::StartTls => 587,
+            SmtpTls::Implicit => 465,
+            SmtpTls::None => 25,
+        },
+    };
+    let credentials = match (read("SMTP_USERNAME"), read("SMTP_PASSWORD")) {
+        (Some(user), Some(password)) => Some((user.value, password.value)),
+        (None, None) => None,
+        (Some(user), None) => return user.reject("needs SMTP_PASSWORD set as well"),
+        (None, Some(password)) => return password.reject("needs SMTP_USERNAME set as well"),
+    };
+    Ok(SmtpSettings {
+        host,
+        port,
+        tls,
+        credentials,
+    })
+}
+
 /// A siteverify endpoint (`MAGIC_LINK_CAPTCHA_VERIFY_URL`) and the site's secret
 /// (`MAGIC_LINK_CAPTCHA_SECRET`).
 #[derive(Clone, PartialEq, Eq)]
@@ -505,6 +591,45 @@ mod tests {
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect();
         AuthConfig::from_lookup(|name| vars.get(name).cloned())
+    }
+
+    #[test]
+    fn smtp_takes_a_host_a_tls_mode_its_port_and_optional_credentials() {
+        let smtp = ("MAGIC_LINK_MAIL_PROVIDER", "smtp");
+        let host = ("SMTP_HOST", "smtp.example.com");
+        let settings = |vars: &[(&str, &str)]| match config(vars).unwrap().mail_provider {
+            MailProvider::Smtp(settings) => settings,
+            other => panic!("not SMTP: {other:?}"),
+        };
+        let default = settings(&[smtp, host]);
+        assert_eq!(
+            (default.tls, default.port, default.credentials),
+            (SmtpTls::StartTls, 587, None)
+        );
+        assert_eq!(settings(&[smtp, host, ("SMTP_TLS", "tls")]).port, 465);
+        let relay = settings(&[smtp, host, ("SMTP_TLS", "none"), ("SMTP_PORT", "2525")]);
+        assert_eq!((relay.tls, relay.port), (SmtpTls::None, 2525));
+        let with_login = config(&[
+            smtp,
+            host,
+            ("SMTP_USERNAME", "mailer"),
+            ("SMTP_PASSWORD", "hunter2"),
+        ])
+        .unwrap();
+        assert!(
+            !format!("{with_login:?}").contains("hunter2"),
+            "the password stays out of logs"
+        );
+
+        assert_eq!(config(&[smtp]).unwrap_err().variable, "SMTP_HOST");
+        for (variable, value) in [
+            ("SMTP_TLS", "ssl"),
+            ("SMTP_PORT", "0"),
+            ("SMTP_USERNAME", "u"),
+        ] {
+            let err = config(&[smtp, host, (variable, value)]).unwrap_err();
+            assert_eq!(err.variable, variable, "{value:?}");
+        }
     }
 
     #[test]

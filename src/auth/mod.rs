@@ -12,7 +12,8 @@
 //! - `captcha`: the CAPTCHA hook asked before a link is issued.
 //! - `clock`: the injected time source.
 //! - `hooks`: the app's callbacks on sign-in and sign-out.
-//! - `mail`: composing the email, and delivering it to the log, a folder, or Mailgun.
+//! - `mail`: composing the email, and delivering it to the log, a folder, an SMTP server, or
+//!   Mailgun.
 
 pub mod api;
 pub mod components;

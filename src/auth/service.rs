@@ -13,7 +13,7 @@ use super::{
     hooks::{AuthHooks, NoHooks},
     mail::{
         MailError, Mailer, compose, console::ConsoleMailer, file::FileMailer,
-        mailgun::MailgunMailer,
+        mailgun::MailgunMailer, smtp::SmtpMailer,
     },
     secrets::{CodeHasher, SecretError, token_hash},
     store::{AuthStore, IssueError, Policy},
@@ -219,6 +219,7 @@ fn mailer_for(provider: &MailProvider, timeout: Duration) -> Result<Arc<dyn Mail
             domain,
             api_key,
         } => Arc::new(MailgunMailer::new(api_url, domain, api_key, timeout)?),
+        MailProvider::Smtp(settings) => Arc::new(SmtpMailer::new(settings, timeout)?),
     })
 }
 

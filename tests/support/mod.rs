@@ -4,6 +4,7 @@
 
 pub mod app;
 pub mod mailgun;
+pub mod smtp;
 
 use magic_link_auth::server::connect_and_migrate;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};

@@ -44,7 +44,7 @@ impl Mailer for FileMailer {
     }
 }
 
-fn unique_id() -> Result<String, MailError> {
+pub(super) fn unique_id() -> Result<String, MailError> {
     let mut bytes = [0u8; 12];
     SysRng
         .try_fill_bytes(&mut bytes)

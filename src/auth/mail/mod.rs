@@ -8,6 +8,7 @@
 pub mod console;
 pub mod file;
 pub mod mailgun;
+pub mod smtp;
 
 use std::{future::Future, pin::Pin};
 
