@@ -17,7 +17,7 @@ use magic_link_auth::auth::{
     Code,
     clock::{Clock, SystemClock},
     secrets::CodeHasher,
-    store::{AuthStore, Policy},
+    store::{AuthStore, Device, Policy},
 };
 
 const ROUNDS: usize = 300;
@@ -54,7 +54,10 @@ async fn bench(name: &str, db: &support::TestDb) -> Vec<String> {
         let issued = store.issue(&email, ip, clock.now()).await.unwrap();
         issue.push(started.elapsed());
         let started = Instant::now();
-        store.redeem_link(&issued.token, clock.now()).await.unwrap();
+        store
+            .redeem_link(&issued.token, &Device::default(), clock.now())
+            .await
+            .unwrap();
         redeem.push(started.elapsed());
     }
     vec![

@@ -9,7 +9,7 @@ use leptos_router::{
 
 use crate::{
     auth::{components::MagicLinkPage, route, state::AuthState},
-    pages::{CheckEmailPage, HomePage, NotFound},
+    pages::{AccountPage, CheckEmailPage, HomePage, NotFound},
 };
 
 /// The document around the app, rendered only on the server.
@@ -84,6 +84,11 @@ pub fn App() -> impl IntoView {
                 <main class="page">
                     <Routes fallback=NotFound>
                         <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
+                        <Route
+                            path=StaticSegment("account")
+                            view=AccountPage
+                            ssr=SsrMode::Async
+                        />
                         <Route
                             path=StaticSegment("check-your-email")
                             view=CheckEmailPage

@@ -358,7 +358,50 @@ async fn hostile_input_never_breaks_the_server_or_leaks_a_redirect() {
         )
         .await;
         assert_eq!(outcome.status, StatusCode::OK, "{cookie:?}");
+        for path in ["/api/auth/sessions", "/api/auth/end-session"] {
+            let outcome = case(&app, next(), path, form(&[("id", "1")]), Some(cookie)).await;
+            assert_eq!(
+                outcome.status,
+                StatusCode::UNAUTHORIZED,
+                "{path} {cookie:?}"
+            );
+        }
     }
+
+    // Session ids that are not a live session of the signed-in address end nothing.
+    let signed_in = app.sign_in("holder@example.com").await;
+    for id in [
+        "",
+        " ",
+        "x",
+        "-1",
+        "0",
+        "1.5",
+        "1e3",
+        "0x1",
+        "99999999999999999999999",
+        "1 OR 1=1",
+        "1; DELETE FROM auth_session",
+        "\u{0}1",
+        "１",
+    ] {
+        let outcome = case(
+            &app,
+            next(),
+            "/api/auth/end-session",
+            form(&[("id", id)]),
+            Some(&signed_in),
+        )
+        .await;
+        assert!(
+            [StatusCode::BAD_REQUEST, StatusCode::NOT_FOUND].contains(&outcome.status),
+            "{id:?}: {}",
+            outcome.status
+        );
+    }
+    let still = app.post("/api/auth/session", &[], Some(&signed_in)).await;
+    assert!(still.body.contains("holder@example.com"), "{}", still.body);
+
     // Unknown fields, repeated fields, and bodies that are not a form at all.
     for body in [
         "email=a%40example.com&email=b%40example.com",
@@ -407,6 +450,7 @@ async fn hostile_input_never_breaks_the_server_or_leaks_a_redirect() {
 
     let total = next() - 1;
     assert!(total >= 200, "only {total} cases");
+    println!("{total} hostile cases, each answered below 500 with no off-site redirect");
 
     // No address ever put a header of its own into a message.
     for raw in std::fs::read_dir(&app.outbox)

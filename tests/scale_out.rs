@@ -110,6 +110,8 @@ async fn two_instances_on_one_postgresql_share_links_limits_sessions_and_cleanup
         persistent_id: Set("0".repeat(64)),
         created_at: Set(hour_ago - chrono::Duration::hours(1)),
         expires_at: Set(hour_ago),
+        user_agent: Set(None),
+        client_ip: Set(None),
     })
     .exec(&database.db)
     .await

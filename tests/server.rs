@@ -514,3 +514,101 @@ async fn the_demo_keeps_a_users_row_through_the_sign_in_and_sign_out_hooks() {
     app.sign_in("grace@example.com").await;
     assert_eq!(users().await.len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_sessions_api_lists_describes_and_ends_only_your_own_sessions() {
+    const FIREFOX_MAC: &str =
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:128.0) Gecko/20100101 Firefox/128.0";
+    const CHROME_LINUX: &str = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36";
+    let app = spawn_app().await;
+    let sign_in_with = |agent: &'static str, email: &'static str| {
+        let app = &app;
+        async move {
+            app.post("/api/auth/request", &[("email", email)], None)
+                .await;
+            let (link, _) = app.last_link_and_code();
+            let reply = app
+                .send(
+                    app.http
+                        .post(format!("{}/api/auth/redeem", app.base))
+                        .header(header::USER_AGENT, agent)
+                        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                        .body(format!("token={}", token_of(&link))),
+                )
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+            cookie_pair(&reply.cookie("session").unwrap())
+        }
+    };
+    let laptop = sign_in_with(FIREFOX_MAC, "ada@example.com").await;
+    let desktop = sign_in_with(CHROME_LINUX, "ada@example.com").await;
+    let other = sign_in_with(CHROME_LINUX, "grace@example.com").await;
+
+    let listed = app.post("/api/auth/sessions", &[], Some(&laptop)).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    let sessions: Vec<serde_json::Value> = serde_json::from_str(&listed.body).unwrap();
+    let summary: Vec<(&str, &str, bool)> = sessions
+        .iter()
+        .map(|s| {
+            (
+                s["device"].as_str().unwrap(),
+                s["ip"].as_str().unwrap(),
+                s["current"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("Chrome on Linux", "127.0.0.1", false),
+            ("Firefox on macOS", "127.0.0.1", true),
+        ]
+    );
+    assert!(sessions[0]["created"].as_str().unwrap().ends_with(" UTC"));
+
+    // Someone else's session cannot be ended from here.
+    let graces: Vec<serde_json::Value> =
+        serde_json::from_str(&app.post("/api/auth/sessions", &[], Some(&other)).await.body)
+            .unwrap();
+    let grace_id = graces[0]["id"].to_string();
+    let refused = app
+        .post("/api/auth/end-session", &[("id", &grace_id)], Some(&laptop))
+        .await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert!(
+        app.post("/api/auth/session", &[], Some(&other))
+            .await
+            .body
+            .contains("grace")
+    );
+
+    // Ending the desktop's session from the laptop signs the desktop out only.
+    let desktop_id = sessions[0]["id"].to_string();
+    let ended = app
+        .post(
+            "/api/auth/end-session",
+            &[("id", &desktop_id)],
+            Some(&laptop),
+        )
+        .await;
+    assert_eq!(ended.status, StatusCode::OK, "{}", ended.body);
+    assert_eq!(
+        app.post("/api/auth/session", &[], Some(&desktop))
+            .await
+            .body,
+        "null"
+    );
+    assert!(
+        app.post("/api/auth/session", &[], Some(&laptop))
+            .await
+            .body
+            .contains("ada")
+    );
+
+    let anonymous = app.post("/api/auth/sessions", &[], None).await;
+    assert_eq!(anonymous.status, StatusCode::UNAUTHORIZED);
+    let malformed = app
+        .post("/api/auth/end-session", &[("id", "x")], Some(&laptop))
+        .await;
+    assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
+}

@@ -12,7 +12,7 @@ use magic_link_auth::auth::{
     clock::{Clock, ManualClock},
     entities::{credential, session},
     secrets::CodeHasher,
-    store::{AuthStore, IssueError, Limit, Policy, RedeemError},
+    store::{AuthStore, Device, IssueError, Limit, Policy, RedeemError},
 };
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
@@ -89,7 +89,9 @@ async fn an_address_off_the_allow_list_never_signs_in(db: &DatabaseConnection) {
         .await
         .unwrap();
     assert!(matches!(
-        store.redeem_link(&outsider.token, clock.now()).await,
+        store
+            .redeem_link(&outsider.token, &Device::default(), clock.now())
+            .await,
         Err(RedeemError::InvalidOrExpired)
     ));
     let again = store
@@ -98,7 +100,7 @@ async fn an_address_off_the_allow_list_never_signs_in(db: &DatabaseConnection) {
         .unwrap();
     assert!(matches!(
         store
-            .redeem_code(&again.email, &again.code, clock.now())
+            .redeem_code(&again.email, &again.code, &Device::default(), clock.now())
             .await,
         Err(RedeemError::InvalidOrExpired)
     ));
@@ -107,7 +109,7 @@ async fn an_address_off_the_allow_list_never_signs_in(db: &DatabaseConnection) {
         .await
         .unwrap();
     store
-        .redeem_link(&insider.token, clock.now())
+        .redeem_link(&insider.token, &Device::default(), clock.now())
         .await
         .unwrap();
     assert_eq!(counts(db).await.1, 1, "one session, the insider's");
@@ -123,7 +125,10 @@ async fn cleanup_deletes_only_what_no_longer_counts_and_is_safe_in_parallel(
         .issue("old@example.com", ip(1), clock.now())
         .await
         .unwrap();
-    let old_session = store.redeem_link(&old.token, clock.now()).await.unwrap();
+    let old_session = store
+        .redeem_link(&old.token, &Device::default(), clock.now())
+        .await
+        .unwrap();
     store.record_failure(ip(1), clock.now()).await.unwrap();
     store
         .issue("stale@example.com", ip(2), clock.now())
@@ -136,7 +141,10 @@ async fn cleanup_deletes_only_what_no_longer_counts_and_is_safe_in_parallel(
         .issue("busy@example.com", ip(3), clock.now())
         .await
         .unwrap();
-    let live = store.redeem_link(&newest.token, clock.now()).await.unwrap();
+    let live = store
+        .redeem_link(&newest.token, &Device::default(), clock.now())
+        .await
+        .unwrap();
     for _ in 0..2 {
         store
             .issue("busy@example.com", ip(3), clock.now())
@@ -206,7 +214,7 @@ async fn migrations_roll_back_and_apply_again(db: &DatabaseConnection) {
         .unwrap();
     assert!(
         store
-            .redeem_link(&issued.token, clock().now())
+            .redeem_link(&issued.token, &Device::default(), clock().now())
             .await
             .is_ok()
     );
@@ -230,7 +238,10 @@ async fn a_link_signs_in_once_and_no_secret_is_stored(db: &DatabaseConnection) {
         .await
         .unwrap();
 
-    let signed_in = store.redeem_link(&issued.token, clock.now()).await.unwrap();
+    let signed_in = store
+        .redeem_link(&issued.token, &Device::default(), clock.now())
+        .await
+        .unwrap();
     assert_eq!(signed_in.session.email, "alice@example.com");
     assert_eq!(
         signed_in.session.persistent_id,
@@ -243,7 +254,9 @@ async fn a_link_signs_in_once_and_no_secret_is_stored(db: &DatabaseConnection) {
     let found = store.session(&signed_in.token, clock.now()).await.unwrap();
     assert_eq!(found, Some(signed_in.session.clone()));
 
-    let again = store.redeem_link(&issued.token, clock.now()).await;
+    let again = store
+        .redeem_link(&issued.token, &Device::default(), clock.now())
+        .await;
     assert!(
         matches!(again, Err(RedeemError::InvalidOrExpired)),
         "{again:?}"
@@ -283,18 +296,25 @@ async fn only_the_newest_credential_is_live(db: &DatabaseConnection) {
         .await
         .unwrap();
 
-    let stale = store.redeem_link(&first.token, clock.now()).await;
+    let stale = store
+        .redeem_link(&first.token, &Device::default(), clock.now())
+        .await;
     assert!(
         matches!(stale, Err(RedeemError::InvalidOrExpired)),
         "{stale:?}"
     );
     let stale_code = store
-        .redeem_code(&first.email, &first.code, clock.now())
+        .redeem_code(&first.email, &first.code, &Device::default(), clock.now())
         .await;
     if first.code != second.code {
         assert!(stale_code.is_err(), "the old code still works");
     }
-    assert!(store.redeem_link(&second.token, clock.now()).await.is_ok());
+    assert!(
+        store
+            .redeem_link(&second.token, &Device::default(), clock.now())
+            .await
+            .is_ok()
+    );
 }
 
 async fn credentials_and_sessions_expire_with_the_clock(db: &DatabaseConnection) {
@@ -305,13 +325,15 @@ async fn credentials_and_sessions_expire_with_the_clock(db: &DatabaseConnection)
         .await
         .unwrap();
     clock.advance(LIFETIME);
-    let late = store.redeem_link(&issued.token, clock.now()).await;
+    let late = store
+        .redeem_link(&issued.token, &Device::default(), clock.now())
+        .await;
     assert!(
         matches!(late, Err(RedeemError::InvalidOrExpired)),
         "{late:?}"
     );
     let late_code = store
-        .redeem_code(&issued.email, &issued.code, clock.now())
+        .redeem_code(&issued.email, &issued.code, &Device::default(), clock.now())
         .await;
     assert!(
         matches!(late_code, Err(RedeemError::InvalidOrExpired)),
@@ -322,7 +344,10 @@ async fn credentials_and_sessions_expire_with_the_clock(db: &DatabaseConnection)
         .issue("dave@example.com", ip(1), clock.now())
         .await
         .unwrap();
-    let signed_in = store.redeem_link(&fresh.token, clock.now()).await.unwrap();
+    let signed_in = store
+        .redeem_link(&fresh.token, &Device::default(), clock.now())
+        .await
+        .unwrap();
     clock.advance(SESSION_LIFETIME - Duration::from_secs(1));
     assert!(
         store
@@ -424,12 +449,19 @@ async fn a_code_signs_in_and_clears_the_email(db: &DatabaseConnection) {
         .await
         .unwrap();
     let signed_in = store
-        .redeem_code(&email("IVAN@example.com"), &issued.code, clock.now())
+        .redeem_code(
+            &email("IVAN@example.com"),
+            &issued.code,
+            &Device::default(),
+            clock.now(),
+        )
         .await
         .unwrap();
     assert_eq!(signed_in.session.email, "ivan@example.com");
     assert_eq!(counts(db).await, (0, 1));
-    let link_after = store.redeem_link(&issued.token, clock.now()).await;
+    let link_after = store
+        .redeem_link(&issued.token, &Device::default(), clock.now())
+        .await;
     assert!(
         matches!(link_after, Err(RedeemError::InvalidOrExpired)),
         "{link_after:?}"
@@ -450,26 +482,32 @@ async fn wrong_codes_use_up_the_credential(db: &DatabaseConnection) {
         .unwrap();
     let bad = wrong(&issued.code);
     for left in (1..=4).rev() {
-        let result = store.redeem_code(&issued.email, &bad, clock.now()).await;
+        let result = store
+            .redeem_code(&issued.email, &bad, &Device::default(), clock.now())
+            .await;
         assert!(
             matches!(result, Err(RedeemError::WrongCode { attempts_left }) if attempts_left == left),
             "{result:?}"
         );
     }
-    let fifth = store.redeem_code(&issued.email, &bad, clock.now()).await;
+    let fifth = store
+        .redeem_code(&issued.email, &bad, &Device::default(), clock.now())
+        .await;
     assert!(
         matches!(fifth, Err(RedeemError::InvalidOrExpired)),
         "{fifth:?}"
     );
     // Dead: neither the right code nor the link works now.
     let right = store
-        .redeem_code(&issued.email, &issued.code, clock.now())
+        .redeem_code(&issued.email, &issued.code, &Device::default(), clock.now())
         .await;
     assert!(
         matches!(right, Err(RedeemError::InvalidOrExpired)),
         "{right:?}"
     );
-    let link = store.redeem_link(&issued.token, clock.now()).await;
+    let link = store
+        .redeem_link(&issued.token, &Device::default(), clock.now())
+        .await;
     assert!(
         matches!(link, Err(RedeemError::InvalidOrExpired)),
         "{link:?}"
@@ -489,7 +527,11 @@ async fn parallel_guesses_get_no_more_than_the_allowed_checks(db: &DatabaseConne
     let guesses: Vec<_> = (0..20)
         .map(|_| {
             let (store, email, bad) = (store.clone(), issued.email.clone(), bad.clone());
-            tokio::spawn(async move { store.redeem_code(&email, &bad, now).await })
+            tokio::spawn(async move {
+                store
+                    .redeem_code(&email, &bad, &Device::default(), now)
+                    .await
+            })
         })
         .collect();
     let mut checked = 0;
@@ -518,7 +560,7 @@ async fn fifty_parallel_redemptions_make_exactly_one_session(db: &DatabaseConnec
     let attempts: Vec<_> = (0..50)
         .map(|_| {
             let (store, token) = (store.clone(), token.clone());
-            tokio::spawn(async move { store.redeem_link(&token, now).await })
+            tokio::spawn(async move { store.redeem_link(&token, &Device::default(), now).await })
         })
         .collect();
     let mut wins = 0;
@@ -543,19 +585,81 @@ async fn sessions_can_be_listed_and_ended(db: &DatabaseConnection) {
             .issue(olivia.as_str(), ip(1), clock.now())
             .await
             .unwrap();
-        tokens.push(store.redeem_link(&issued.token, clock.now()).await.unwrap());
+        tokens.push(
+            store
+                .redeem_link(&issued.token, &Device::default(), clock.now())
+                .await
+                .unwrap(),
+        );
         clock.advance(Duration::from_secs(10));
     }
     let other = store
         .issue("peggy@example.com", ip(2), clock.now())
         .await
         .unwrap();
-    let peggy = store.redeem_link(&other.token, clock.now()).await.unwrap();
+    // Where a sign-in came from is kept with its session: the user agent cut short, and
+    // an IPv4 address seen through IPv6 written the IPv4 way.
+    let phone = Device {
+        user_agent: Some(format!("Phone/1.0 {}", "x".repeat(400))),
+        client_ip: Some("::ffff:198.51.100.7".parse().unwrap()),
+    };
+    let peggy = store
+        .redeem_link(&other.token, &phone, clock.now())
+        .await
+        .unwrap();
+    let peggys = store
+        .session(&peggy.token, clock.now())
+        .await
+        .unwrap()
+        .unwrap();
+    let agent = peggys.user_agent.unwrap();
+    assert!(agent.starts_with("Phone/1.0 xxx"), "{agent}");
+    assert_eq!(agent.chars().count(), 256);
+    assert_eq!(peggys.client_ip.as_deref(), Some("198.51.100.7"));
 
     let listed = store.list_sessions(&olivia, clock.now()).await.unwrap();
     let ids: Vec<i64> = listed.iter().map(|s| s.id).collect();
     let newest_first: Vec<i64> = tokens.iter().rev().map(|t| t.session.id).collect();
     assert_eq!(ids, newest_first);
+    assert_eq!(
+        (
+            listed[0].user_agent.as_deref(),
+            listed[0].client_ip.as_deref()
+        ),
+        (None, None)
+    );
+
+    // One session ends by its id, and only for its own address.
+    let newest = tokens.pop().unwrap();
+    assert!(
+        !store
+            .logout_session(&olivia, peggy.session.id, clock.now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .logout_session(&olivia, newest.session.id, clock.now())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .logout_session(&olivia, newest.session.id, clock.now())
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.session(&newest.token, clock.now()).await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .session(&peggy.token, clock.now())
+            .await
+            .unwrap()
+            .is_some()
+    );
 
     assert!(store.logout(&tokens[0].token, clock.now()).await.unwrap());
     assert!(!store.logout(&tokens[0].token, clock.now()).await.unwrap());
@@ -569,10 +673,10 @@ async fn sessions_can_be_listed_and_ended(db: &DatabaseConnection) {
             .await
             .unwrap()
             .len(),
-        2
+        1
     );
 
-    assert_eq!(store.logout_all(&olivia, clock.now()).await.unwrap(), 2);
+    assert_eq!(store.logout_all(&olivia, clock.now()).await.unwrap(), 1);
     assert!(
         store
             .list_sessions(&olivia, clock.now())

@@ -13,12 +13,17 @@ export async function waitForHydration(page: Page): Promise<void> {
  */
 export async function newClient(
   browser: Browser,
-  options: { javaScriptEnabled?: boolean; viewport?: { width: number; height: number } | null } = {},
+  options: {
+    javaScriptEnabled?: boolean;
+    viewport?: { width: number; height: number } | null;
+    userAgent?: string;
+  } = {},
 ): Promise<BrowserContext> {
   const ip = `198.18.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
   return browser.newContext({
     javaScriptEnabled: options.javaScriptEnabled ?? true,
     viewport: options.viewport ?? undefined,
+    userAgent: options.userAgent,
     extraHTTPHeaders: { "X-Forwarded-For": ip },
   });
 }

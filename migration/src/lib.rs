@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_create_auth_tables;
 mod m20261125_000002_create_auth_failure;
 mod m20261125_000003_create_users;
+mod m20261125_000004_add_session_device;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_create_auth_tables::Migration),
             Box::new(m20261125_000002_create_auth_failure::Migration),
             Box::new(m20261125_000003_create_users::Migration),
+            Box::new(m20261125_000004_add_session_device::Migration),
         ]
     }
 }

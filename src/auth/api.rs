@@ -65,6 +65,21 @@ pub struct SessionInfo {
     pub expires_at: String,
 }
 
+/// One of the signed-in address's sessions, as the sessions page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub id: i64,
+    /// A short description of the browser, such as "Firefox on macOS".
+    pub device: String,
+    /// The client address at sign-in.
+    pub ip: Option<String>,
+    /// When it started and when it runs out, as `YYYY-MM-DD HH:MM UTC`.
+    pub created: String,
+    pub expires: String,
+    /// Whether it is the session of the browser asking.
+    pub current: bool,
+}
+
 /// The reply to every accepted link request, the same whether or not the address is known.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkRequested {
@@ -129,6 +144,18 @@ pub async fn logout() -> Result<(), AuthError> {
 #[server(prefix = "/api/auth", endpoint = "logout-all")]
 pub async fn logout_all() -> Result<(), AuthError> {
     super::http::logout(true).await
+}
+
+/// The signed-in address's live sessions, newest first. `POST /api/auth/sessions`.
+#[server(prefix = "/api/auth", endpoint = "sessions")]
+pub async fn list_sessions() -> Result<Vec<SessionView>, AuthError> {
+    super::http::list_sessions().await
+}
+
+/// Ends one session of the signed-in address. `POST /api/auth/end-session` with `id`.
+#[server(prefix = "/api/auth", endpoint = "end-session")]
+pub async fn end_session(id: Option<String>) -> Result<(), AuthError> {
+    super::http::end_session(id.unwrap_or_default()).await
 }
 
 /// Describes a link without using it. `POST /api/auth/link` with `token`.

@@ -44,6 +44,10 @@ pub mod session {
         pub persistent_id: String,
         pub created_at: DateTimeUtc,
         pub expires_at: DateTimeUtc,
+        /// The browser's `User-Agent` at sign-in, cut to 256 characters.
+        pub user_agent: Option<String>,
+        /// The client address at sign-in.
+        pub client_ip: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,13 +11,13 @@ use leptos::prelude::*;
 use leptos_axum::{ResponseOptions, redirect};
 
 use super::{
-    api::{AuthError, LinkPreview, LinkRequested, SessionInfo, SignedIn},
+    api::{AuthError, LinkPreview, LinkRequested, SessionInfo, SessionView, SignedIn},
     captcha::CaptchaError,
     domain::{Code, Email, LinkToken, RedirectTarget, SessionToken, encode_query_value as enc},
     hooks::{SignedInEvent, SignedOutEvent},
     secrets::{constant_time_eq, token_hash},
     service::{AuthService, RequestLinkError},
-    store::{IssueError, NewSession, RedeemError, Session, StoreError},
+    store::{Device, IssueError, NewSession, RedeemError, Session, StoreError},
 };
 
 pub const RATE_LIMITED: &str = "Too many attempts. Please try again later.";
@@ -242,7 +242,10 @@ pub async fn redeem(token: String, redir: Option<String>) -> Result<SignedIn, Au
             ));
         }
     };
-    let outcome = service.store.redeem_link(&token, service.clock.now()).await;
+    let outcome = service
+        .store
+        .redeem_link(&token, &device(&parts, ip), service.clock.now())
+        .await;
     finish_sign_in(&service, &parts, ip, outcome, &redir, back).await
 }
 
@@ -278,9 +281,21 @@ pub async fn verify_code(
     };
     let outcome = service
         .store
-        .redeem_code(&email, &code, service.clock.now())
+        .redeem_code(&email, &code, &device(&parts, ip), service.clock.now())
         .await;
     finish_sign_in(&service, &parts, ip, outcome, &redir, back).await
+}
+
+/// Where a sign-in comes from: the browser's user agent and the client address.
+fn device(parts: &Parts, ip: IpAddr) -> Device {
+    Device {
+        user_agent: parts
+            .headers
+            .get(header::USER_AGENT)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned),
+        client_ip: Some(ip),
+    }
 }
 
 /// Redeeming is limited per client IP too: each failure counts, and past the store's limit
@@ -386,26 +401,197 @@ fn session_token(service: &AuthService, parts: &Parts) -> Option<SessionToken> {
     read_cookie(parts, session_cookie(service)).and_then(|value| SessionToken::parse(&value).ok())
 }
 
-pub async fn current_session() -> Result<Option<SessionInfo>, AuthError> {
-    let (service, parts) = (service()?, parts()?);
-    let Some(token) = session_token(&service, &parts) else {
+/// The live session of the browser asking, if it has one.
+async fn live_session(service: &AuthService, parts: &Parts) -> Result<Option<Session>, AuthError> {
+    let Some(token) = session_token(service, parts) else {
         return Ok(None);
     };
-    match service.store.session(&token, service.clock.now()).await {
-        Ok(session) => Ok(session.map(|session| SessionInfo {
+    service
+        .store
+        .session(&token, service.clock.now())
+        .await
+        .map_err(|err| {
+            tracing::error!(error = %err, "could not read a session");
+            fail(
+                parts,
+                StatusCode::SERVICE_UNAVAILABLE,
+                UNAVAILABLE,
+                home_with_error,
+            )
+        })
+}
+
+pub async fn current_session() -> Result<Option<SessionInfo>, AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    Ok(live_session(&service, &parts)
+        .await?
+        .map(|session| SessionInfo {
             email: session.email,
             persistent_id: session.persistent_id,
             expires_at: session.expires_at.to_rfc3339(),
-        })),
+        }))
+}
+
+/// The live session of the browser asking and its address, or a `401` when there is none.
+async fn signed_in_session(
+    service: &AuthService,
+    parts: &Parts,
+) -> Result<(Session, Email), AuthError> {
+    let Some(session) = live_session(service, parts).await? else {
+        return Err(fail(
+            parts,
+            StatusCode::UNAUTHORIZED,
+            SIGN_IN_FIRST,
+            home_with_error,
+        ));
+    };
+    let email = Email::parse(&session.email).map_err(|err| {
+        tracing::error!(error = %err, "a session holds an address that does not parse");
+        AuthError::new(BROKEN)
+    })?;
+    Ok((session, email))
+}
+
+/// Tells the app's hooks that a session ended; a failing hook is logged, never shown.
+async fn announce_sign_out(
+    service: &AuthService,
+    session: &Session,
+    everywhere: bool,
+    at: chrono::DateTime<chrono::Utc>,
+) {
+    let event = SignedOutEvent {
+        email: session.email.clone(),
+        persistent_id: session.persistent_id.clone(),
+        everywhere,
+        at,
+    };
+    if let Err(err) = service.hooks.signed_out(&event).await {
+        tracing::error!(error = %err, "the sign-out hook failed");
+    }
+}
+
+const SIGN_IN_FIRST: &str = "Sign in to manage your sessions.";
+
+fn account_with_error(error: &str) -> String {
+    format!("/account?error={error}")
+}
+
+pub async fn list_sessions() -> Result<Vec<SessionView>, AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let (current, email) = signed_in_session(&service, &parts).await?;
+    let when = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
+    match service
+        .store
+        .list_sessions(&email, service.clock.now())
+        .await
+    {
+        Ok(sessions) => Ok(sessions
+            .into_iter()
+            .map(|session| SessionView {
+                id: session.id,
+                device: describe_user_agent(session.user_agent.as_deref()),
+                ip: session.client_ip,
+                created: when(session.created_at),
+                expires: when(session.expires_at),
+                current: session.id == current.id,
+            })
+            .collect()),
         Err(err) => {
-            tracing::error!(error = %err, "could not read a session");
+            tracing::error!(error = %err, "could not list sessions");
             Err(fail(
                 &parts,
                 StatusCode::SERVICE_UNAVAILABLE,
                 UNAVAILABLE,
-                home_with_error,
+                account_with_error,
             ))
         }
+    }
+}
+
+pub async fn end_session(id: String) -> Result<(), AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let (current, email) = signed_in_session(&service, &parts).await?;
+    let Ok(id) = id.trim().parse::<i64>() else {
+        return Err(fail(
+            &parts,
+            StatusCode::BAD_REQUEST,
+            "Choose a session to sign out.",
+            account_with_error,
+        ));
+    };
+    let now = service.clock.now();
+    match service.store.logout_session(&email, id, now).await {
+        Ok(true) => {
+            announce_sign_out(&service, &current, false, now).await;
+            if id == current.id {
+                set_cookie(&service, session_cookie(&service), "", 0);
+                redirect("/");
+            } else {
+                redirect("/account");
+            }
+            Ok(())
+        }
+        // Not a live session of this address: already ended, or someone else's.
+        Ok(false) => Err(fail(
+            &parts,
+            StatusCode::NOT_FOUND,
+            "That session has already ended.",
+            account_with_error,
+        )),
+        Err(err) => {
+            tracing::error!(error = %err, "could not end a session");
+            Err(fail(
+                &parts,
+                StatusCode::SERVICE_UNAVAILABLE,
+                UNAVAILABLE,
+                account_with_error,
+            ))
+        }
+    }
+}
+
+/// A short description of a browser from its `User-Agent`, such as "Firefox on macOS".
+pub fn describe_user_agent(user_agent: Option<&str>) -> String {
+    let Some(ua) = user_agent.map(str::trim).filter(|ua| !ua.is_empty()) else {
+        return "Unknown device".to_owned();
+    };
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("FxiOS/", "Firefox"),
+        ("CriOS/", "Chrome"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .into_iter()
+    .find(|(token, _)| ua.contains(token))
+    .map(|(_, name)| name);
+    let system = [
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Android", "Android"),
+        ("CrOS", "ChromeOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(token, _)| ua.contains(token))
+    .map(|(_, name)| name);
+    match (browser, system) {
+        (Some(browser), Some(system)) => format!("{browser} on {system}"),
+        (Some(browser), None) => browser.to_owned(),
+        (None, Some(system)) => format!("A browser on {system}"),
+        // Not a browser: its first product token, such as `curl/8.5.0`.
+        (None, None) => ua
+            .split_whitespace()
+            .next()
+            .unwrap_or(ua)
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(40)
+            .collect(),
     }
 }
 
@@ -432,17 +618,7 @@ pub async fn logout(everywhere: bool) -> Result<(), AuthError> {
     let now = service.clock.now();
     if let Some(token) = session_token(&service, &parts) {
         match end_sessions(&service, &token, everywhere, now).await {
-            Ok(Some(session)) => {
-                let event = SignedOutEvent {
-                    email: session.email,
-                    persistent_id: session.persistent_id,
-                    everywhere,
-                    at: now,
-                };
-                if let Err(err) = service.hooks.signed_out(&event).await {
-                    tracing::error!(error = %err, "the sign-out hook failed");
-                }
-            }
+            Ok(Some(session)) => announce_sign_out(&service, &session, everywhere, now).await,
             Ok(None) => {}
             Err(err) => {
                 tracing::error!(error = %err, "could not end a session");
@@ -488,4 +664,39 @@ pub async fn preview_link(token: String) -> Result<LinkPreview, AuthError> {
         email,
         same_browser,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_user_agent;
+
+    #[test]
+    fn user_agents_are_described_briefly() {
+        let cases = [
+            (None, "Unknown device"),
+            (Some("  "), "Unknown device"),
+            (
+                Some(
+                    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+                ),
+                "Safari on iPhone",
+            ),
+            (
+                Some(
+                    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36",
+                ),
+                "Chrome on Android",
+            ),
+            (
+                Some(
+                    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0",
+                ),
+                "Edge on Windows",
+            ),
+            (Some("curl/8.5.0"), "curl/8.5.0"),
+        ];
+        for (agent, expected) in cases {
+            assert_eq!(describe_user_agent(agent), expected, "{agent:?}");
+        }
+    }
 }

@@ -41,6 +41,18 @@ pub struct Purged {
     pub failures: u64,
 }
 
+/// The longest user agent kept for a session.
+pub const USER_AGENT_MAX: usize = 256;
+
+/// Where a sign-in comes from, kept on its session for the sessions page.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Device {
+    /// The browser's `User-Agent`; cut to [`USER_AGENT_MAX`] characters when stored.
+    pub user_agent: Option<String>,
+    /// The client address.
+    pub client_ip: Option<IpAddr>,
+}
+
 /// Which rate limit refused a credential.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Limit {
@@ -103,6 +115,10 @@ pub struct Session {
     pub persistent_id: String,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The browser's `User-Agent` at sign-in, when recorded.
+    pub user_agent: Option<String>,
+    /// The client address at sign-in, when recorded.
+    pub client_ip: Option<String>,
 }
 
 impl From<session::Model> for Session {
@@ -113,6 +129,8 @@ impl From<session::Model> for Session {
             persistent_id: row.persistent_id,
             created_at: row.created_at,
             expires_at: row.expires_at,
+            user_agent: row.user_agent,
+            client_ip: row.client_ip,
         }
     }
 }
@@ -323,6 +341,7 @@ impl AuthStore {
     pub async fn redeem_link(
         &self,
         token: &LinkToken,
+        device: &Device,
         now: DateTime<Utc>,
     ) -> Result<NewSession, RedeemError> {
         let live = credential::Entity::find()
@@ -332,7 +351,7 @@ impl AuthStore {
             .one(&self.db)
             .await?
             .ok_or(RedeemError::InvalidOrExpired)?;
-        self.consume(live, now).await
+        self.consume(live, device, now).await
     }
 
     /// Redeems the live credential of `email` with its typed code and starts a session.
@@ -343,6 +362,7 @@ impl AuthStore {
         &self,
         email: &Email,
         code: &Code,
+        device: &Device,
         now: DateTime<Utc>,
     ) -> Result<NewSession, RedeemError> {
         let max = self.max_attempts();
@@ -371,7 +391,7 @@ impl AuthStore {
         };
 
         if self.hasher.verify(code, &live.code_hash).await? {
-            self.consume(live, now).await
+            self.consume(live, device, now).await
         } else {
             let attempts_left = u32::try_from(max.saturating_sub(used)).unwrap_or(0);
             if attempts_left == 0 {
@@ -387,6 +407,7 @@ impl AuthStore {
     async fn consume(
         &self,
         live: credential::Model,
+        device: &Device,
         now: DateTime<Utc>,
     ) -> Result<NewSession, RedeemError> {
         // An address taken off the allow-list signs in no more, whatever it still holds.
@@ -407,7 +428,7 @@ impl AuthStore {
             .filter(credential::Column::Email.eq(live.email.as_str()))
             .exec(&txn)
             .await?;
-        let new_session = self.insert_session(&txn, &live.email, now).await?;
+        let new_session = self.insert_session(&txn, &live.email, device, now).await?;
         txn.commit().await?;
         Ok(new_session)
     }
@@ -416,9 +437,15 @@ impl AuthStore {
         &self,
         txn: &DatabaseTransaction,
         email: &str,
+        device: &Device,
         now: DateTime<Utc>,
     ) -> Result<NewSession, RedeemError> {
         let email = Email::parse(email).map_err(|_| RedeemError::InvalidOrExpired)?;
+        let user_agent = device
+            .user_agent
+            .as_ref()
+            .map(|ua| ua.chars().take(USER_AGENT_MAX).collect::<String>());
+        let client_ip = device.client_ip.map(|ip| canonical(ip).to_string());
         let token = SessionToken::generate()?;
         let persistent_id = PersistentId::for_email(&email).to_string();
         let expires_at = after(now, self.policy.session_lifetime);
@@ -429,6 +456,8 @@ impl AuthStore {
             persistent_id: Set(persistent_id.clone()),
             created_at: Set(now),
             expires_at: Set(expires_at),
+            user_agent: Set(user_agent.clone()),
+            client_ip: Set(client_ip.clone()),
         })
         .exec(txn)
         .await?;
@@ -440,8 +469,27 @@ impl AuthStore {
                 persistent_id,
                 created_at: now,
                 expires_at,
+                user_agent,
+                client_ip,
             },
         })
+    }
+
+    /// Ends session `id` if it is a live session of `email`. Returns whether one ended.
+    pub async fn logout_session(
+        &self,
+        email: &Email,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let ended = session::Entity::update_many()
+            .col_expr(session::Column::ExpiresAt, Expr::value(now))
+            .filter(session::Column::Id.eq(id))
+            .filter(session::Column::Email.eq(email.as_str()))
+            .filter(session::Column::ExpiresAt.gt(now))
+            .exec(&self.db)
+            .await?;
+        Ok(ended.rows_affected > 0)
     }
 
     fn max_attempts(&self) -> i32 {

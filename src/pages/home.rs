@@ -27,6 +27,9 @@ fn Welcome(session: SessionInfo) -> impl IntoView {
         <section class="card" aria-labelledby="welcome-title">
             <h1 id="welcome-title">"Welcome back!"</h1>
             <p>"You are logged in as " <strong>{session.email}</strong> "."</p>
+            <p>
+                <a href="/account">"Your sessions"</a>
+            </p>
             <LogoutButton />
         </section>
     }

@@ -1,0 +1,82 @@
+import { expect, test, type Browser, type BrowserContext, type Page } from "@playwright/test";
+import { newClient, readMail, requestLink, uniqueEmail, waitForHydration } from "./fixtures";
+
+const welcome = (page: Page) => page.getByRole("heading", { name: "Welcome back!" });
+const login = (page: Page) => page.getByRole("heading", { name: "Enter your email to log in" });
+
+const PHONE =
+  "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36";
+
+/** A new browser context signed in as `email` through the emailed link. */
+async function signedIn(
+  browser: Browser,
+  email: string,
+  viewport: { width: number; height: number } | null | undefined,
+  userAgent?: string,
+) {
+  const context: BrowserContext = await newClient(browser, { viewport, userAgent });
+  const page = await context.newPage();
+  await requestLink(page, email);
+  const mail = await readMail(email);
+  await page.goto(mail.link);
+  await expect(welcome(page)).toBeVisible();
+  return { context, page };
+}
+
+test("the sessions page lists both browsers, signs the other out, then signs out everywhere", async ({ browser }, testInfo) => {
+  const email = uniqueEmail("account");
+  const viewport = testInfo.project.use.viewport;
+  const laptop = await signedIn(browser, email, viewport);
+  const phone = await signedIn(browser, email, viewport, PHONE);
+
+  // Reached from the welcome card.
+  await waitForHydration(laptop.page);
+  await laptop.page.getByRole("link", { name: "Your sessions" }).click();
+  await expect(laptop.page).toHaveURL("/account");
+  await expect(laptop.page.getByRole("heading", { name: "Your sessions" })).toBeVisible();
+  const rows = laptop.page.locator("li.session");
+  await expect(rows).toHaveCount(2);
+  // Newest first: the phone, then this browser (headless Chromium on Linux).
+  await expect(rows.first()).toContainText("Chrome on Android");
+  await expect(rows.first()).not.toContainText("This device");
+  const here = laptop.page.locator('li.session[data-current="true"]');
+  await expect(here).toContainText("This device");
+  await expect(here).toContainText("Chrome on Linux");
+  await expect(here).toContainText(/198\.18\.\d+\.\d+ · Signed in \d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC/);
+  await laptop.page.screenshot({ path: testInfo.outputPath("account.png"), fullPage: true });
+
+  // Sign the phone out from the laptop.
+  await waitForHydration(laptop.page);
+  await laptop.page
+    .locator('li.session[data-current="false"]')
+    .getByRole("button", { name: /^Sign out/ })
+    .click();
+  await expect(rows).toHaveCount(1);
+  await phone.page.reload();
+  await expect(login(phone.page)).toBeVisible();
+
+  // Then everywhere, this browser included.
+  await laptop.page.getByRole("button", { name: "Sign out everywhere" }).click();
+  await expect(login(laptop.page)).toBeVisible();
+  await laptop.page.goto("/account");
+  await expect(login(laptop.page)).toBeVisible();
+  await expect(laptop.page).toHaveURL(/\?redir=%2Faccount$/);
+
+  await laptop.context.close();
+  await phone.context.close();
+});
+
+test("the sessions page asks a signed-out visitor to sign in first, and brings them back", async ({ browser }) => {
+  const context = await newClient(browser);
+  const page = await context.newPage();
+  await page.goto("/account");
+  await expect(login(page)).toBeVisible();
+  const email = uniqueEmail("back");
+  await waitForHydration(page);
+  await page.getByLabel("Email address").fill(email);
+  await page.getByRole("button", { name: "Send Magic Link" }).click();
+  await expect(page.getByRole("heading", { name: "Check your email for a magic link!" })).toBeVisible();
+  await page.goto((await readMail(email)).link);
+  await expect(page.getByRole("heading", { name: "Your sessions" })).toBeVisible();
+  await context.close();
+});
