@@ -169,6 +169,9 @@ pub fn LogoutButton() -> impl IntoView {
 
 /// Shows `children` only to a signed-in visitor; anyone else is sent to the login page,
 /// with a `redir` back here.
+///
+/// It waits for the session check in flight, not the last answer: right after a sign-in, the
+/// last answer still says "signed out", and acting on it would send the visitor away.
 #[component]
 pub fn RequireAuth(children: ChildrenFn) -> impl IntoView {
     let auth = use_auth();
@@ -176,16 +179,22 @@ pub fn RequireAuth(children: ChildrenFn) -> impl IntoView {
     let children = StoredValue::new(children);
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
-            {move || match auth.session.get() {
-                Some(Ok(Some(_))) => children.read_value()().into_any(),
-                Some(_) => {
-                    let here = format!("{}{}", location.pathname.get(), location.search.get());
-                    let back = RedirectTarget::parse(&here).unwrap_or_default();
-                    let path = format!("/?redir={}", encode(back.as_str()));
-                    view! { <Redirect path /> }.into_any()
+            {move || Suspend::new(async move {
+                match auth.session.await {
+                    Ok(Some(_)) => children.read_value()().into_any(),
+                    Ok(None) => {
+                        let here = format!(
+                            "{}{}",
+                            location.pathname.get_untracked(),
+                            location.search.get_untracked(),
+                        );
+                        let back = RedirectTarget::parse(&here).unwrap_or_default();
+                        let path = format!("/?redir={}", encode(back.as_str()));
+                        view! { <Redirect path /> }.into_any()
+                    }
+                    Err(err) => view! { <p class="callout-error" role="alert">{err.error}</p> }.into_any(),
                 }
-                None => ().into_any(),
-            }}
+            })}
         </Transition>
     }
 }

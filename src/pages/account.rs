@@ -90,8 +90,8 @@ fn SessionRow(session: SessionView, end: ServerAction<EndSession>) -> impl IntoV
                 <strong>{session.device}</strong>
                 {session.current.then(|| view! { <span class="badge">"This device"</span> })}
                 <p class="hint">
-                    {session.ip.map(|ip| format!("{ip} · "))} "Signed in " {session.created}
-                    " · expires " {session.expires}
+                    {session.ip.map(|ip| format!("{ip} · "))} "Signed in " <time>{session.created}</time>
+                    " · expires " <time>{session.expires}</time>
                 </p>
             </div>
             <ActionForm action=end>
