@@ -40,6 +40,11 @@ fn release_binary() -> Option<PathBuf> {
     None
 }
 
+/// Held while a copy of the binary is written and while this process starts any program.
+/// A program started by another test while the copy is still open for writing would inherit
+/// that open file until it runs, and starting the copy would then fail with "Text file busy".
+static SPAWNING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// The binary, copied alone into a new empty folder and started there with `env` only.
 struct Standalone {
     folder: tempfile::TempDir,
@@ -61,6 +66,9 @@ impl Standalone {
             std::fs::write(folder.path().join(".env"), dotenv).unwrap();
         }
         let copy = folder.path().join("magic-link-auth");
+        let spawning = SPAWNING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         std::fs::copy(binary, &copy).unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -77,6 +85,7 @@ impl Standalone {
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
+        drop(spawning);
         let server = Self {
             folder,
             child,
@@ -101,6 +110,9 @@ impl Standalone {
 
     fn terminate(&self) {
         let pid = self.child.id().to_string();
+        let _spawning = SPAWNING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         assert!(
             Command::new("kill")
                 .args(["-TERM", &pid])
