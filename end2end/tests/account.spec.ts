@@ -80,3 +80,14 @@ test("the sessions page asks a signed-out visitor to sign in first, and brings t
   await expect(page.getByRole("heading", { name: "Your sessions" })).toBeVisible();
   await context.close();
 });
+
+test("signing out this browser's own session from its row signs it out", async ({ browser }, testInfo) => {
+  const { context, page } = await signedIn(browser, uniqueEmail("own"), testInfo.project.use.viewport);
+  await page.goto("/account");
+  await waitForHydration(page);
+  await page.locator('li.session[data-current="true"]').getByRole("button", { name: /^Sign out/ }).click();
+  await expect(login(page)).toBeVisible();
+  await page.goto("/account");
+  await expect(login(page)).toBeVisible();
+  await context.close();
+});

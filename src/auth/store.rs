@@ -11,10 +11,10 @@ use std::{net::IpAddr, time::Duration};
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
-    EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder, SqliteTransactionMode,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder, SqliteTransactionMode,
     Statement, TransactionOptions, TransactionTrait,
-    sea_query::Expr,
+    sea_query::{Expr, IntoCondition},
 };
 
 use super::{
@@ -475,23 +475,6 @@ impl AuthStore {
         })
     }
 
-    /// Ends session `id` if it is a live session of `email`. Returns whether one ended.
-    pub async fn logout_session(
-        &self,
-        email: &Email,
-        id: i64,
-        now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        let ended = session::Entity::update_many()
-            .col_expr(session::Column::ExpiresAt, Expr::value(now))
-            .filter(session::Column::Id.eq(id))
-            .filter(session::Column::Email.eq(email.as_str()))
-            .filter(session::Column::ExpiresAt.gt(now))
-            .exec(&self.db)
-            .await?;
-        Ok(ended.rows_affected > 0)
-    }
-
     fn max_attempts(&self) -> i32 {
         i32::try_from(self.policy.code_max_attempts).unwrap_or(i32::MAX)
     }
@@ -583,20 +566,38 @@ impl AuthStore {
         token: &SessionToken,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let ended = session::Entity::update_many()
-            .col_expr(session::Column::ExpiresAt, Expr::value(now))
-            .filter(session::Column::TokenHash.eq(token_hash(token.expose())))
-            .filter(session::Column::ExpiresAt.gt(now))
-            .exec(&self.db)
-            .await?;
-        Ok(ended.rows_affected > 0)
+        let which = session::Column::TokenHash.eq(token_hash(token.expose()));
+        Ok(self.end_live_sessions(which, now).await? > 0)
+    }
+
+    /// Ends session `id` if it is a live session of `email`. Returns whether one ended.
+    pub async fn logout_session(
+        &self,
+        email: &Email,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let which = Condition::all()
+            .add(session::Column::Id.eq(id))
+            .add(session::Column::Email.eq(email.as_str()));
+        Ok(self.end_live_sessions(which, now).await? > 0)
     }
 
     /// Ends every live session of `email`. Returns how many there were.
     pub async fn logout_all(&self, email: &Email, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let which = session::Column::Email.eq(email.as_str());
+        self.end_live_sessions(which, now).await
+    }
+
+    /// Ends the live sessions that `which` picks by expiring them now. Returns how many.
+    async fn end_live_sessions(
+        &self,
+        which: impl IntoCondition,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
         let ended = session::Entity::update_many()
             .col_expr(session::Column::ExpiresAt, Expr::value(now))
-            .filter(session::Column::Email.eq(email.as_str()))
+            .filter(which)
             .filter(session::Column::ExpiresAt.gt(now))
             .exec(&self.db)
             .await?;

@@ -23,16 +23,10 @@ fn Sessions() -> impl IntoView {
     let auth = use_auth();
     let end = ServerAction::<EndSession>::new();
     let end_all = ServerAction::<LogoutAll>::new();
-    // Ending this browser's own session, or all of them, signs this browser out.
+    // Signing out everywhere signs this browser out too. (Ending this browser's own session
+    // from its row sends it to the home page, and the navigation reads the session again.)
     auth.refetch_after(end_all.version());
     let sessions = Resource::new(move || end.version().get(), |_| list_sessions());
-    Effect::new(move |_| {
-        if let Some(Ok(list)) = sessions.get()
-            && !list.iter().any(|session| session.current)
-        {
-            auth.refetch();
-        }
-    });
     let query = use_query_map();
     let error = move || {
         form_error(
