@@ -14,7 +14,8 @@ use std::{
 };
 
 use magic_link_auth::auth::{
-    Code,
+    Code, Email,
+    client::ClientKey,
     clock::{Clock, SystemClock},
     secrets::CodeHasher,
     store::{AuthStore, Device, Policy},
@@ -35,12 +36,14 @@ fn ms(d: Duration) -> String {
 async fn bench(name: &str, db: &support::TestDb) -> Vec<String> {
     let store = AuthStore::new(
         db.db.clone(),
-        CodeHasher::per_core().unwrap(),
+        CodeHasher::per_core(256).unwrap(),
         Policy {
             credential_lifetime: Duration::from_secs(1800),
             session_lifetime: Duration::from_secs(3600),
             rate_limit: u32::MAX,
+            email_rate_limit: u32::MAX,
             code_max_attempts: 5,
+            code_daily_limit: 10,
             allowed_emails: None,
         },
     );
@@ -48,14 +51,14 @@ async fn bench(name: &str, db: &support::TestDb) -> Vec<String> {
     let mut issue = Vec::with_capacity(ROUNDS);
     let mut redeem = Vec::with_capacity(ROUNDS);
     for n in 0..ROUNDS {
-        let email = format!("bench{n}@example.com");
-        let ip = IpAddr::from([10, 0, (n / 256) as u8, (n % 256) as u8]);
+        let email = Email::parse(&format!("bench{n}@example.com")).unwrap();
+        let client = ClientKey::of(IpAddr::from([10, 0, (n / 256) as u8, (n % 256) as u8]), 64);
         let started = Instant::now();
-        let issued = store.issue(&email, ip, clock.now()).await.unwrap();
+        let issued = store.issue(&email, &client, clock.now()).await.unwrap();
         issue.push(started.elapsed());
         let started = Instant::now();
         store
-            .redeem_link(&issued.token, &Device::default(), clock.now())
+            .redeem_link(&issued.token, &client, &Device::default(), clock.now())
             .await
             .unwrap();
         redeem.push(started.elapsed());
@@ -76,7 +79,7 @@ async fn bench(name: &str, db: &support::TestDb) -> Vec<String> {
 
 #[tokio::main]
 async fn main() {
-    let hasher = CodeHasher::new(1).unwrap();
+    let hasher = CodeHasher::new(1, 1).unwrap();
     let code = Code::parse("123456").unwrap();
     let mut hashes: Vec<Duration> = Vec::new();
     for _ in 0..50 {

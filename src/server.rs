@@ -5,26 +5,33 @@ use std::{net::SocketAddr, pin::Pin, sync::Arc, time::Duration};
 use axum::{
     Router,
     body::Body,
-    extract::{FromRef, Request, State},
+    extract::{ConnectInfo, FromRef, Request, State},
     http::{HeaderValue, StatusCode, Uri, header},
+    middleware,
     response::Response,
     routing::get,
+};
+use hyper_util::{
+    rt::{TokioIo, TokioTimer},
+    server::graceful::GracefulShutdown,
 };
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, Statement};
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tower_http::{
     compression::CompressionLayer, limit::RequestBodyLimitLayer,
-    set_header::SetResponseHeaderLayer, trace::TraceLayer,
+    set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer,
 };
 
 use crate::{
     app::{App, shell},
     assets,
     auth::{
-        config::{AuthConfig, ConfigError},
+        config::{AuthConfig, ConfigError, redact_url},
+        origin::{SameOrigin, refuse_cross_site},
         route,
         service::{AuthService, ServiceError},
     },
@@ -37,6 +44,7 @@ pub enum StartupError {
     Config(#[from] ConfigError),
     #[error("could not read the Leptos settings: {0}")]
     LeptosConfig(String),
+    /// `url` has its password masked.
     #[error("could not connect to the database at {url}: {source}")]
     Connect { url: String, source: DbErr },
     #[error("could not apply database migrations: {0}")]
@@ -114,7 +122,7 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, Startu
     let db = Database::connect(options)
         .await
         .map_err(|source| StartupError::Connect {
-            url: url.to_owned(),
+            url: redact_url(url),
             source,
         })?;
     Migrator::up(&db, None)
@@ -127,11 +135,19 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, Startu
 pub async fn run() -> Result<(), StartupError> {
     // Settings first: a bad value stops the server before it touches anything.
     let config = AuthConfig::from_env()?;
+    for warning in config.warnings() {
+        tracing::warn!("{warning}");
+    }
     let conf =
         get_configuration(None).map_err(|err| StartupError::LeptosConfig(err.to_string()))?;
-    let leptos_options = conf.leptos_options;
+    let mut leptos_options = conf.leptos_options;
+    // A release binary is a deployment unless told otherwise: no development reload socket
+    // in its pages or their Content-Security-Policy.
+    if !cfg!(debug_assertions) && std::env::var_os("LEPTOS_ENV").is_none() {
+        leptos_options.env = leptos::config::Env::PROD;
+    }
     let addr = leptos_options.site_addr;
-    let db = connect_and_migrate(&config.database_url).await?;
+    let db = connect_and_migrate(config.database_url.expose_secret()).await?;
 
     let listener = TcpListener::bind(addr)
         .await
@@ -141,23 +157,108 @@ pub async fn run() -> Result<(), StartupError> {
     serve(listener, state, shutdown_signal()).await
 }
 
-/// Serves the app on `listener` until `shutdown` completes; in-flight requests finish first.
+/// How long slow clients may take. A client that trickles its request is cut off, so a few
+/// hundred of them cannot hold the server's connections.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientLimits {
+    /// From the connection being ready for a request (new, or idle between requests) to its
+    /// last header line; past it the connection is closed.
+    pub headers: Duration,
+    /// From the request's headers to the response, its body included; past it the answer
+    /// is `408 Request Timeout`.
+    pub request: Duration,
+}
+
+impl Default for ClientLimits {
+    fn default() -> Self {
+        Self {
+            headers: Duration::from_secs(10),
+            request: Duration::from_secs(30),
+        }
+    }
+}
+
+/// How long a graceful shutdown waits for requests in flight, then for queued mail.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
+
+/// Serves the app on `listener` until `shutdown` completes; in-flight requests finish first,
+/// then queued mail goes out.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
+    serve_with(listener, state, ClientLimits::default(), shutdown).await
+}
+
+/// As [`serve`], with `limits` on slow clients.
+///
+/// The loop is hyper's own rather than `axum::serve`, which sets no timer, so hyper's header
+/// timeout never fires there. HTTP/1.1 only: browsers speak nothing else over plain http, and
+/// a TLS-terminating proxy in front speaks it to the app.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    limits: ClientLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartupError> {
     let cleanup = state.auth.spawn_cleanup();
-    // The peer address feeds the per-IP rate limit.
-    let served = axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .map_err(StartupError::Serve);
+    let mail = state.auth.mail.clone();
+    let app = router(state).layer(TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        limits.request,
+    ));
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.headers);
+    let graceful = GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(err) => {
+                    // Out of file descriptors, or a connection reset before it was taken: the
+                    // listener itself is fine. A pause keeps this from spinning.
+                    tracing::warn!(error = %err, "could not accept a connection");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(error = %err, "could not set TCP_NODELAY");
+        }
+        let app = app.clone();
+        // The peer address feeds the per-client limits.
+        let service =
+            hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(ConnectInfo(peer));
+                tower::Service::call(&mut app.clone(), request)
+            });
+        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "connection closed with an error");
+            }
+        });
+    }
+    drop(listener);
+    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!("shutting down with requests still in flight");
+    }
+    if tokio::time::timeout(SHUTDOWN_GRACE, mail.settled())
+        .await
+        .is_err()
+    {
+        tracing::warn!("shutting down with sign-in mail still queued");
+    }
     cleanup.abort();
-    served
+    Ok(())
 }
 
 /// Every route: health, server functions, pages, and static files with a 404 page.
@@ -167,6 +268,15 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let auth = state.auth.clone();
     let options = state.leptos_options.clone();
+    let same_origin = SameOrigin {
+        origin: state.auth.config.public_url.clone(),
+        link_route: state.auth.config.route.clone(),
+    };
+    let hsts = state
+        .auth
+        .config
+        .is_https()
+        .then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"));
 
     let router = Router::new()
         .route("/healthz", get(healthz))
@@ -177,11 +287,16 @@ pub fn router(state: AppState) -> Router {
             move || shell(options.clone()),
         )
         .fallback(static_file_or_page(state.auth.clone()))
-        // Pages and API replies depend on the session cookie: never stored by shared caches,
-        // and revalidated by the browser. Static files set their own caching.
+        // Pages and API replies may carry personal data (the address, the sessions): no
+        // cache keeps them, the browser's included. Static files set their own caching.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
-            HeaderValue::from_static("private, no-cache"),
+            HeaderValue::from_static("no-store"),
+        ))
+        // Before any endpoint runs: a state-changing request from another site changes nothing.
+        .layer(middleware::from_fn_with_state(
+            same_origin,
+            refuse_cross_site,
         ))
         // Every form here is a few fields: anything bigger is refused with 413 unread.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
@@ -193,11 +308,25 @@ pub fn router(state: AppState) -> Router {
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
         ))
+        // Over https, browsers keep to https for a year.
+        .layer(SetResponseHeaderLayer::overriding(
+            header::STRICT_TRANSPORT_SECURITY,
+            move |_: &Response| hsts.clone(),
+        ))
         // Pages and JSON are compressed on the way out; embedded files come precompressed
         // and keep their encoding. No page carries a secret a compression side channel
         // could read: the session token lives only in an HttpOnly cookie.
         .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
+        // The path only: a query may hold a link's token.
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+                tracing::debug_span!(
+                    "request",
+                    method = %request.method(),
+                    path = %request.uri().path(),
+                )
+            }),
+        )
         .with_state(state);
     #[cfg(feature = "bench")]
     let router = router.route("/bench/hello", get(|| async { "Hello, World!" }));

@@ -45,7 +45,7 @@ async fn a_refused_captcha_writes_nothing_and_uses_up_no_limit() {
     let app = spawn_app_with(move |config| {
         config.captcha = Some(CaptchaSettings {
             verify_url,
-            secret: "site-secret".to_owned(),
+            secret: "site-secret".to_owned().into(),
         });
     })
     .await;
@@ -69,7 +69,7 @@ async fn a_refused_captcha_writes_nothing_and_uses_up_no_limit() {
         );
     }
     assert_eq!(credentials(&app).await, 0);
-    assert!(app.mails().is_empty());
+    assert!(app.mails().await.is_empty());
     // Only the non-empty tokens were worth asking about.
     assert_eq!(seen.lock().unwrap().len(), 4);
 
@@ -93,7 +93,7 @@ async fn a_refused_captcha_writes_nothing_and_uses_up_no_limit() {
         )
         .await;
     assert_eq!(passed.status, StatusCode::OK, "{}", passed.body);
-    assert_eq!(app.recipients(), ["human@example.com"]);
+    assert_eq!(app.recipients().await, ["human@example.com"]);
     let last = seen.lock().unwrap().last().cloned().unwrap();
     assert_eq!(
         last,
@@ -113,7 +113,7 @@ async fn an_unreachable_captcha_provider_is_a_503_and_writes_nothing() {
     let app = spawn_app_with(move |config| {
         config.captcha = Some(CaptchaSettings {
             verify_url,
-            secret: "site-secret".to_owned(),
+            secret: "site-secret".to_owned().into(),
         });
     })
     .await;

@@ -6,7 +6,7 @@ mod support;
 
 use std::sync::Arc;
 
-use magic_link_auth::auth::{config::Cidr, entities::session};
+use magic_link_auth::auth::{client::TrustedProxies, entities::session};
 use reqwest::{StatusCode, header};
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use support::app::{TestApp, spawn_app_on, token_of};
@@ -15,7 +15,7 @@ use support::app::{TestApp, spawn_app_on, token_of};
 async fn app_on(db: &DatabaseConnection, outbox: &tempfile::TempDir) -> Arc<TestApp> {
     Arc::new(
         spawn_app_on(db.clone(), outbox.path().to_owned(), |config| {
-            config.trusted_proxies = vec![Cidr::parse("127.0.0.1").unwrap()];
+            config.trusted_proxies = TrustedProxies::parse_list("127.0.0.1").unwrap();
         })
         .await,
     )
@@ -50,7 +50,7 @@ async fn fifty_parallel_redemptions_make_one_session(db: &DatabaseConnection) {
     )
     .await;
     assert_eq!(status, StatusCode::OK);
-    let (link, _) = app.last_link_and_code();
+    let (link, _) = app.last_link_and_code().await;
     let body = format!("token={}", token_of(&link));
 
     let tries: Vec<_> = (0..50)
@@ -113,7 +113,7 @@ async fn two_hundred_concurrent_requests_each_get_one_answer_and_one_mail(db: &D
         }
     }
     // Every accepted request produced exactly one message, to its own address.
-    let mut recipients = app.recipients();
+    let mut recipients = app.recipients().await;
     recipients.sort();
     let mut expected: Vec<String> = accepted
         .iter()

@@ -14,7 +14,7 @@ const ENV_EXAMPLE: &str = include_str!("../.env.example");
 const CONFIG_SOURCE: &str = include_str!("../src/auth/config.rs");
 
 /// Variables read by the libraries underneath rather than by `AuthConfig`.
-const READ_ELSEWHERE: [&str; 2] = ["LEPTOS_SITE_ADDR", "RUST_LOG"];
+const READ_ELSEWHERE: [&str; 3] = ["LEPTOS_SITE_ADDR", "LEPTOS_ENV", "RUST_LOG"];
 
 /// The README's Configuration table: variable name to the text of its default column.
 fn readme_table() -> BTreeMap<String, String> {
@@ -31,7 +31,7 @@ fn readme_table() -> BTreeMap<String, String> {
             let cells: Vec<&str> = line.split('|').map(str::trim).collect();
             let name = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
             name.chars()
-                .all(|c| c.is_ascii_uppercase() || c == '_')
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
                 .then(|| {
                     (
                         name.to_owned(),
@@ -48,7 +48,9 @@ fn names_in_code() -> BTreeSet<String> {
     for piece in CONFIG_SOURCE.split('"').skip(1).step_by(2) {
         let is_name = piece.len() > 3
             && piece.contains('_')
-            && piece.chars().all(|c| c.is_ascii_uppercase() || c == '_');
+            && piece
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
         if is_name {
             names.insert(piece.to_owned());
         }
@@ -68,7 +70,10 @@ fn dotenv_example_lists_every_variable() {
         .lines()
         .filter_map(|line| line.trim_start_matches("# ").split_once('='))
         .map(|(name, _)| name.trim().to_owned())
-        .filter(|name| name.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        .filter(|name| {
+            name.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        })
         .collect();
     assert_eq!(listed, names_in_code());
 }
@@ -94,8 +99,20 @@ fn the_readme_defaults_are_the_codes_defaults() {
             defaults.rate_limit.to_string(),
         ),
         (
+            "MAGIC_LINK_AUTH_EMAIL_RATE_LIMIT",
+            defaults.email_rate_limit.to_string(),
+        ),
+        (
             "MAGIC_LINK_AUTH_CODE_MAX_ATTEMPTS",
             defaults.code_max_attempts.to_string(),
+        ),
+        (
+            "MAGIC_LINK_AUTH_CODE_DAILY_LIMIT",
+            defaults.code_daily_limit.to_string(),
+        ),
+        (
+            "MAGIC_LINK_AUTH_IPV6_PREFIX",
+            defaults.ipv6_prefix.to_string(),
         ),
         (
             "MAGIC_LINK_AUTH_CLEANUP_INTERVAL_SECONDS",

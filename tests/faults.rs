@@ -18,21 +18,22 @@ use magic_link_auth::{
 };
 use reqwest::StatusCode;
 use support::{
-    app::{TestApp, spawn_app_on, spawn_app_with},
+    app::{TestApp, cookie_pair, spawn_app_on, spawn_app_with, token_of},
     mailgun::{Behaviour, FakeMailgun},
 };
 use tokio::net::TcpListener;
 
-const MAIL_FAILED: &str = r#"{"error":"We couldn't send the email. Please try again."}"#;
+const MAIL_FAILED: &str = "We couldn't send the email. Please try again.";
 
 async fn spawn_app_with_mailgun(api_url: String) -> TestApp {
     spawn_app_with(move |config| {
         config.mail_provider = MailProvider::Mailgun {
             api_url,
             domain: "mg.example.com".to_owned(),
-            api_key: "key".to_owned(),
+            api_key: "key".to_owned().into(),
         };
         config.mail_timeout = Duration::from_secs(1);
+        config.mail_queue.backoff = Duration::from_millis(100);
     })
     .await
 }
@@ -53,26 +54,65 @@ async fn wait_until_ready(app: &TestApp, limit: Duration) -> bool {
     false
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failing_mailgun_is_a_clear_502_and_the_next_request_works_once_it_recovers() {
-    let mailgun = FakeMailgun::start(Behaviour::Fail).await;
-    let app = spawn_app_with_mailgun(mailgun.url.clone()).await;
-    let failed = app
-        .post("/api/auth/request", &[("email", "flaky@example.com")], None)
-        .await;
-    assert_eq!(failed.status, StatusCode::BAD_GATEWAY);
-    assert_eq!(failed.body, MAIL_FAILED);
-    assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
-
-    mailgun.set(Behaviour::Accept);
+/// Asks for a link for `email`: the reply comes at once, whatever the provider does. Returns
+/// the browser's pending sign-in cookie.
+async fn request_link(app: &TestApp, email: &str) -> String {
     let sent = app
-        .post("/api/auth/request", &[("email", "flaky@example.com")], None)
+        .post("/api/auth/request", &[("email", email)], None)
         .await;
     assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    cookie_pair(&sent.cookie("pending-sign-in").expect("a pending sign-in"))
+}
+
+/// What the app tells the browser holding `pending` about its email, once the queue settled:
+/// the delivery report, and whether the waiting page says the email failed.
+async fn told(app: &TestApp, pending: &str) -> (String, bool) {
+    app.mail_settled().await;
+    let report = app.post("/api/auth/delivery", &[], Some(pending)).await;
+    assert_eq!(report.status, StatusCode::OK, "{}", report.body);
+    let page = app
+        .send(
+            app.http
+                .get(format!(
+                    "{}/check-your-email?email=a%40example.com",
+                    app.base
+                ))
+                .header(reqwest::header::COOKIE, pending),
+        )
+        .await;
+    (report.body, page.body.contains(MAIL_FAILED))
+}
+
+const FAILED: &str = r#"{"failed":true}"#;
+const NOT_FAILED: &str = r#"{"failed":false}"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_mailgun_is_told_to_the_waiting_page_loses_no_link_and_recovers() {
+    let mailgun = FakeMailgun::start(Behaviour::Accept).await;
+    let app = spawn_app_with_mailgun(mailgun.url.clone()).await;
+    let first = request_link(&app, "flaky@example.com").await;
+    assert_eq!(told(&app, &first).await, (NOT_FAILED.to_owned(), false));
+    let held = mailgun.link(0);
+
+    mailgun.set(Behaviour::Fail);
+    let failing = request_link(&app, "flaky@example.com").await;
+    assert_eq!(told(&app, &failing).await, (FAILED.to_owned(), true));
+    // Three tries, then it gave up; the app itself is fine.
+    assert_eq!(mailgun.log.lock().unwrap().len(), 1 + 3);
+    assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
+    // The failed send lost nothing: the link already in the inbox still signs in.
+    let redeemed = app
+        .post("/api/auth/redeem", &[("token", &token_of(&held))], None)
+        .await;
+    assert_eq!(redeemed.status, StatusCode::OK, "{}", redeemed.body);
+
+    mailgun.set(Behaviour::Accept);
+    let recovered = request_link(&app, "flaky@example.com").await;
+    assert_eq!(told(&app, &recovered).await, (NOT_FAILED.to_owned(), false));
     let log = mailgun.log.lock().unwrap().clone();
-    assert_eq!(log.len(), 2);
+    assert_eq!(log.len(), 1 + 3 + 1);
     assert!(
-        log[1]
+        log[4]
             .form
             .iter()
             .any(|(k, v)| k == "to" && v == "flaky@example.com")
@@ -80,45 +120,35 @@ async fn a_failing_mailgun_is_a_clear_502_and_the_next_request_works_once_it_rec
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_hanging_mailgun_is_a_502_after_the_timeout_and_the_next_request_works() {
+async fn a_hanging_mailgun_is_told_after_its_timeouts_and_the_next_request_works() {
     let mailgun = FakeMailgun::start(Behaviour::Hang).await;
     let app = spawn_app_with_mailgun(mailgun.url.clone()).await;
 
-    let hung = app
-        .post("/api/auth/request", &[("email", "slow@example.com")], None)
-        .await;
-    assert_eq!(hung.status, StatusCode::BAD_GATEWAY);
-    assert_eq!(hung.body, MAIL_FAILED);
+    let hung = request_link(&app, "slow@example.com").await;
+    assert_eq!(told(&app, &hung).await, (FAILED.to_owned(), true));
     assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
 
     mailgun.set(Behaviour::Accept);
-    let sent = app
-        .post("/api/auth/request", &[("email", "slow@example.com")], None)
-        .await;
-    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
-    assert_eq!(mailgun.log.lock().unwrap().len(), 2);
+    let sent = request_link(&app, "slow@example.com").await;
+    assert_eq!(told(&app, &sent).await, (NOT_FAILED.to_owned(), false));
+    assert_eq!(mailgun.log.lock().unwrap().len(), 3 + 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_connection_to_mailgun_is_a_502_and_the_next_request_works_once_it_listens() {
+async fn a_refused_connection_to_mailgun_is_told_and_the_next_request_works_once_it_listens() {
     // A port that nothing listens on, until the fake takes it over.
     let reserved = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = reserved.local_addr().unwrap();
     drop(reserved);
     let app = spawn_app_with_mailgun(format!("http://{addr}")).await;
 
-    let refused = app
-        .post("/api/auth/request", &[("email", "gone@example.com")], None)
-        .await;
-    assert_eq!(refused.status, StatusCode::BAD_GATEWAY);
-    assert_eq!(refused.body, MAIL_FAILED);
+    let refused = request_link(&app, "gone@example.com").await;
+    assert_eq!(told(&app, &refused).await, (FAILED.to_owned(), true));
     assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
 
     let mailgun = FakeMailgun::start_on(TcpListener::bind(addr).await.unwrap(), Behaviour::Accept);
-    let sent = app
-        .post("/api/auth/request", &[("email", "gone@example.com")], None)
-        .await;
-    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let sent = request_link(&app, "gone@example.com").await;
+    assert_eq!(told(&app, &sent).await, (NOT_FAILED.to_owned(), false));
     assert_eq!(mailgun.log.lock().unwrap().len(), 1);
 }
 
@@ -178,7 +208,7 @@ async fn assert_unavailable(app: &TestApp, cookie: &str) {
         (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
     );
     assert_eq!(
-        app.mails().len(),
+        app.mails().await.len(),
         1,
         "no mail goes out while the database is away"
     );

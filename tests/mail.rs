@@ -150,7 +150,7 @@ async fn mailgun_gets_the_originals_request_plus_a_text_part() {
     let mailer = MailgunMailer::new(
         &format!("{url}/"),
         "mg.example.com",
-        "key-secret",
+        "key-secret".into(),
         TEN_SECONDS,
     )
     .unwrap();
@@ -184,12 +184,12 @@ async fn mailgun_gets_the_originals_request_plus_a_text_part() {
 }
 
 #[tokio::test]
-async fn a_mailgun_error_status_is_a_rejection() {
+async fn a_mailgun_server_error_is_deferred_for_another_try() {
     let FakeMailgun { url, log, .. } = FakeMailgun::start(Behaviour::Fail).await;
-    let mailer = MailgunMailer::new(&url, "mg.example.com", "key", TEN_SECONDS).unwrap();
+    let mailer = MailgunMailer::new(&url, "mg.example.com", "key".into(), TEN_SECONDS).unwrap();
     let result = mailer.send(&mail()).await;
     assert!(
-        matches!(&result, Err(MailError::Rejected { status: 500, body }) if body == "upstream exploded"),
+        matches!(&result, Err(MailError::Deferred { status: 500, body }) if body == "upstream exploded"),
         "{result:?}"
     );
     assert_eq!(log.lock().unwrap().len(), 1);
@@ -198,8 +198,13 @@ async fn a_mailgun_error_status_is_a_rejection() {
 #[tokio::test]
 async fn a_hanging_mailgun_times_out() {
     let FakeMailgun { url, .. } = FakeMailgun::start(Behaviour::Hang).await;
-    let mailer =
-        MailgunMailer::new(&url, "mg.example.com", "key", Duration::from_millis(300)).unwrap();
+    let mailer = MailgunMailer::new(
+        &url,
+        "mg.example.com",
+        "key".into(),
+        Duration::from_millis(300),
+    )
+    .unwrap();
     let result = mailer.send(&mail()).await;
     assert!(
         matches!(&result, Err(MailError::Unreachable(reason)) if reason.starts_with("timed out")),
@@ -213,7 +218,7 @@ async fn a_refused_connection_is_unreachable() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let mailer = MailgunMailer::new(&url, "mg.example.com", "key", TEN_SECONDS).unwrap();
+    let mailer = MailgunMailer::new(&url, "mg.example.com", "key".into(), TEN_SECONDS).unwrap();
     let result = mailer.send(&mail()).await;
     assert!(
         matches!(&result, Err(MailError::Unreachable(reason)) if reason.starts_with("connection failed")),
@@ -226,7 +231,7 @@ fn smtp_settings(sink: &SmtpSink, credentials: bool) -> SmtpSettings {
         host: sink.addr.ip().to_string(),
         port: sink.addr.port(),
         tls: SmtpTls::None,
-        credentials: credentials.then(|| ("mailer".to_owned(), "hunter2".to_owned())),
+        credentials: credentials.then(|| ("mailer".to_owned(), "hunter2".into())),
     }
 }
 
@@ -309,6 +314,7 @@ async fn the_app_sends_through_smtp_when_configured() {
         .post("/api/auth/request", &[("email", "smtp@example.com")], None)
         .await;
     assert_eq!(sent.status, reqwest::StatusCode::OK, "{}", sent.body);
+    app.mail_settled().await;
     let received = sink.received.lock().unwrap().clone();
     assert_eq!(received.len(), 1);
     assert_eq!(received[0].rcpt_to, ["<smtp@example.com>"]);
@@ -319,9 +325,15 @@ async fn the_app_sends_through_smtp_when_configured() {
             .contains(&format!("{}/magic-link-auth?token=", app.base))
     );
 
+    // A refused recipient is no fault that passes: one try, and the waiting page is told.
     sink.reject_recipients(true);
     let refused = app
         .post("/api/auth/request", &[("email", "smtp@example.com")], None)
         .await;
-    assert_eq!(refused.status, reqwest::StatusCode::BAD_GATEWAY);
+    assert_eq!(refused.status, reqwest::StatusCode::OK, "{}", refused.body);
+    let pending = support::app::cookie_pair(&refused.cookie("pending-sign-in").unwrap());
+    app.mail_settled().await;
+    let report = app.post("/api/auth/delivery", &[], Some(&pending)).await;
+    assert_eq!(report.body, r#"{"failed":true}"#);
+    assert_eq!(sink.received.lock().unwrap().len(), 1);
 }

@@ -56,7 +56,7 @@ async fn two_instances_on_one_postgresql_share_links_limits_sessions_and_cleanup
         )
         .await;
     assert_eq!(sent.status, StatusCode::OK);
-    let (link, _) = a.last_link_and_code();
+    let (link, _) = a.last_link_and_code().await;
     let redeemed = b
         .post("/api/auth/redeem", &[("token", &token_of(&link))], None)
         .await;
@@ -73,7 +73,7 @@ async fn two_instances_on_one_postgresql_share_links_limits_sessions_and_cleanup
             .contains("shared@example.com")
     );
 
-    // The per-email limit counts requests on both: five in all, wherever they land.
+    // The per-client limit counts requests on both: five in all, wherever they land.
     let mut statuses = Vec::new();
     for app in [&a, &b, &a, &b, &a, &b] {
         let reply = app
@@ -93,7 +93,7 @@ async fn two_instances_on_one_postgresql_share_links_limits_sessions_and_cleanup
         ]
         .concat()
     );
-    assert_eq!(a.mails().len() + b.mails().len(), 1 + 5);
+    assert_eq!(a.mails().await.len() + b.mails().await.len(), 1 + 5);
 
     // Logout on A ends the session on B.
     let out = a.post("/api/auth/logout", &[], Some(&cookie)).await;

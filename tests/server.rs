@@ -81,7 +81,7 @@ async fn bad_input_gets_a_400_with_a_message() {
         code.body,
         r#"{"error":"Enter the 6-digit code from the email."}"#
     );
-    assert!(app.mails().is_empty());
+    assert!(app.mails().await.is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -90,7 +90,7 @@ async fn known_and_unknown_addresses_get_the_same_reply() {
     // Make the first address known: it has signed in before.
     app.post("/api/auth/request", &[("email", "known@example.com")], None)
         .await;
-    let (link, _) = app.last_link_and_code();
+    let (link, _) = app.last_link_and_code().await;
     let signed_in = app
         .post("/api/auth/redeem", &[("token", &token_of(&link))], None)
         .await;
@@ -127,7 +127,7 @@ async fn the_sixth_request_is_rate_limited() {
         sixth.body,
         r#"{"error":"Too many attempts. Please try again later."}"#
     );
-    assert_eq!(app.mails().len(), 5);
+    assert_eq!(app.mails().await.len(), 5);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -151,7 +151,7 @@ async fn a_link_signs_in_once_with_a_locked_down_cookie_and_logout_ends_it() {
         "/check-your-email?email=eve%40example.com&redir=%2Faccount%3Ftab%3D1"
     );
 
-    let (link, _) = app.last_link_and_code();
+    let (link, _) = app.last_link_and_code().await;
     assert!(
         link.starts_with(&format!("{}/magic-link-auth?token=", app.base)),
         "{link}"
@@ -230,7 +230,7 @@ async fn an_offsite_redirect_falls_back_to_home() {
         None,
     )
     .await;
-    let (link, _) = app.last_link_and_code();
+    let (link, _) = app.last_link_and_code().await;
     assert!(!link.contains("evil"), "{link}");
     let redeemed = app
         .post(
@@ -248,7 +248,7 @@ async fn the_code_signs_in_and_wrong_codes_count() {
     let app = spawn_app().await;
     app.post("/api/auth/request", &[("email", "code@example.com")], None)
         .await;
-    let (_, code) = app.last_link_and_code();
+    let (_, code) = app.last_link_and_code().await;
     let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
     let miss = app
         .post(
@@ -364,7 +364,7 @@ async fn an_oversized_body_is_refused_with_413_and_changes_nothing() {
         .post("/api/auth/request", &[("email", &email)], None)
         .await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(app.mails().is_empty());
+    assert!(app.mails().await.is_empty());
 }
 
 /// Six requests, each for a new address and each claiming a different client address.
@@ -399,7 +399,7 @@ async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
 async fn forwarded_for_from_a_trusted_proxy_names_the_client() {
     let app = spawn_app_with(|config| {
         config.trusted_proxies =
-            vec![magic_link_auth::auth::config::Cidr::parse("127.0.0.1").unwrap()];
+            magic_link_auth::auth::client::TrustedProxies::parse_list("127.0.0.1").unwrap();
     })
     .await;
     let statuses = six_requests_claiming_six_addresses(&app).await;
@@ -411,7 +411,7 @@ async fn redeeming_is_limited_per_client_ip() {
     let app = spawn_app().await;
     app.post("/api/auth/request", &[("email", "ip@example.com")], None)
         .await;
-    let (link, _) = app.last_link_and_code();
+    let (link, _) = app.last_link_and_code().await;
     let bogus = "B".repeat(43);
     // Defaults: 5 links × 5 attempts = 25 failures per window from one address.
     for n in 0..25 {
@@ -479,7 +479,7 @@ async fn off_the_allow_list_the_reply_is_the_same_and_no_mail_goes_out() {
         replies[0], replies[2],
         "an outsider must look like everyone else"
     );
-    let mut recipients = app.recipients();
+    let mut recipients = app.recipients().await;
     recipients.sort();
     assert_eq!(recipients, ["ada@example.com", "boss@corp.example"]);
 }
@@ -526,7 +526,7 @@ async fn the_sessions_api_lists_describes_and_ends_only_your_own_sessions() {
         async move {
             app.post("/api/auth/request", &[("email", email)], None)
                 .await;
-            let (link, _) = app.last_link_and_code();
+            let (link, _) = app.last_link_and_code().await;
             let reply = app
                 .send(
                     app.http

@@ -9,6 +9,7 @@ mod m20261125_000001_create_auth_tables;
 mod m20261125_000002_create_auth_failure;
 mod m20261125_000003_create_users;
 mod m20261125_000004_add_session_device;
+mod m20261125_000005_limits_per_requester;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_create_auth_failure::Migration),
             Box::new(m20261125_000003_create_users::Migration),
             Box::new(m20261125_000004_add_session_device::Migration),
+            Box::new(m20261125_000005_limits_per_requester::Migration),
         ]
     }
 }

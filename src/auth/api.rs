@@ -86,6 +86,16 @@ pub struct LinkRequested {
     pub message: String,
 }
 
+/// What became of the sign-in email this browser asked for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryReport {
+    /// The mail provider failed every try: the email never went out.
+    pub failed: bool,
+}
+
+/// What the page waiting for the email says when it never went out.
+pub const MAIL_FAILED: &str = "We couldn't send the email. Please try again.";
+
 /// The reply to a successful sign-in.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedIn {
@@ -156,6 +166,13 @@ pub async fn list_sessions() -> Result<Vec<SessionView>, AuthError> {
 #[server(prefix = "/api/auth", endpoint = "end-session")]
 pub async fn end_session(id: Option<String>) -> Result<(), AuthError> {
     super::http::end_session(id.unwrap_or_default()).await
+}
+
+/// Whether the sign-in email this browser asked for could not be sent (the mail goes out
+/// after the reply to `request`). `POST /api/auth/delivery`.
+#[server(prefix = "/api/auth", endpoint = "delivery")]
+pub async fn delivery() -> Result<DeliveryReport, AuthError> {
+    super::http::delivery().await
 }
 
 /// Describes a link without using it. `POST /api/auth/link` with `token`.

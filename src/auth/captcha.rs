@@ -8,6 +8,8 @@
 
 use std::{future::Future, net::IpAddr, pin::Pin, time::Duration};
 
+use secrecy::{ExposeSecret, SecretString};
+
 pub type VerifyFuture<'a> = Pin<Box<dyn Future<Output = Result<(), CaptchaError>> + Send + 'a>>;
 
 #[derive(Debug, thiserror::Error)]
@@ -39,11 +41,11 @@ impl CaptchaVerifier for NoCaptcha {
 pub struct SiteVerify {
     client: reqwest::Client,
     url: String,
-    secret: String,
+    secret: SecretString,
 }
 
 impl SiteVerify {
-    pub fn new(url: &str, secret: &str, timeout: Duration) -> Result<Self, CaptchaError> {
+    pub fn new(url: &str, secret: SecretString, timeout: Duration) -> Result<Self, CaptchaError> {
         super::mail::mailgun::install_crypto_provider();
         let client = reqwest::Client::builder()
             .timeout(timeout)
@@ -53,7 +55,7 @@ impl SiteVerify {
         Ok(Self {
             client,
             url: url.to_owned(),
-            secret: secret.to_owned(),
+            secret,
         })
     }
 }
@@ -71,7 +73,7 @@ impl CaptchaVerifier for SiteVerify {
             };
             let ip = client_ip.to_string();
             let form = [
-                ("secret", self.secret.as_str()),
+                ("secret", self.secret.expose_secret()),
                 ("response", response),
                 ("remoteip", ip.as_str()),
             ];

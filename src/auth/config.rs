@@ -4,26 +4,68 @@
 //! value means the default. A value that is set but unusable stops the server at start with
 //! one line naming the variable, the value and the rule, rather than failing later on a request.
 
-use std::{fmt, net::IpAddr, path::PathBuf, time::Duration};
+use std::{path::PathBuf, time::Duration};
+
+use secrecy::SecretString;
 
 use super::{
+    client::TrustedProxies,
     domain::Email,
     mail::{DEFAULT_HTML, DEFAULT_SUBJECT, MailSettings},
 };
 
-/// One setting that could not be used.
+/// One setting that could not be used. The value of a secret is never kept, and a database
+/// URL is kept with its password masked, so this error can be printed anywhere.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{variable}={value:?} is not usable: {rule}")]
+#[error("{variable}={shown} is not usable: {rule}", shown = self.shown())]
 pub struct ConfigError {
     pub variable: &'static str,
+    /// The value as set; empty for a secret.
     pub value: String,
     pub rule: &'static str,
+    /// Whether the value is a secret, shown as `<hidden>`.
+    pub secret: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+impl ConfigError {
+    fn shown(&self) -> String {
+        if self.secret {
+            "<hidden>".to_owned()
+        } else {
+            format!("{:?}", self.value)
+        }
+    }
+}
+
+/// The variables whose values are secrets: never printed, kept in [`SecretString`].
+const SECRET_VARIABLES: &[&str] = &[
+    "SMTP_PASSWORD",
+    "MAILGUN_API_KEY",
+    "MAGIC_LINK_CAPTCHA_SECRET",
+];
+
+/// `url` with any password in it replaced by `***`, for messages and logs. A value that does
+/// not read as a URL is hidden whole, as it may still hold one.
+pub fn redact_url(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            if parsed.set_password(Some("***")).is_ok() {
+                parsed.to_string()
+            } else {
+                "<hidden>".to_owned()
+            }
+        }
+        Ok(_) => url.to_owned(),
+        Err(_) if url.contains('@') => "<hidden>".to_owned(),
+        Err(_) => url.to_owned(),
+    }
+}
+
+#[derive(Clone, Debug)]
 pub struct AuthConfig {
-    /// Where the database lives; `postgres://…` selects PostgreSQL.
-    pub database_url: String,
+    /// Where the database lives; `postgres://…` selects PostgreSQL. It may hold a password:
+    /// print it only through [`redact_url`].
+    pub database_url: SecretString,
     /// The path of the page a magic link opens.
     pub route: String,
     /// The origin links are built from. Never taken from a request's Host header.
@@ -32,12 +74,21 @@ pub struct AuthConfig {
     pub credential_lifetime: Duration,
     /// How long a session lasts.
     pub session_lifetime: Duration,
-    /// How many credentials one email, or one client IP, may be issued per window.
+    /// How many credentials one client may be issued per window, whatever the addresses.
     pub rate_limit: u32,
-    /// How many wrong codes a credential survives before it is dead.
+    /// How many credentials one address may be issued per window across all the clients it
+    /// has not signed in from: the bound on mail strangers can cause. Always above
+    /// `rate_limit` (twice it unless set), so no one client can use it up.
+    pub email_rate_limit: u32,
+    /// How many wrong codes a credential survives before its code is dead (its link lives on).
     pub code_max_attempts: u32,
+    /// How many wrong codes one address takes per day, across all its credentials and
+    /// clients, before its codes stop working for the rest of the day.
+    pub code_daily_limit: u32,
     /// Peers whose `X-Forwarded-For` is believed.
-    pub trusted_proxies: Vec<Cidr>,
+    pub trusted_proxies: TrustedProxies,
+    /// The IPv6 prefix length that keys one client for the per-client limits.
+    pub ipv6_prefix: u8,
     /// How often each instance deletes expired credentials and sessions.
     pub cleanup_interval: Duration,
     /// Who may sign in: everyone when `None` (`MAGIC_LINK_AUTH_ALLOWED_EMAILS` unset).
@@ -46,15 +97,44 @@ pub struct AuthConfig {
     pub captcha: Option<CaptchaSettings>,
     /// How the email goes out.
     pub mail_provider: MailProvider,
-    /// How long handing one message to the mail provider may take before the user is told
-    /// it failed.
+    /// How long one try at handing a message to the mail provider may take.
     pub mail_timeout: Duration,
+    /// How a message is sent off the request path: queue size, tries and backoff.
+    pub mail_queue: MailQueueSettings,
+    /// How many codes may wait for a hashing worker before a request is told to come back.
+    pub hash_queue: usize,
     /// What the email says.
     pub mail: MailSettings,
 }
 
-/// Where magic-link emails go (`MAGIC_LINK_MAIL_PROVIDER`).
-#[derive(Clone, PartialEq, Eq)]
+/// How mail leaves the request path: a bounded queue, and a few tries with growing pauses.
+/// Not read from the environment; the defaults suit one instance sending a sign-in mail
+/// per request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MailQueueSettings {
+    /// Messages that may wait to be sent; past this a request is told to come back (503).
+    pub capacity: usize,
+    /// Messages handed to the provider at once.
+    pub concurrency: usize,
+    /// Tries per message, the first included.
+    pub attempts: u32,
+    /// The pause before the second try; it doubles before each further one.
+    pub backoff: Duration,
+}
+
+impl Default for MailQueueSettings {
+    fn default() -> Self {
+        Self {
+            capacity: 1024,
+            concurrency: 16,
+            attempts: 3,
+            backoff: Duration::from_secs(1),
+        }
+    }
+}
+
+/// Where magic-link emails go (`MAGIC_LINK_MAIL_PROVIDER`). Its `Debug` shows no secret.
+#[derive(Clone, Debug)]
 pub enum MailProvider {
     /// Logged, for development.
     Console,
@@ -66,27 +146,8 @@ pub enum MailProvider {
     Mailgun {
         api_url: String,
         domain: String,
-        api_key: String,
+        api_key: SecretString,
     },
-}
-
-// The API key stays out of logs.
-impl fmt::Debug for MailProvider {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Console => f.write_str("Console"),
-            Self::File { outbox } => f.debug_struct("File").field("outbox", outbox).finish(),
-            Self::Smtp(settings) => f.debug_tuple("Smtp").field(settings).finish(),
-            Self::Mailgun {
-                api_url, domain, ..
-            } => f
-                .debug_struct("Mailgun")
-                .field("api_url", api_url)
-                .field("domain", domain)
-                .field("api_key", &"<redacted>")
-                .finish(),
-        }
-    }
 }
 
 pub const DEFAULT_MAILGUN_API_URL: &str = "https://api.mailgun.net";
@@ -97,19 +158,24 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://magic_link_auth.db?mode=rwc";
 impl Default for AuthConfig {
     fn default() -> Self {
         Self {
-            database_url: DEFAULT_DATABASE_URL.to_owned(),
+            database_url: DEFAULT_DATABASE_URL.into(),
             route: "/magic-link-auth".to_owned(),
             public_url: "http://127.0.0.1:3000".to_owned(),
             credential_lifetime: Duration::from_secs(1800),
             session_lifetime: Duration::from_secs(604_800),
             rate_limit: 5,
+            email_rate_limit: 10,
             code_max_attempts: 5,
-            trusted_proxies: Vec::new(),
+            code_daily_limit: 10,
+            trusted_proxies: TrustedProxies::default(),
+            ipv6_prefix: 64,
             cleanup_interval: Duration::from_secs(600),
             allowed_emails: None,
             captcha: None,
             mail_provider: MailProvider::Console,
             mail_timeout: Duration::from_secs(10),
+            mail_queue: MailQueueSettings::default(),
+            hash_queue: 256,
             mail: MailSettings {
                 from: default_from("127.0.0.1"),
                 subject: DEFAULT_SUBJECT.to_owned(),
@@ -140,6 +206,16 @@ impl AuthConfig {
         };
         let mailgun_domain = read("MAILGUN_DOMAIN_NAME").map(|s| s.value);
         let mail_provider = match read("MAGIC_LINK_MAIL_PROVIDER") {
+            // On https this is a deployment: console delivery would write every link and
+            // code into its logs. Console stays the default for local http development.
+            None if public_url.starts_with("https://") => {
+                return Err(ConfigError {
+                    variable: "MAGIC_LINK_MAIL_PROVIDER",
+                    value: String::new(),
+                    rule: "must be set when MAGIC_LINK_AUTH_PUBLIC_URL is https: smtp or mailgun (console would write every link and code into the logs)",
+                    secret: false,
+                });
+            }
             None => MailProvider::Console,
             Some(s) => match s.value.to_ascii_lowercase().as_str() {
                 "console" => MailProvider::Console,
@@ -153,7 +229,8 @@ impl AuthConfig {
                         None => DEFAULT_MAILGUN_API_URL.to_owned(),
                     },
                     domain: required("MAILGUN_DOMAIN_NAME", mailgun_domain.clone())?,
-                    api_key: required("MAILGUN_API_KEY", read("MAILGUN_API_KEY").map(|s| s.value))?,
+                    api_key: required("MAILGUN_API_KEY", read("MAILGUN_API_KEY").map(|s| s.value))?
+                        .into(),
                 },
                 "smtp" => MailProvider::Smtp(smtp_settings(&read)?),
                 _ => return s.reject("must be console, file, smtp or mailgun"),
@@ -180,6 +257,23 @@ impl AuthConfig {
             },
         };
 
+        let rate_limit = match read("MAGIC_LINK_AUTH_OTP_RATE_LIMIT") {
+            Some(s) => s.count()?,
+            None => defaults.rate_limit,
+        };
+        // Above what one client may ask for, so no one stranger can use it up alone.
+        let email_rate_limit = match read("MAGIC_LINK_AUTH_EMAIL_RATE_LIMIT") {
+            Some(s) => match s.count()? {
+                limit if limit > rate_limit => limit,
+                _ => {
+                    return s.reject(
+                        "must be a whole number above MAGIC_LINK_AUTH_OTP_RATE_LIMIT, so no one client can use it up",
+                    );
+                }
+            },
+            None => rate_limit.saturating_mul(2),
+        };
+
         Ok(Self {
             mail_provider,
             mail_timeout: match read("MAGIC_LINK_MAIL_TIMEOUT_SECONDS") {
@@ -189,7 +283,7 @@ impl AuthConfig {
             mail,
             public_url,
             database_url: match read("DATABASE_URL") {
-                Some(s) => s.database_url()?,
+                Some(s) => s.database_url()?.into(),
                 None => defaults.database_url,
             },
             route: match read("MAGIC_LINK_AUTH_ROUTE") {
@@ -204,18 +298,26 @@ impl AuthConfig {
                 Some(s) => s.seconds()?,
                 None => defaults.session_lifetime,
             },
-            rate_limit: match read("MAGIC_LINK_AUTH_OTP_RATE_LIMIT") {
-                Some(s) => s.count()?,
-                None => defaults.rate_limit,
-            },
+            rate_limit,
+            email_rate_limit,
             code_max_attempts: match read("MAGIC_LINK_AUTH_CODE_MAX_ATTEMPTS") {
                 Some(s) => s.count()?,
                 None => defaults.code_max_attempts,
             },
+            code_daily_limit: match read("MAGIC_LINK_AUTH_CODE_DAILY_LIMIT") {
+                Some(s) => s.count()?,
+                None => defaults.code_daily_limit,
+            },
             trusted_proxies: match read("MAGIC_LINK_AUTH_TRUSTED_PROXIES") {
-                Some(s) => s.cidr_list()?,
+                Some(s) => s.trusted_proxies()?,
                 None => defaults.trusted_proxies,
             },
+            ipv6_prefix: match read("MAGIC_LINK_AUTH_IPV6_PREFIX") {
+                Some(s) => s.ipv6_prefix()?,
+                None => defaults.ipv6_prefix,
+            },
+            mail_queue: defaults.mail_queue,
+            hash_queue: defaults.hash_queue,
             cleanup_interval: match read("MAGIC_LINK_AUTH_CLEANUP_INTERVAL_SECONDS") {
                 Some(s) => s.seconds()?,
                 None => defaults.cleanup_interval,
@@ -230,7 +332,7 @@ impl AuthConfig {
             ) {
                 (Some(url), Some(secret)) => Some(CaptchaSettings {
                     verify_url: url.http_url()?,
-                    secret: secret.value,
+                    secret: secret.value.into(),
                 }),
                 (Some(url), None) => {
                     return url.reject("needs MAGIC_LINK_CAPTCHA_SECRET set as well");
@@ -243,9 +345,21 @@ impl AuthConfig {
         })
     }
 
-    /// Whether `peer`, the address a connection came from, may speak for the client.
-    pub fn is_trusted_proxy(&self, peer: IpAddr) -> bool {
-        self.trusted_proxies.iter().any(|cidr| cidr.contains(peer))
+    /// Whether pages are served over https: the cookies are then `Secure` and `__Host-`,
+    /// and responses carry `Strict-Transport-Security`.
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// What deserves a warning at start, though it is allowed.
+    pub fn warnings(&self) -> Vec<&'static str> {
+        let mut warnings = Vec::new();
+        if self.is_https() && matches!(self.mail_provider, MailProvider::Console) {
+            warnings.push(
+                "MAGIC_LINK_MAIL_PROVIDER=console on an https deployment: every sign-in link and code is written into the logs",
+            );
+        }
+        warnings
     }
 }
 
@@ -266,6 +380,7 @@ fn required_for(
     value.ok_or(ConfigError {
         variable,
         value: String::new(),
+        secret: false,
         rule: match provider {
             "smtp" => "is required when MAGIC_LINK_MAIL_PROVIDER=smtp",
             _ => "is required when MAGIC_LINK_MAIL_PROVIDER=mailgun",
@@ -285,10 +400,19 @@ const MAX_SECONDS: u64 = 10 * 365 * 24 * 3600;
 
 impl Setting {
     fn reject<T>(&self, rule: &'static str) -> Result<T, ConfigError> {
+        let secret = SECRET_VARIABLES.contains(&self.variable);
+        let value = if secret {
+            String::new()
+        } else if self.variable == "DATABASE_URL" {
+            redact_url(&self.value)
+        } else {
+            self.value.clone()
+        };
         Err(ConfigError {
             variable: self.variable,
-            value: self.value.clone(),
+            value,
             rule,
+            secret,
         })
     }
 
@@ -406,17 +530,17 @@ impl Setting {
         Ok(list)
     }
 
-    fn cidr_list(&self) -> Result<Vec<Cidr>, ConfigError> {
-        self.value
-            .split(',')
-            .map(str::trim)
-            .filter(|item| !item.is_empty())
-            .map(|item| {
-                Cidr::parse(item).ok_or(()).or_else(|()| {
-                    self.reject("must be a comma-separated list of IP addresses or CIDR blocks, such as 10.0.0.0/8, ::1")
-                })
-            })
-            .collect()
+    fn trusted_proxies(&self) -> Result<TrustedProxies, ConfigError> {
+        TrustedProxies::parse_list(&self.value).or_else(|_| {
+            self.reject("must be a comma-separated list of IP addresses or CIDR blocks, such as 10.0.0.0/8, ::1")
+        })
+    }
+
+    fn ipv6_prefix(&self) -> Result<u8, ConfigError> {
+        match self.value.parse::<u8>() {
+            Ok(bits) if (32..=128).contains(&bits) => Ok(bits),
+            _ => self.reject("must be a prefix length from 32 to 128, such as 64"),
+        }
     }
 }
 
@@ -432,25 +556,13 @@ pub enum SmtpTls {
 }
 
 /// An SMTP server to hand mail to (`MAGIC_LINK_MAIL_PROVIDER=smtp`).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct SmtpSettings {
     pub host: String,
     pub port: u16,
     pub tls: SmtpTls,
     /// User name and password, when the server wants them.
-    pub credentials: Option<(String, String)>,
-}
-
-// The password stays out of logs.
-impl fmt::Debug for SmtpSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SmtpSettings")
-            .field("host", &self.host)
-            .field("port", &self.port)
-            .field("tls", &self.tls)
-            .field("username", &self.credentials.as_ref().map(|(user, _)| user))
-            .finish_non_exhaustive()
-    }
+    pub credentials: Option<(String, SecretString)>,
 }
 
 fn smtp_settings(
@@ -478,7 +590,7 @@ fn smtp_settings(
         },
     };
     let credentials = match (read("SMTP_USERNAME"), read("SMTP_PASSWORD")) {
-        (Some(user), Some(password)) => Some((user.value, password.value)),
+        (Some(user), Some(password)) => Some((user.value, password.value.into())),
         (None, None) => None,
         (Some(user), None) => return user.reject("needs SMTP_PASSWORD set as well"),
         (None, Some(password)) => return password.reject("needs SMTP_USERNAME set as well"),
@@ -493,20 +605,10 @@ fn smtp_settings(
 
 /// A siteverify endpoint (`MAGIC_LINK_CAPTCHA_VERIFY_URL`) and the site's secret
 /// (`MAGIC_LINK_CAPTCHA_SECRET`).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct CaptchaSettings {
     pub verify_url: String,
-    pub secret: String,
-}
-
-// The secret stays out of logs.
-impl fmt::Debug for CaptchaSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("CaptchaSettings")
-            .field("verify_url", &self.verify_url)
-            .field("secret", &"<redacted>")
-            .finish()
-    }
+    pub secret: SecretString,
 }
 
 /// The addresses allowed to sign in (`MAGIC_LINK_AUTH_ALLOWED_EMAILS`): exact addresses and
@@ -527,63 +629,12 @@ impl AllowList {
     }
 }
 
-/// An IP network: an address and a prefix length. A bare address is a network of one.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Cidr {
-    network: IpAddr,
-    prefix: u8,
-}
-
-impl Cidr {
-    pub fn parse(input: &str) -> Option<Self> {
-        let (addr, prefix) = match input.split_once('/') {
-            Some((addr, prefix)) => (
-                addr.parse::<IpAddr>().ok()?,
-                Some(prefix.parse::<u8>().ok()?),
-            ),
-            None => (input.parse::<IpAddr>().ok()?, None),
-        };
-        let max = if addr.is_ipv4() { 32 } else { 128 };
-        let prefix = prefix.unwrap_or(max);
-        (prefix <= max).then_some(Self {
-            network: addr,
-            prefix,
-        })
-    }
-
-    pub fn contains(&self, ip: IpAddr) -> bool {
-        let ip = canonical(ip);
-        match (canonical(self.network), ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => {
-                let mask = u32::MAX
-                    .checked_shl(32 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u32::from(net) & mask == u32::from(ip) & mask
-            }
-            (IpAddr::V6(net), IpAddr::V6(ip)) => {
-                let mask = u128::MAX
-                    .checked_shl(128 - u32::from(self.prefix))
-                    .unwrap_or(0);
-                u128::from(net) & mask == u128::from(ip) & mask
-            }
-            _ => false,
-        }
-    }
-}
-
-/// An IPv4 address seen through an IPv6 socket (`::ffff:a.b.c.d`) is the IPv4 address.
-pub fn canonical(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
-        IpAddr::V4(_) => ip,
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
+    use secrecy::ExposeSecret;
+    use std::{collections::HashMap, net::IpAddr};
 
     fn config(vars: &[(&str, &str)]) -> Result<AuthConfig, ConfigError> {
         let vars: HashMap<String, String> = vars
@@ -602,10 +653,8 @@ mod tests {
             other => panic!("not SMTP: {other:?}"),
         };
         let default = settings(&[smtp, host]);
-        assert_eq!(
-            (default.tls, default.port, default.credentials),
-            (SmtpTls::StartTls, 587, None)
-        );
+        assert_eq!((default.tls, default.port), (SmtpTls::StartTls, 587));
+        assert!(default.credentials.is_none());
         assert_eq!(settings(&[smtp, host, ("SMTP_TLS", "tls")]).port, 465);
         let relay = settings(&[smtp, host, ("SMTP_TLS", "none"), ("SMTP_PORT", "2525")]);
         assert_eq!((relay.tls, relay.port), (SmtpTls::None, 2525));
@@ -655,7 +704,7 @@ mod tests {
         );
         let not_a_url = ("MAGIC_LINK_CAPTCHA_VERIFY_URL", "captcha.example");
         assert!(config(&[not_a_url, secret]).is_err());
-        assert_eq!(config(&[]).unwrap().captcha, None);
+        assert!(config(&[]).unwrap().captcha.is_none());
     }
 
     #[test]
@@ -681,7 +730,8 @@ mod tests {
 
     #[test]
     fn unset_and_empty_values_mean_the_defaults() {
-        assert_eq!(config(&[]), Ok(AuthConfig::default()));
+        let default = format!("{:?}", AuthConfig::default());
+        assert_eq!(format!("{:?}", config(&[]).unwrap()), default);
         let all_empty: Vec<(&str, &str)> = [
             "DATABASE_URL",
             "MAGIC_LINK_AUTH_ROUTE",
@@ -695,7 +745,7 @@ mod tests {
         .into_iter()
         .map(|name| (name, " "))
         .collect();
-        assert_eq!(config(&all_empty), Ok(AuthConfig::default()));
+        assert_eq!(format!("{:?}", config(&all_empty).unwrap()), default);
     }
 
     #[test]
@@ -704,26 +754,39 @@ mod tests {
             ("DATABASE_URL", "postgres://app@db/app"),
             ("MAGIC_LINK_AUTH_ROUTE", "/sign-in/"),
             ("MAGIC_LINK_AUTH_PUBLIC_URL", "https://App.Example.com/"),
+            ("MAGIC_LINK_MAIL_PROVIDER", "file"),
             ("MAGIC_LINK_AUTH_OTP_EXPIRATION_SECONDS", "600"),
             ("MAGIC_LINK_AUTH_SESSION_EXPIRATION_SECONDS", "3600"),
             ("MAGIC_LINK_AUTH_OTP_RATE_LIMIT", "3"),
             ("MAGIC_LINK_AUTH_CODE_MAX_ATTEMPTS", "10"),
             ("MAGIC_LINK_AUTH_TRUSTED_PROXIES", "10.0.0.0/8, ::1"),
+            ("MAGIC_LINK_AUTH_EMAIL_RATE_LIMIT", "7"),
+            ("MAGIC_LINK_AUTH_CODE_DAILY_LIMIT", "4"),
+            ("MAGIC_LINK_AUTH_IPV6_PREFIX", "56"),
         ]);
         let config = config.map_err(|e| e.to_string());
         let Ok(config) = config else {
             panic!("{config:?}");
         };
-        assert_eq!(config.database_url, "postgres://app@db/app");
+        assert_eq!(config.database_url.expose_secret(), "postgres://app@db/app");
         assert_eq!(config.route, "/sign-in");
         assert_eq!(config.public_url, "https://app.example.com");
         assert_eq!(config.credential_lifetime, Duration::from_secs(600));
         assert_eq!(config.session_lifetime, Duration::from_secs(3600));
         assert_eq!(config.rate_limit, 3);
         assert_eq!(config.code_max_attempts, 10);
-        assert!(config.is_trusted_proxy("10.1.2.3".parse().unwrap_or(IpAddr::from([0; 4]))));
-        assert!(config.is_trusted_proxy(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])));
-        assert!(!config.is_trusted_proxy(IpAddr::from([11, 0, 0, 1])));
+        assert_eq!(
+            (
+                config.email_rate_limit,
+                config.code_daily_limit,
+                config.ipv6_prefix
+            ),
+            (7, 4, 56)
+        );
+        let proxies = &config.trusted_proxies;
+        assert!(proxies.contains(IpAddr::from([10, 1, 2, 3])));
+        assert!(proxies.contains(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])));
+        assert!(!proxies.contains(IpAddr::from([11, 0, 0, 1])));
     }
 
     #[test]
@@ -751,6 +814,11 @@ mod tests {
             ("DATABASE_URL", "mysql://db/app"),
             ("MAGIC_LINK_AUTH_TRUSTED_PROXIES", "10.0.0.0/33"),
             ("MAGIC_LINK_AUTH_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
+            ("MAGIC_LINK_AUTH_IPV6_PREFIX", "16"),
+            ("MAGIC_LINK_AUTH_IPV6_PREFIX", "129"),
+            ("MAGIC_LINK_AUTH_EMAIL_RATE_LIMIT", "0"),
+            ("MAGIC_LINK_AUTH_EMAIL_RATE_LIMIT", "5"),
+            ("MAGIC_LINK_AUTH_CODE_DAILY_LIMIT", "-1"),
             ("MAGIC_LINK_MAIL_PROVIDER", "sendmail"),
             ("MAGIC_LINK_EMAIL_SUBJECT", "Hi\r\nBcc: x@example.com"),
             (
@@ -780,19 +848,16 @@ mod tests {
             ("MAGIC_LINK_MAIL_PROVIDER", "file"),
             ("MAGIC_LINK_MAIL_OUTBOX", "/tmp/out"),
         ]);
-        assert_eq!(
-            file.map(|c| c.mail_provider),
-            Ok(MailProvider::File {
-                outbox: PathBuf::from("/tmp/out")
-            })
+        assert!(
+            matches!(file.map(|c| c.mail_provider), Ok(MailProvider::File { outbox }) if outbox == std::path::Path::new("/tmp/out"))
         );
         let missing = config(&[
             ("MAGIC_LINK_MAIL_PROVIDER", "mailgun"),
             ("MAILGUN_API_KEY", "key-1"),
         ]);
         assert_eq!(
-            missing.map_err(|e| e.to_string()),
-            Err("MAILGUN_DOMAIN_NAME=\"\" is not usable: is required when MAGIC_LINK_MAIL_PROVIDER=mailgun".to_owned())
+            missing.map_err(|e| e.to_string()).err(),
+            Some("MAILGUN_DOMAIN_NAME=\"\" is not usable: is required when MAGIC_LINK_MAIL_PROVIDER=mailgun".to_owned())
         );
         let mailgun = config(&[
             ("MAGIC_LINK_MAIL_PROVIDER", "Mailgun"),
@@ -806,27 +871,82 @@ mod tests {
             mailgun.mail.from,
             "Magic Link Auth <magic_link_auth@mg.example.com>"
         );
+        let MailProvider::Mailgun {
+            api_url,
+            domain,
+            api_key,
+        } = &mailgun.mail_provider
+        else {
+            panic!("not Mailgun: {:?}", mailgun.mail_provider);
+        };
         assert_eq!(
-            mailgun.mail_provider,
-            MailProvider::Mailgun {
-                api_url: DEFAULT_MAILGUN_API_URL.to_owned(),
-                domain: "mg.example.com".to_owned(),
-                api_key: "key-1".to_owned(),
-            }
+            (api_url.as_str(), domain.as_str(), api_key.expose_secret()),
+            (DEFAULT_MAILGUN_API_URL, "mg.example.com", "key-1")
         );
         assert!(!format!("{mailgun:?}").contains("key-1"));
     }
 
     #[test]
-    fn cidr_membership() {
-        let net = Cidr::parse("192.168.0.0/16");
-        assert!(net.is_some_and(|n| n.contains(IpAddr::from([192, 168, 44, 1]))));
-        assert!(net.is_some_and(|n| !n.contains(IpAddr::from([192, 169, 0, 1]))));
-        let mapped: IpAddr = IpAddr::from([0, 0, 0, 0, 0, 0xffff, 0xc0a8, 0x0001]);
-        assert!(net.is_some_and(|n| n.contains(mapped)));
-        assert!(Cidr::parse("0.0.0.0/0").is_some_and(|n| n.contains(IpAddr::from([8, 8, 8, 8]))));
-        assert!(Cidr::parse("fd00::/8").is_some_and(|n| !n.contains(IpAddr::from([1, 2, 3, 4]))));
-        assert_eq!(Cidr::parse("1.2.3.4/x"), None);
-        assert_eq!(Cidr::parse("::/129"), None);
+    fn an_https_deployment_names_its_mail_provider() {
+        let https = ("MAGIC_LINK_AUTH_PUBLIC_URL", "https://app.example.com");
+        let err = config(&[https]).unwrap_err();
+        assert_eq!(err.variable, "MAGIC_LINK_MAIL_PROVIDER");
+        assert!(
+            err.to_string()
+                .contains("must be set when MAGIC_LINK_AUTH_PUBLIC_URL is https")
+        );
+        // Console on plain http is development, and needs no warning.
+        assert!(config(&[]).unwrap().warnings().is_empty());
+        let knowingly = config(&[https, ("MAGIC_LINK_MAIL_PROVIDER", "console")]).unwrap();
+        assert_eq!(knowingly.warnings().len(), 1);
+        let file = config(&[https, ("MAGIC_LINK_MAIL_PROVIDER", "file")]).unwrap();
+        assert!(file.warnings().is_empty());
+    }
+
+    #[test]
+    fn secrets_never_reach_an_error_or_a_debug_line() {
+        let cases = [
+            ("SMTP_PASSWORD", "hunter2-smtp", "SMTP_USERNAME"),
+            (
+                "MAGIC_LINK_CAPTCHA_SECRET",
+                "hunter2-captcha",
+                "MAGIC_LINK_CAPTCHA_VERIFY_URL",
+            ),
+        ];
+        for (variable, secret, partner) in cases {
+            let mut vars = vec![(variable, secret)];
+            if variable == "SMTP_PASSWORD" {
+                vars.extend([
+                    ("MAGIC_LINK_MAIL_PROVIDER", "smtp"),
+                    ("SMTP_HOST", "mx.example.com"),
+                ]);
+            }
+            let err = config(&vars).unwrap_err();
+            assert_eq!(err.variable, variable);
+            let line = err.to_string();
+            assert!(!line.contains(secret), "{line}");
+            assert!(
+                line.starts_with(&format!("{variable}=<hidden> is not usable")),
+                "{line}"
+            );
+            assert!(line.contains(partner), "{line}");
+        }
+        let bad_url = config(&[("DATABASE_URL", "mysql://app:hunter2-db@db/app")]).unwrap_err();
+        assert!(!bad_url.to_string().contains("hunter2"), "{bad_url}");
+        assert!(
+            bad_url.to_string().contains("mysql://app:***@db/app"),
+            "{bad_url}"
+        );
+        let set = config(&[("DATABASE_URL", "postgres://app:hunter2-db@db/app")]).unwrap();
+        assert!(!format!("{set:?}").contains("hunter2"));
+        assert_eq!(
+            redact_url("postgres://app:pw@db:5432/x"),
+            "postgres://app:***@db:5432/x"
+        );
+        assert_eq!(
+            redact_url("sqlite://a.db?mode=rwc"),
+            "sqlite://a.db?mode=rwc"
+        );
+        assert_eq!(redact_url("not a url but: pw@host"), "<hidden>");
     }
 }

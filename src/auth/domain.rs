@@ -151,7 +151,9 @@ const REDIRECT_DECODE_ROUNDS: usize = 3;
 ///
 /// Only a path that starts with exactly one `/` is accepted. Anything a browser could
 /// read as another origin is refused, in its plain form and in its percent-encoded forms:
-/// `//host`, `/\host`, a scheme, control characters.
+/// `//host`, `/\host`, a scheme, control characters, and paths whose `.` and `..`
+/// segments resolve to one of those (`/.//host`). The target kept has its dot segments
+/// resolved, as a browser would.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct RedirectTarget(String);
@@ -191,7 +193,7 @@ impl RedirectTarget {
             check_local_path(&current)?;
             let decoded = percent_decode(&current)?;
             if decoded == current {
-                return Ok(Self(input.to_owned()));
+                return Ok(Self(resolve_dot_segments(input)));
             }
             current = decoded;
         }
@@ -227,12 +229,45 @@ fn check_local_path(path: &str) -> Result<(), RedirectError> {
     if path.contains('\\') {
         return Err(RedirectError::Backslash);
     }
-    let mut bytes = path.bytes();
+    // What a browser goes to is the path with its dot segments resolved: `/.//x` is `//x`.
+    let resolved = resolve_dot_segments(path);
+    let mut bytes = resolved.bytes();
     match (bytes.next(), bytes.next()) {
         (Some(b'/'), Some(b'/')) => Err(RedirectError::NotALocalPath),
-        (Some(b'/'), _) => Ok(()),
+        (Some(b'/'), _) if path.starts_with('/') => Ok(()),
         _ => Err(RedirectError::NotALocalPath),
     }
+}
+
+/// `target` with the `.` and `..` segments of its path resolved (RFC 3986, 5.2.4); the
+/// query and fragment are kept as they are. Written here because the `url` crate is not in
+/// the wasm bundle, and only absolute paths need resolving.
+fn resolve_dot_segments(target: &str) -> String {
+    let split = target.find(['?', '#']).unwrap_or(target.len());
+    let (path, rest) = target.split_at(split);
+    let Some(path) = path.strip_prefix('/') else {
+        return target.to_owned();
+    };
+    let mut out: Vec<&str> = Vec::new();
+    let mut segments = path.split('/').peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        match segment {
+            "." => {}
+            ".." => {
+                out.pop();
+            }
+            other => {
+                out.push(other);
+                continue;
+            }
+        }
+        // A path ending in `.` or `..` names a directory: it keeps its trailing slash.
+        if last {
+            out.push("");
+        }
+    }
+    format!("/{}{rest}", out.join("/"))
 }
 
 fn percent_decode(input: &str) -> Result<String, RedirectError> {
@@ -538,6 +573,24 @@ mod tests {
     }
 
     #[test]
+    fn dot_segments_are_resolved_as_a_browser_would() {
+        let kept = |input: &str| RedirectTarget::parse(input).map(String::from);
+        for (input, resolved) in [
+            ("/a/./b", "/a/b"),
+            ("/a/b/../c", "/a/c"),
+            ("/..", "/"),
+            ("/../../x", "/x"),
+            ("/a/.", "/a/"),
+            ("/a/b/..", "/a/"),
+            ("/a/..?next=/./x", "/?next=/./x"),
+            ("/search?u=//evil.example", "/search?u=//evil.example"),
+            ("/a#/../..//b", "/a#/../..//b"),
+        ] {
+            assert_eq!(kept(input), Ok(resolved.to_owned()), "{input:?}");
+        }
+    }
+
+    #[test]
     fn missing_or_empty_redirect_means_home() {
         assert_eq!(
             RedirectTarget::parse_optional(None).map(String::from),
@@ -587,6 +640,16 @@ mod tests {
             ("/%4", MalformedEncoding),
             (" /dashboard", WhitespaceOrControl),
             ("\u{0}/", WhitespaceOrControl),
+            // Dot segments that resolve to another host.
+            ("/.//evil.example", NotALocalPath),
+            ("/././/evil.example", NotALocalPath),
+            ("/..//evil.example", NotALocalPath),
+            ("/a/..//evil.example", NotALocalPath),
+            ("/a/b/../..//evil.example", NotALocalPath),
+            ("/%2e//evil.example", NotALocalPath),
+            ("/%2E%2E//evil.example", NotALocalPath),
+            ("/.%2e//evil.example", NotALocalPath),
+            ("/%252e//evil.example", NotALocalPath),
         ];
         assert!(cases.len() >= 20);
         for (input, expected) in cases {

@@ -1,4 +1,4 @@
-//! The sea-orm entities for the two auth tables (see the migration that creates them).
+//! The sea-orm entities of the auth tables (see the migrations that create them).
 
 pub mod credential {
     use sea_orm::entity::prelude::*;
@@ -13,13 +13,34 @@ pub mod credential {
         /// Lower-case hex SHA-256 of the link token.
         #[sea_orm(unique)]
         pub token_hash: String,
-        /// argon2id PHC string of the code.
+        /// argon2id PHC string of the code; empty while the code is being hashed.
         pub code_hash: String,
-        pub client_ip: String,
-        /// Wrong codes tried so far.
+        /// Who asked for it: the client as the limits key it (see `ClientKey`).
+        pub client: String,
+        /// Wrong codes tried so far. Past the maximum the code is dead; the link is not.
         pub attempts: i32,
         pub created_at: DateTimeUtc,
         pub expires_at: DateTimeUtc,
+        /// Whether its email went out: see [`Delivery`].
+        pub delivery: Delivery,
+    }
+
+    /// What became of a credential's email, which is sent off the request path.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+    pub enum Delivery {
+        /// Reserved, or queued for the mail provider.
+        #[sea_orm(string_value = "pending")]
+        Pending,
+        /// Accepted by the mail provider.
+        #[sea_orm(string_value = "sent")]
+        Sent,
+        /// Never sent: the address is not on the allow-list.
+        #[sea_orm(string_value = "withheld")]
+        Withheld,
+        /// The provider failed every try; the credential is dead and counts against no limit.
+        #[sea_orm(string_value = "failed")]
+        Failed,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -59,14 +80,38 @@ pub mod session {
 pub mod failure {
     use sea_orm::entity::prelude::*;
 
-    /// One failed attempt to redeem a link or a code, by client address.
+    /// One failed attempt to redeem a link or a code.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "auth_failure")]
     pub struct Model {
         #[sea_orm(primary_key)]
         pub id: i64,
-        pub client_ip: String,
+        /// Who tried: the client as the limits key it.
+        pub client: String,
+        /// For a wrong code, the address whose code it was.
+        pub email: Option<String>,
         pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod known_client {
+    use sea_orm::entity::prelude::*;
+
+    /// A client an address has signed in from: its own requests pass the per-address limit.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "auth_known_client")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub email: String,
+        /// The client as the limits key it.
+        pub client: String,
+        pub last_seen_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

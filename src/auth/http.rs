@@ -11,19 +11,22 @@ use leptos::prelude::*;
 use leptos_axum::{ResponseOptions, redirect};
 
 use super::{
-    api::{AuthError, LinkPreview, LinkRequested, SessionInfo, SessionView, SignedIn},
+    api::{
+        AuthError, DeliveryReport, LinkPreview, LinkRequested, SessionInfo, SessionView, SignedIn,
+    },
     captcha::CaptchaError,
+    client::Client,
     domain::{Code, Email, LinkToken, RedirectTarget, SessionToken, encode_query_value as enc},
     hooks::{SignedInEvent, SignedOutEvent},
     secrets::{constant_time_eq, token_hash},
     service::{AuthService, RequestLinkError},
-    store::{Device, IssueError, NewSession, RedeemError, Session, StoreError},
+    store::{CodeClaim, Device, IssueError, NewSession, RedeemError, Session, StoreError},
 };
 
 pub const RATE_LIMITED: &str = "Too many attempts. Please try again later.";
-pub const MAIL_FAILED: &str = "We couldn't send the email. Please try again.";
 pub const UNAVAILABLE: &str =
     "The service is temporarily unavailable. Please try again in a moment.";
+pub const BUSY: &str = "The service is busy. Please try again in a moment.";
 const BROKEN: &str = "Something went wrong. Please try again.";
 
 fn service() -> Result<AuthService, AuthError> {
@@ -69,13 +72,22 @@ fn fail(
     AuthError::new(message)
 }
 
+/// As [`fail`] with a 503 that tells the client when to come back: the server is busy, and
+/// nothing was done.
+fn busy(parts: &Parts, back_to: impl Fn(&str) -> String) -> AuthError {
+    if let Some(response) = use_context::<ResponseOptions>() {
+        response.insert_header(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    fail(parts, StatusCode::SERVICE_UNAVAILABLE, BUSY, back_to)
+}
+
 /// The home page showing `error` (already encoded): where a plain form goes back on a fault.
 fn home_with_error(error: &str) -> String {
     format!("/?error={error}")
 }
 
 fn secure(service: &AuthService) -> bool {
-    service.config.public_url.starts_with("https://")
+    service.config.is_https()
 }
 
 /// `__Host-` binds the cookie to this exact origin over https; browsers refuse it over http.
@@ -120,14 +132,19 @@ fn read_cookie(parts: &Parts, name: &str) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
-fn client_ip(service: &AuthService, parts: &Parts) -> IpAddr {
-    match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
-        Some(ConnectInfo(peer)) => service.client_ip(peer.ip(), &parts.headers),
+/// The client asking: its address behind any trusted proxies, and the key its limits use.
+fn client(service: &AuthService, parts: &Parts) -> Client {
+    let ip = match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
+        Some(ConnectInfo(peer)) => service
+            .config
+            .trusted_proxies
+            .client_ip(peer.ip(), &parts.headers),
         None => {
             tracing::warn!("no peer address on the request: serve with connect info");
             IpAddr::V4(Ipv4Addr::UNSPECIFIED)
         }
-    }
+    };
+    Client::new(ip, service.config.ipv6_prefix)
 }
 
 /// The redirect target from a request: a bad one is logged and replaced by the home page,
@@ -157,7 +174,7 @@ pub async fn request_link(
         .request_link(
             &email,
             &redir,
-            client_ip(&service, &parts),
+            &client(&service, &parts),
             captcha.as_deref(),
         )
         .await
@@ -174,7 +191,7 @@ pub async fn request_link(
                 message: "Check your email for a magic link!".to_owned(),
             })
         }
-        Err(RequestLinkError::Issue(IssueError::InvalidEmail(err))) => Err(fail(
+        Err(RequestLinkError::InvalidEmail(err)) => Err(fail(
             &parts,
             StatusCode::BAD_REQUEST,
             &err.to_string(),
@@ -188,6 +205,10 @@ pub async fn request_link(
                 RATE_LIMITED,
                 back,
             ))
+        }
+        Err(RequestLinkError::Issue(IssueError::Busy) | RequestLinkError::MailQueueFull) => {
+            tracing::warn!("link request refused: the server is busy");
+            Err(busy(&parts, back))
         }
         Err(RequestLinkError::Issue(IssueError::Store(err))) => {
             tracing::error!(error = %err, "could not issue a credential");
@@ -216,10 +237,6 @@ pub async fn request_link(
                 back,
             ))
         }
-        Err(RequestLinkError::Mail(err)) => {
-            tracing::error!(error = %err, "could not send the magic-link email");
-            Err(fail(&parts, StatusCode::BAD_GATEWAY, MAIL_FAILED, back))
-        }
     }
 }
 
@@ -228,12 +245,12 @@ pub async fn redeem(token: String, redir: Option<String>) -> Result<SignedIn, Au
     let redir = target(redir.as_deref());
     let route = service.config.route.clone();
     let back = |error: &str| format!("{route}?error={error}");
-    let ip = client_ip(&service, &parts);
-    refuse_after_too_many_failures(&service, &parts, ip, &back).await?;
+    let client = client(&service, &parts);
+    refuse_after_too_many_failures(&service, &parts, &client, &back).await?;
     let token = match LinkToken::parse(&token) {
         Ok(token) => token,
         Err(err) => {
-            count_failure(&service, ip).await;
+            count_failure(&service, &client).await;
             return Err(fail(
                 &parts,
                 StatusCode::BAD_REQUEST,
@@ -244,9 +261,14 @@ pub async fn redeem(token: String, redir: Option<String>) -> Result<SignedIn, Au
     };
     let outcome = service
         .store
-        .redeem_link(&token, &device(&parts, ip), service.clock.now())
+        .redeem_link(
+            &token,
+            &client.key,
+            &device(&parts, &client),
+            service.clock.now(),
+        )
         .await;
-    finish_sign_in(&service, &parts, ip, outcome, &redir, back).await
+    finish_sign_in(&service, &parts, &client, outcome, &redir, back).await
 }
 
 pub async fn verify_code(
@@ -270,31 +292,42 @@ pub async fn verify_code(
                 .map(|code| (email, code))
                 .map_err(|err| err.to_string())
         });
-    let ip = client_ip(&service, &parts);
-    refuse_after_too_many_failures(&service, &parts, ip, &back).await?;
+    let client = client(&service, &parts);
+    refuse_after_too_many_failures(&service, &parts, &client, &back).await?;
     let (email, code) = match parsed {
         Ok(pair) => pair,
         Err(message) => {
-            count_failure(&service, ip).await;
+            count_failure(&service, &client).await;
             return Err(fail(&parts, StatusCode::BAD_REQUEST, &message, back));
         }
     };
+    let pending = read_cookie(&parts, pending_cookie(&service));
+    let claim = CodeClaim {
+        pending: pending.as_deref(),
+        client: &client.key,
+    };
     let outcome = service
         .store
-        .redeem_code(&email, &code, &device(&parts, ip), service.clock.now())
+        .redeem_code(
+            &email,
+            &code,
+            &claim,
+            &device(&parts, &client),
+            service.clock.now(),
+        )
         .await;
-    finish_sign_in(&service, &parts, ip, outcome, &redir, back).await
+    finish_sign_in(&service, &parts, &client, outcome, &redir, back).await
 }
 
 /// Where a sign-in comes from: the browser's user agent and the client address.
-fn device(parts: &Parts, ip: IpAddr) -> Device {
+fn device(parts: &Parts, client: &Client) -> Device {
     Device {
         user_agent: parts
             .headers
             .get(header::USER_AGENT)
             .and_then(|value| value.to_str().ok())
             .map(str::to_owned),
-        client_ip: Some(ip),
+        client_ip: Some(client.ip),
     }
 }
 
@@ -303,17 +336,17 @@ fn device(parts: &Parts, ip: IpAddr) -> Device {
 async fn refuse_after_too_many_failures(
     service: &AuthService,
     parts: &Parts,
-    ip: IpAddr,
+    client: &Client,
     back: &impl Fn(&str) -> String,
 ) -> Result<(), AuthError> {
     match service
         .store
-        .too_many_failures(ip, service.clock.now())
+        .too_many_failures(&client.key, service.clock.now())
         .await
     {
         Ok(false) => Ok(()),
         Ok(true) => {
-            tracing::info!(%ip, "redemption refused: too many failures from this address");
+            tracing::info!(client = %client.key, "redemption refused: too many failures from this client");
             Err(fail(
                 parts,
                 StatusCode::TOO_MANY_REQUESTS,
@@ -333,8 +366,12 @@ async fn refuse_after_too_many_failures(
     }
 }
 
-async fn count_failure(service: &AuthService, ip: IpAddr) {
-    if let Err(err) = service.store.record_failure(ip, service.clock.now()).await {
+async fn count_failure(service: &AuthService, client: &Client) {
+    if let Err(err) = service
+        .store
+        .record_failure(&client.key, service.clock.now())
+        .await
+    {
         tracing::error!(error = %err, "could not record a failed redemption");
     }
 }
@@ -342,7 +379,7 @@ async fn count_failure(service: &AuthService, ip: IpAddr) {
 async fn finish_sign_in(
     service: &AuthService,
     parts: &Parts,
-    ip: IpAddr,
+    client: &Client,
     outcome: Result<NewSession, RedeemError>,
     redir: &RedirectTarget,
     back: impl Fn(&str) -> String,
@@ -373,17 +410,28 @@ async fn finish_sign_in(
             })
         }
         Err(err @ RedeemError::InvalidOrExpired) => {
-            count_failure(service, ip).await;
+            count_failure(service, client).await;
             Err(fail(parts, StatusCode::BAD_REQUEST, &err.to_string(), back))
         }
-        Err(err @ RedeemError::WrongCode { .. }) => {
-            count_failure(service, ip).await;
+        // Counted against the client and the address as it was tried.
+        Err(err @ RedeemError::WrongCode { .. }) => Err(fail(
+            parts,
+            StatusCode::UNAUTHORIZED,
+            &err.to_string(),
+            back,
+        )),
+        Err(err @ RedeemError::CodesPaused) => {
+            tracing::info!("code refused: the address has had its wrong codes for the day");
             Err(fail(
                 parts,
-                StatusCode::UNAUTHORIZED,
+                StatusCode::TOO_MANY_REQUESTS,
                 &err.to_string(),
                 back,
             ))
+        }
+        Err(RedeemError::Busy) => {
+            tracing::warn!("code check refused: the server is busy");
+            Err(busy(parts, back))
         }
         Err(RedeemError::Store(err)) => {
             tracing::error!(error = %err, "could not redeem a credential");
@@ -664,6 +712,28 @@ pub async fn preview_link(token: String) -> Result<LinkPreview, AuthError> {
         email,
         same_browser,
     })
+}
+
+/// Whether the mail for this browser's pending sign-in could not be sent. Only a failure is
+/// told: "still sending" and "sent" look alike, as does an address off the allow-list, so the
+/// answer says nothing about who may sign in.
+pub async fn delivery() -> Result<DeliveryReport, AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let Some(pending) = read_cookie(&parts, pending_cookie(&service)) else {
+        return Ok(DeliveryReport { failed: false });
+    };
+    match service.store.delivery_failed(&pending).await {
+        Ok(failed) => Ok(DeliveryReport { failed }),
+        Err(err) => {
+            tracing::error!(error = %err, "could not read what became of a sign-in email");
+            Err(fail(
+                &parts,
+                StatusCode::SERVICE_UNAVAILABLE,
+                UNAVAILABLE,
+                home_with_error,
+            ))
+        }
+    }
 }
 
 #[cfg(test)]

@@ -10,10 +10,12 @@
 //!   `redeem_code` for the typed code), and a session is read with `AuthStore::session`.
 //! - `secrets`: token generation and hashing (SHA-256 for tokens, argon2id for codes).
 //! - `captcha`: the CAPTCHA hook asked before a link is issued.
+//! - `client`: who is asking: the address behind trusted proxies, and the key limits use.
+//! - `origin`: refusing state-changing requests from other sites.
 //! - `clock`: the injected time source.
 //! - `hooks`: the app's callbacks on sign-in and sign-out.
-//! - `mail`: composing the email, and delivering it to the log, a folder, an SMTP server, or
-//!   Mailgun.
+//! - `mail`: composing the email, and delivering it off the request path to the log, a
+//!   folder, an SMTP server, or Mailgun.
 
 pub mod api;
 pub mod components;
@@ -23,6 +25,8 @@ pub mod state;
 
 #[cfg(feature = "ssr")]
 pub mod captcha;
+#[cfg(feature = "ssr")]
+pub mod client;
 #[cfg(feature = "ssr")]
 pub mod clock;
 #[cfg(feature = "ssr")]
@@ -35,6 +39,8 @@ pub mod hooks;
 pub mod http;
 #[cfg(feature = "ssr")]
 pub mod mail;
+#[cfg(feature = "ssr")]
+pub mod origin;
 #[cfg(feature = "ssr")]
 pub mod secrets;
 #[cfg(feature = "ssr")]

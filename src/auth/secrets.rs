@@ -25,6 +25,9 @@ pub enum SecretError {
     Argon2(String),
     #[error("the hashing task stopped: {0}")]
     Task(String),
+    /// Every worker is busy and the queue is full: the caller should come back shortly.
+    #[error("the code-hashing queue is full")]
+    Busy,
 }
 
 fn random_bytes<const N: usize>() -> Result<[u8; N], SecretError> {
@@ -96,8 +99,9 @@ const SALT_LEN: usize = 16;
 /// Each hash needs 19 MiB. Allocating it per call lets the C allocator keep every freed
 /// buffer in some per-thread arena (seen here: 230 MiB resident after twenty requests), so
 /// instead each worker allocates its block on its first job and reuses it. Requests queue on
-/// a bounded channel: a flood waits its turn, and memory stays at workers × 19 MiB (measured
-/// here with two workers: 57 MiB resident after 60 requests, 40 of them at once).
+/// a bounded channel, and memory stays at workers × 19 MiB (measured here with two workers:
+/// 57 MiB resident after 60 requests, 40 of them at once). When the queue is full a job is
+/// refused at once with [`SecretError::Busy`], rather than left waiting without limit.
 #[derive(Clone)]
 pub struct CodeHasher {
     jobs: tokio::sync::mpsc::Sender<Job>,
@@ -118,12 +122,10 @@ enum Outcome {
     Verified(bool),
 }
 
-/// How many requests may wait for a worker before callers wait to enqueue.
-const QUEUE: usize = 256;
-
 impl CodeHasher {
-    /// `workers` threads (at least one), each holding one argon2 memory block.
-    pub fn new(workers: usize) -> Result<Self, SecretError> {
+    /// `workers` threads (at least one), each holding one argon2 memory block, and room for
+    /// `queue` jobs (at least one) to wait for them.
+    pub fn new(workers: usize, queue: usize) -> Result<Self, SecretError> {
         let params = Params::new(
             ARGON2_MEMORY_KIB,
             ARGON2_PASSES,
@@ -131,7 +133,7 @@ impl CodeHasher {
             Some(HASH_LEN),
         )
         .map_err(|err| SecretError::Argon2(err.to_string()))?;
-        let (jobs, receiver) = tokio::sync::mpsc::channel::<Job>(QUEUE);
+        let (jobs, receiver) = tokio::sync::mpsc::channel::<Job>(queue.max(1));
         let receiver = Arc::new(std::sync::Mutex::new(receiver));
         for n in 0..workers.max(1) {
             let receiver = Arc::clone(&receiver);
@@ -144,9 +146,12 @@ impl CodeHasher {
         Ok(Self { jobs })
     }
 
-    /// One worker per core: more would only queue inside the CPU.
-    pub fn per_core() -> Result<Self, SecretError> {
-        Self::new(std::thread::available_parallelism().map_or(2, usize::from))
+    /// One worker per core (more would only queue inside the CPU), and room for `queue` jobs.
+    pub fn per_core(queue: usize) -> Result<Self, SecretError> {
+        Self::new(
+            std::thread::available_parallelism().map_or(2, usize::from),
+            queue,
+        )
     }
 
     pub async fn hash(&self, code: &Code) -> Result<String, SecretError> {
@@ -171,9 +176,13 @@ impl CodeHasher {
     async fn run(&self, work: Work) -> Result<Outcome, SecretError> {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.jobs
-            .send(Job { work, reply })
-            .await
-            .map_err(|_| SecretError::Task("the hashing workers stopped".to_owned()))?;
+            .try_send(Job { work, reply })
+            .map_err(|err| match err {
+                tokio::sync::mpsc::error::TrySendError::Full(_) => SecretError::Busy,
+                tokio::sync::mpsc::error::TrySendError::Closed(_) => {
+                    SecretError::Task("the hashing workers stopped".to_owned())
+                }
+            })?;
         answer
             .await
             .map_err(|_| SecretError::Task("a hashing worker stopped".to_owned()))?
@@ -312,7 +321,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_code_verifies_against_its_hash_only() {
-        let hasher = CodeHasher::new(2).map_err(|e| e.to_string());
+        let hasher = CodeHasher::new(2, 8).map_err(|e| e.to_string());
         let (Ok(hasher), Ok(code), Ok(other)) =
             (hasher, Code::parse("123456"), Code::parse("123457"))
         else {
@@ -345,6 +354,30 @@ mod tests {
         );
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_full_queue_refuses_at_once() {
+        let (Ok(hasher), Ok(code)) = (CodeHasher::new(1, 1), Code::parse("123456")) else {
+            panic!("setup failed");
+        };
+        // One job on the worker, one waiting: far more at once must find the queue full.
+        let jobs: Vec<_> = (0..16)
+            .map(|_| {
+                let (hasher, code) = (hasher.clone(), code.clone());
+                tokio::spawn(async move { hasher.hash(&code).await })
+            })
+            .collect();
+        let mut busy = 0;
+        let mut hashed = 0;
+        for job in jobs {
+            match job.await {
+                Ok(Err(SecretError::Busy)) => busy += 1,
+                Ok(Ok(_)) => hashed += 1,
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(busy > 0 && hashed > 0, "busy {busy}, hashed {hashed}");
+    }
+
     #[tokio::test]
     async fn a_hash_made_under_other_settings_still_verifies() {
         use argon2::password_hash::PasswordHasher;
@@ -354,7 +387,7 @@ mod tests {
         let lighter = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let stored = lighter.hash_password(b"654321").map(|h| h.to_string());
         let (Ok(stored), Ok(hasher), Ok(code)) =
-            (stored, CodeHasher::new(1), Code::parse("654321"))
+            (stored, CodeHasher::new(1, 8), Code::parse("654321"))
         else {
             panic!("setup failed");
         };

@@ -1,40 +1,53 @@
 //! The auth component's server side as the HTTP layer sees it: one value in context that
-//! ties the store, the mailer, the settings and the clock together. Server only.
+//! ties the store, the mail queue, the settings and the clock together. Server only.
 
-use std::{net::IpAddr, sync::Arc, time::Duration};
-
-use axum::http::HeaderMap;
+use std::{sync::Arc, time::Duration};
 
 use super::{
     captcha::{CaptchaError, CaptchaVerifier, NoCaptcha, SiteVerify},
+    client::Client,
     clock::{Clock, SystemClock},
-    config::{AuthConfig, MailProvider, canonical},
-    domain::{Email, LinkToken, RedirectTarget, encode_query_value},
+    config::{AuthConfig, MailProvider},
+    domain::{Email, EmailError, LinkToken, RedirectTarget, encode_query_value},
     hooks::{AuthHooks, NoHooks},
     mail::{
-        MailError, Mailer, compose, console::ConsoleMailer, file::FileMailer,
-        mailgun::MailgunMailer, smtp::SmtpMailer,
+        MailError, Mailer, compose,
+        console::ConsoleMailer,
+        file::FileMailer,
+        mailgun::MailgunMailer,
+        queue::{MailQueue, Outgoing},
+        smtp::SmtpMailer,
     },
     secrets::{CodeHasher, SecretError, token_hash},
-    store::{AuthStore, IssueError, Policy},
+    store::{AuthStore, IssueError, Policy, StoreError},
 };
 
 /// Why a sign-in link could not be sent.
 #[derive(Debug, thiserror::Error)]
 pub enum RequestLinkError {
     #[error(transparent)]
+    InvalidEmail(#[from] EmailError),
+    #[error(transparent)]
     Issue(#[from] IssueError),
     #[error(transparent)]
-    Mail(#[from] MailError),
-    #[error(transparent)]
     Captcha(#[from] CaptchaError),
+    /// The mail queue is full: nothing was written.
+    #[error("the mail queue is full")]
+    MailQueueFull,
+}
+
+impl From<StoreError> for RequestLinkError {
+    fn from(err: StoreError) -> Self {
+        Self::Issue(IssueError::Store(err))
+    }
 }
 
 #[derive(Clone)]
 pub struct AuthService {
     pub store: AuthStore,
     pub config: Arc<AuthConfig>,
-    pub mailer: Arc<dyn Mailer>,
+    /// Sends the sign-in mail off the request path.
+    pub mail: MailQueue,
     pub clock: Arc<dyn Clock>,
     /// Asked before a link is issued; [`NoCaptcha`] unless configured.
     pub captcha: Arc<dyn CaptchaVerifier>,
@@ -62,7 +75,7 @@ impl AuthService {
             loop {
                 ticks.tick().await;
                 match service.store.purge_expired(service.clock.now()).await {
-                    Ok(purged) if purged == Default::default() => {}
+                    Ok(purged) if purged == super::store::Purged::default() => {}
                     Ok(purged) => tracing::info!(?purged, "deleted expired auth rows"),
                     // A database outage: try again next time.
                     Err(err) => tracing::warn!(error = %err, "could not delete expired auth rows"),
@@ -71,16 +84,18 @@ impl AuthService {
         })
     }
 
+    /// The service with its mail queue started on the current runtime.
     pub fn new(
         store: AuthStore,
         config: Arc<AuthConfig>,
         mailer: Arc<dyn Mailer>,
         clock: Arc<dyn Clock>,
     ) -> Self {
+        let mail = MailQueue::start(mailer, store.clone(), Arc::clone(&clock), config.mail_queue);
         Self {
             store,
             config,
-            mailer,
+            mail,
             clock,
             captcha: Arc::new(NoCaptcha),
             hooks: Arc::new(NoHooks),
@@ -105,11 +120,12 @@ impl AuthService {
         config: AuthConfig,
     ) -> Result<Self, ServiceError> {
         let mailer = mailer_for(&config.mail_provider, config.mail_timeout)?;
-        let store = AuthStore::new(db, CodeHasher::per_core()?, Policy::from(&config));
+        let hasher = CodeHasher::per_core(config.hash_queue)?;
+        let store = AuthStore::new(db, hasher, Policy::from(&config));
         let captcha: Arc<dyn CaptchaVerifier> = match &config.captcha {
             Some(site) => Arc::new(SiteVerify::new(
                 &site.verify_url,
-                &site.secret,
+                site.secret.clone(),
                 CAPTCHA_TIMEOUT,
             )?),
             None => Arc::new(NoCaptcha),
@@ -132,19 +148,25 @@ impl AuthService {
         link
     }
 
-    /// Issues a credential for `email` and mails it, once the address reads as one and the
-    /// CAPTCHA check (`captcha`, the widget's token) has passed: nothing is written before.
+    /// Issues a credential for `email` and queues its mail, once the address reads as one
+    /// and the CAPTCHA check (`captcha`, the widget's token) has passed: nothing is written
+    /// before. The reply does not wait for the mail provider.
     pub async fn request_link(
         &self,
         email: &str,
         redir: &RedirectTarget,
-        client_ip: IpAddr,
+        client: &Client,
         captcha: Option<&str>,
     ) -> Result<LinkSent, RequestLinkError> {
-        Email::parse(email).map_err(IssueError::from)?;
-        self.captcha.verify(captcha, client_ip).await?;
+        let email = Email::parse(email)?;
+        self.captcha.verify(captcha, client.ip).await?;
+        // A full queue refuses every address alike, before anything is written.
+        if !self.mail.has_room() {
+            return Err(RequestLinkError::MailQueueFull);
+        }
         let now = self.clock.now();
-        let issued = self.store.issue(email, client_ip, now).await?;
+        let issued = self.store.issue(&email, &client.key, now).await?;
+        let pending = token_hash(issued.token.expose());
         let link = self.link(&issued.token, redir);
         let mail = compose(
             &self.config.mail,
@@ -154,46 +176,20 @@ impl AuthService {
             issued.expires_at,
             now,
         );
-        if self.store.policy().allows(issued.email.as_str()) {
-            self.mailer.send(&mail).await?;
-        } else {
-            // The same reply and the same database work as for an allowed address, so the
-            // reply tells nobody who may sign in; only the mail stays unsent.
-            tracing::info!("address not on the allow-list: no mail sent");
+        // Off the allow-list the mail stays unsent, but everything else is the same, down to
+        // the trip through the queue: the reply tells nobody who may sign in.
+        let allowed = self.store.policy().allows(email.as_str());
+        let outgoing = Outgoing {
+            mail: allowed.then_some(mail),
+            credential_id: issued.id,
+            email: email.clone(),
+            client: client.key.clone(),
+        };
+        if self.mail.enqueue(outgoing).is_err() {
+            self.store.release(issued.id).await?;
+            return Err(RequestLinkError::MailQueueFull);
         }
-        Ok(LinkSent {
-            pending: token_hash(issued.token.expose()),
-            email: issued.email,
-        })
-    }
-
-    /// The client's address: the connection's peer, unless that peer is a trusted proxy,
-    /// in which case the nearest address in `X-Forwarded-For` that is not itself a trusted
-    /// proxy. Entries further left are written by the client and never believed.
-    pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
-        let mut client = canonical(peer);
-        if !self.config.is_trusted_proxy(client) {
-            return client;
-        }
-        let forwarded = headers
-            .get_all("x-forwarded-for")
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(|value| value.split(','))
-            .map(str::trim)
-            .collect::<Vec<_>>();
-        for hop in forwarded.iter().rev() {
-            match hop.parse::<IpAddr>() {
-                Ok(ip) => {
-                    client = canonical(ip);
-                    if !self.config.is_trusted_proxy(client) {
-                        break;
-                    }
-                }
-                Err(_) => break,
-            }
-        }
-        client
+        Ok(LinkSent { email, pending })
     }
 }
 
@@ -218,7 +214,12 @@ fn mailer_for(provider: &MailProvider, timeout: Duration) -> Result<Arc<dyn Mail
             api_url,
             domain,
             api_key,
-        } => Arc::new(MailgunMailer::new(api_url, domain, api_key, timeout)?),
+        } => Arc::new(MailgunMailer::new(
+            api_url,
+            domain,
+            api_key.clone(),
+            timeout,
+        )?),
         MailProvider::Smtp(settings) => Arc::new(SmtpMailer::new(settings, timeout)?),
     })
 }
@@ -227,56 +228,17 @@ fn mailer_for(provider: &MailProvider, timeout: Duration) -> Result<Arc<dyn Mail
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
 
-    fn service(trusted: &str) -> AuthService {
-        let config = AuthConfig {
-            trusted_proxies: trusted
-                .split(',')
-                .filter(|s| !s.is_empty())
-                .map(|s| super::super::config::Cidr::parse(s).unwrap())
-                .collect(),
-            ..AuthConfig::default()
-        };
+    #[tokio::test]
+    async fn links_carry_the_token_and_an_encoded_redirect() {
+        let config = AuthConfig::default();
         let db = sea_orm::DatabaseConnection::default();
-        AuthService::new(
-            AuthStore::new(db, CodeHasher::new(1).unwrap(), Policy::from(&config)),
+        let service = AuthService::new(
+            AuthStore::new(db, CodeHasher::new(1, 1).unwrap(), Policy::from(&config)),
             Arc::new(config),
             Arc::new(ConsoleMailer),
             Arc::new(SystemClock),
-        )
-    }
-
-    fn forwarded(value: &str) -> HeaderMap {
-        let mut headers = HeaderMap::new();
-        headers.insert("x-forwarded-for", HeaderValue::from_str(value).unwrap());
-        headers
-    }
-
-    #[test]
-    fn forwarded_for_is_ignored_from_an_untrusted_peer() {
-        let service = service("");
-        let peer: IpAddr = "198.51.100.7".parse().unwrap();
-        assert_eq!(service.client_ip(peer, &forwarded("203.0.113.1")), peer);
-    }
-
-    #[test]
-    fn a_trusted_proxy_speaks_for_the_nearest_untrusted_hop() {
-        let service = service("10.0.0.0/8");
-        let peer: IpAddr = "10.0.0.2".parse().unwrap();
-        // The client wrote "1.1.1.1" itself; the proxies appended the real hops.
-        let headers = forwarded("1.1.1.1, 203.0.113.9, 10.0.0.5");
-        assert_eq!(
-            service.client_ip(peer, &headers),
-            "203.0.113.9".parse::<IpAddr>().unwrap()
         );
-        assert_eq!(service.client_ip(peer, &HeaderMap::new()), peer);
-        assert_eq!(service.client_ip(peer, &forwarded("garbage")), peer);
-    }
-
-    #[test]
-    fn links_carry_the_token_and_an_encoded_redirect() {
-        let service = service("");
         let token = LinkToken::parse(&"A".repeat(43)).unwrap();
         let redir = RedirectTarget::parse("/a b'<x>?q=1&r=2".replace(' ', "%20").as_str()).unwrap();
         assert_eq!(

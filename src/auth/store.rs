@@ -1,10 +1,13 @@
 //! The database work of magic-link sign-in: issuing credentials, redeeming them, and
 //! sessions. Server only.
 //!
-//! Two rules shape every query here:
+//! Three rules shape every query here:
 //! - **Single use is decided by the database.** A credential is consumed by a conditional
 //!   `DELETE` whose affected-row count says who won, never by reading and then writing.
 //! - **Secrets never reach a table.** Rows hold SHA-256 of tokens and argon2id of codes.
+//! - **Nobody can lock a person out.** Limits count per requester: another client's requests
+//!   and wrong codes never end a link someone holds, nor refuse their own next request.
+//!   Only the code, 6 digits, is limited per address as well.
 
 use std::{net::IpAddr, time::Duration};
 
@@ -14,15 +17,25 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
     DbErr, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder, SqliteTransactionMode,
     Statement, TransactionOptions, TransactionTrait,
-    sea_query::{Expr, IntoCondition},
+    sea_query::{Expr, IntoCondition, OnConflict},
 };
 
 use super::{
-    config::{AllowList, AuthConfig, canonical},
-    domain::{Code, Email, EmailError, LinkToken, PersistentId, SessionToken},
-    entities::{credential, failure, session},
+    client::{ClientKey, canonical},
+    config::{AllowList, AuthConfig},
+    domain::{Code, Email, LinkToken, PersistentId, SessionToken},
+    entities::{
+        credential::{self, Delivery},
+        failure, known_client, session,
+    },
     secrets::{CodeHasher, SecretError, token_hash},
 };
+
+/// The span the per-address cap on wrong codes counts over.
+pub const CODE_DAY: Duration = Duration::from_secs(24 * 3600);
+
+/// How long an address remembers a client it signed in from.
+pub const KNOWN_CLIENT_FOR: Duration = Duration::from_secs(90 * 24 * 3600);
 
 /// A fault below the auth rules: the database or the random source.
 #[derive(Debug, thiserror::Error)]
@@ -39,6 +52,7 @@ pub struct Purged {
     pub credentials: u64,
     pub sessions: u64,
     pub failures: u64,
+    pub known_clients: u64,
 }
 
 /// The longest user agent kept for a session.
@@ -56,16 +70,19 @@ pub struct Device {
 /// Which rate limit refused a credential.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Limit {
-    ClientIp,
+    /// The requesting client's own limit, whatever the addresses.
+    Client,
+    /// The address's limit across the clients it has not signed in from.
     Email,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum IssueError {
-    #[error(transparent)]
-    InvalidEmail(#[from] EmailError),
     #[error("Too many attempts. Please try again later.")]
     RateLimited(Limit),
+    /// The code-hashing queue is full: nothing was written.
+    #[error("The service is busy. Please try again in a moment.")]
+    Busy,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -76,6 +93,14 @@ pub enum RedeemError {
     InvalidOrExpired,
     #[error("That code is not right. {attempts_left} attempts left.")]
     WrongCode { attempts_left: u32 },
+    /// The address has taken its day's wrong codes: codes are off until the day has passed.
+    #[error(
+        "Too many wrong codes were entered for this address today, so codes are paused for 24 hours. Use the link in the email instead."
+    )]
+    CodesPaused,
+    /// The code-hashing queue is full: the try was not counted.
+    #[error("The service is busy. Please try again in a moment.")]
+    Busy,
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -94,13 +119,18 @@ impl From<DbErr> for RedeemError {
 
 impl From<SecretError> for RedeemError {
     fn from(err: SecretError) -> Self {
-        Self::Store(err.into())
+        match err {
+            SecretError::Busy => Self::Busy,
+            other => Self::Store(other.into()),
+        }
     }
 }
 
 /// A freshly issued credential. The secrets exist only here, on their way into an email.
 #[derive(Debug)]
 pub struct Issued {
+    /// The credential's row, for recording what became of its email.
+    pub id: i64,
     pub email: Email,
     pub token: LinkToken,
     pub code: Code,
@@ -142,13 +172,33 @@ pub struct NewSession {
     pub session: Session,
 }
 
+/// A credential, with the address and the requester it was issued to.
+#[derive(Clone, Copy, Debug)]
+pub struct CredentialRef<'a> {
+    pub id: i64,
+    pub email: &'a Email,
+    pub client: &'a ClientKey,
+}
+
+/// Who is typing a code: the requesting browser's pending sign-in (the SHA-256 of its
+/// link token, from its cookie) and its client. A code is checked against the credential
+/// that browser asked for, else the newest one its client asked for: another client's
+/// guesses never reach it.
+#[derive(Clone, Debug)]
+pub struct CodeClaim<'a> {
+    pub pending: Option<&'a str>,
+    pub client: &'a ClientKey,
+}
+
 /// The rules the store enforces, taken from [`AuthConfig`].
 #[derive(Clone, Debug)]
 pub struct Policy {
     pub credential_lifetime: Duration,
     pub session_lifetime: Duration,
     pub rate_limit: u32,
+    pub email_rate_limit: u32,
     pub code_max_attempts: u32,
+    pub code_daily_limit: u32,
     /// Who may sign in; `None` lets everyone.
     pub allowed_emails: Option<AllowList>,
 }
@@ -168,7 +218,9 @@ impl From<&AuthConfig> for Policy {
             credential_lifetime: config.credential_lifetime,
             session_lifetime: config.session_lifetime,
             rate_limit: config.rate_limit,
+            email_rate_limit: config.email_rate_limit,
             code_max_attempts: config.code_max_attempts,
+            code_daily_limit: config.code_daily_limit,
             allowed_emails: config.allowed_emails.clone(),
         }
     }
@@ -208,90 +260,164 @@ impl AuthStore {
         &self.policy
     }
 
-    /// Issues a credential for `email`, asked for from `client_ip`.
+    /// Issues a credential for `email`, asked for by `client`.
     ///
-    /// The checks run in the original's order: the per-IP limit, then the per-email limit,
-    /// then any older credential of the email is expired, so only the new one is live.
+    /// The limits are checked, and the slot taken, before the code is hashed, so a burst of
+    /// requests costs no more argon2 work than the limits allow. The new credential is dead
+    /// until its code is hashed; older credentials of the same requester stay live until its
+    /// email is out (see [`AuthStore::settle`]), so a failed send loses no link.
     pub async fn issue(
         &self,
-        email: &str,
-        client_ip: IpAddr,
+        email: &Email,
+        client: &ClientKey,
         now: DateTime<Utc>,
     ) -> Result<Issued, IssueError> {
-        let email = Email::parse(email)?;
-        let client_ip = canonical(client_ip).to_string();
-        let window_start = before(now, self.policy.credential_lifetime);
-
-        // A cheap look first, so a refused request costs no argon2 hash...
-        self.check_rate_limits(&self.db, &email, &client_ip, window_start)
-            .await?;
         let token = LinkToken::generate().map_err(StoreError::from)?;
         let code = Code::generate().map_err(StoreError::from)?;
-        let code_hash = self.hasher.hash(&code).await.map_err(StoreError::from)?;
 
-        // ...then the same checks again under a lock, where they decide.
-        let txn = self.begin_write(&[&client_ip, email.as_str()]).await?;
-        if let Err(err) = self
-            .check_rate_limits(&txn, &email, &client_ip, window_start)
-            .await
-        {
+        let txn = self.begin_write(&[client.as_str(), email.as_str()]).await?;
+        if let Err(err) = self.check_rate_limits(&txn, email, client, now).await {
             txn.rollback().await?;
             return Err(err);
         }
-        credential::Entity::update_many()
-            .col_expr(credential::Column::ExpiresAt, Expr::value(now))
-            .filter(credential::Column::Email.eq(email.as_str()))
-            .filter(credential::Column::ExpiresAt.gt(now))
-            .exec(&txn)
-            .await?;
-        let expires_at = after(now, self.policy.credential_lifetime);
-        credential::Entity::insert(credential::ActiveModel {
+        let reserved = credential::Entity::insert(credential::ActiveModel {
             id: NotSet,
             email: Set(email.as_str().to_owned()),
             token_hash: Set(token_hash(token.expose())),
-            code_hash: Set(code_hash),
-            client_ip: Set(client_ip),
+            code_hash: Set(String::new()),
+            client: Set(client.as_str().to_owned()),
             attempts: Set(0),
             created_at: Set(now),
-            expires_at: Set(expires_at),
+            expires_at: Set(now),
+            delivery: Set(Delivery::Pending),
         })
         .exec(&txn)
         .await?;
         txn.commit().await?;
+        let id = reserved.last_insert_id;
+
+        let code_hash = match self.hasher.hash(&code).await {
+            Ok(hash) => hash,
+            Err(err) => {
+                // Hand the slot back: the request failed, and must cost nothing.
+                self.release(id).await?;
+                return Err(match err {
+                    SecretError::Busy => IssueError::Busy,
+                    other => IssueError::Store(other.into()),
+                });
+            }
+        };
+        let expires_at = after(now, self.policy.credential_lifetime);
+        credential::Entity::update_many()
+            .col_expr(credential::Column::CodeHash, Expr::value(code_hash))
+            .col_expr(credential::Column::ExpiresAt, Expr::value(expires_at))
+            .filter(credential::Column::Id.eq(id))
+            .exec(&self.db)
+            .await?;
 
         Ok(Issued {
-            email,
+            id,
+            email: email.clone(),
             token,
             code,
             expires_at,
         })
     }
 
+    /// The checks, in order: the client's own limit, then the address's limit, which a
+    /// client the address has signed in from passes (strangers could use it up).
     async fn check_rate_limits(
         &self,
         conn: &impl ConnectionTrait,
         email: &Email,
-        client_ip: &str,
-        window_start: DateTime<Utc>,
+        client: &ClientKey,
+        now: DateTime<Utc>,
     ) -> Result<(), IssueError> {
-        let limit = u64::from(self.policy.rate_limit);
-        let by_ip = credential::Entity::find()
-            .filter(credential::Column::ClientIp.eq(client_ip))
-            .filter(credential::Column::CreatedAt.gt(window_start))
+        // Credentials whose mail failed went to nobody, and count against no limit.
+        let counted = Condition::all()
+            .add(credential::Column::CreatedAt.gt(before(now, self.policy.credential_lifetime)))
+            .add(credential::Column::Delivery.ne(Delivery::Failed));
+        let by_client = credential::Entity::find()
+            .filter(counted.clone())
+            .filter(credential::Column::Client.eq(client.as_str()))
             .count(conn)
             .await?;
-        if by_ip >= limit {
-            return Err(IssueError::RateLimited(Limit::ClientIp));
+        if by_client >= u64::from(self.policy.rate_limit) {
+            return Err(IssueError::RateLimited(Limit::Client));
         }
         let by_email = credential::Entity::find()
+            .filter(counted)
             .filter(credential::Column::Email.eq(email.as_str()))
-            .filter(credential::Column::CreatedAt.gt(window_start))
             .count(conn)
             .await?;
-        if by_email >= limit {
+        if by_email >= u64::from(self.policy.email_rate_limit)
+            && !self.is_known_client(conn, email, client, now).await?
+        {
             return Err(IssueError::RateLimited(Limit::Email));
         }
         Ok(())
+    }
+
+    /// Whether `email` has signed in from `client` within [`KNOWN_CLIENT_FOR`].
+    async fn is_known_client(
+        &self,
+        conn: &impl ConnectionTrait,
+        email: &Email,
+        client: &ClientKey,
+        now: DateTime<Utc>,
+    ) -> Result<bool, DbErr> {
+        Ok(known_client::Entity::find()
+            .filter(known_client::Column::Email.eq(email.as_str()))
+            .filter(known_client::Column::Client.eq(client.as_str()))
+            .filter(known_client::Column::LastSeenAt.gt(before(now, KNOWN_CLIENT_FOR)))
+            .count(conn)
+            .await?
+            > 0)
+    }
+
+    /// Deletes a credential whose request failed before its email was queued.
+    pub async fn release(&self, id: i64) -> Result<(), StoreError> {
+        credential::Entity::delete_by_id(id).exec(&self.db).await?;
+        Ok(())
+    }
+
+    /// Records what became of credential `id`'s email: `Sent` or `Withheld` retire the older
+    /// credentials of the same requester (one live credential per requester and address);
+    /// `Failed` ends this one, which then counts against no limit.
+    pub async fn settle(
+        &self,
+        issued: &CredentialRef<'_>,
+        delivery: Delivery,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut update = credential::Entity::update_many()
+            .col_expr(credential::Column::Delivery, Expr::value(delivery))
+            .filter(credential::Column::Id.eq(issued.id));
+        if delivery == Delivery::Failed {
+            update = update.col_expr(credential::Column::ExpiresAt, Expr::value(now));
+        }
+        update.exec(&self.db).await?;
+        if delivery != Delivery::Failed {
+            credential::Entity::update_many()
+                .col_expr(credential::Column::ExpiresAt, Expr::value(now))
+                .filter(credential::Column::Email.eq(issued.email.as_str()))
+                .filter(credential::Column::Client.eq(issued.client.as_str()))
+                .filter(credential::Column::Id.lt(issued.id))
+                .filter(credential::Column::ExpiresAt.gt(now))
+                .exec(&self.db)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Whether the email of the credential behind `token_hash` could not be sent.
+    pub async fn delivery_failed(&self, token_hash: &str) -> Result<bool, StoreError> {
+        Ok(credential::Entity::find()
+            .filter(credential::Column::TokenHash.eq(token_hash))
+            .filter(credential::Column::Delivery.eq(Delivery::Failed))
+            .count(&self.db)
+            .await?
+            > 0)
     }
 
     /// Starts a transaction that serialises with every other writer of the same `keys`.
@@ -328,53 +454,71 @@ impl AuthStore {
         token: &LinkToken,
         now: DateTime<Utc>,
     ) -> Result<Option<String>, StoreError> {
-        Ok(credential::Entity::find()
-            .filter(credential::Column::TokenHash.eq(token_hash(token.expose())))
-            .filter(credential::Column::ExpiresAt.gt(now))
-            .filter(credential::Column::Attempts.lt(self.max_attempts()))
-            .one(&self.db)
+        Ok(self
+            .live_link(token, now)
             .await?
-            .map(|row| row.email))
+            .map(|credential| credential.email))
     }
 
-    /// Redeems the credential behind a link token and starts a session.
+    /// The live credential behind a link token. Wrong codes never end a link: only its own
+    /// expiry, its use, or a newer link of the same requester does.
+    async fn live_link(
+        &self,
+        token: &LinkToken,
+        now: DateTime<Utc>,
+    ) -> Result<Option<credential::Model>, DbErr> {
+        credential::Entity::find()
+            .filter(credential::Column::TokenHash.eq(token_hash(token.expose())))
+            .filter(credential::Column::ExpiresAt.gt(now))
+            .one(&self.db)
+            .await
+    }
+
+    /// Redeems the credential behind a link token and starts a session for `client`.
     pub async fn redeem_link(
         &self,
         token: &LinkToken,
+        client: &ClientKey,
         device: &Device,
         now: DateTime<Utc>,
     ) -> Result<NewSession, RedeemError> {
-        let live = credential::Entity::find()
-            .filter(credential::Column::TokenHash.eq(token_hash(token.expose())))
-            .filter(credential::Column::ExpiresAt.gt(now))
-            .filter(credential::Column::Attempts.lt(self.max_attempts()))
-            .one(&self.db)
+        let live = self
+            .live_link(token, now)
             .await?
             .ok_or(RedeemError::InvalidOrExpired)?;
-        self.consume(live, device, now).await
+        self.consume(live, client, device, now).await
     }
 
-    /// Redeems the live credential of `email` with its typed code and starts a session.
+    /// Redeems `email`'s credential that `claim` asked for with its typed code, and starts a
+    /// session.
     ///
-    /// Each try spends an attempt before the code is checked, so parallel guesses can never
-    /// get more than the allowed number of checks.
+    /// Each try spends one of the credential's attempts and one of the address's wrong codes
+    /// for the day before the code is checked, so parallel guesses can never get more checks
+    /// than allowed; a right code gives its day's slot back.
     pub async fn redeem_code(
         &self,
         email: &Email,
         code: &Code,
+        claim: &CodeClaim<'_>,
         device: &Device,
         now: DateTime<Utc>,
     ) -> Result<NewSession, RedeemError> {
         let max = self.max_attempts();
-        let live = credential::Entity::find()
-            .filter(credential::Column::Email.eq(email.as_str()))
-            .filter(credential::Column::ExpiresAt.gt(now))
-            .filter(credential::Column::Attempts.lt(max))
-            .order_by_desc(credential::Column::CreatedAt)
-            .one(&self.db)
+        let live = self
+            .claimed_credential(email, claim, now)
             .await?
             .ok_or(RedeemError::InvalidOrExpired)?;
 
+        let txn = self.begin_write(&[email.as_str()]).await?;
+        let wrong_today = failure::Entity::find()
+            .filter(failure::Column::Email.eq(email.as_str()))
+            .filter(failure::Column::CreatedAt.gt(before(now, CODE_DAY)))
+            .count(&txn)
+            .await?;
+        if wrong_today >= u64::from(self.policy.code_daily_limit) {
+            txn.rollback().await?;
+            return Err(RedeemError::CodesPaused);
+        }
         // RETURNING gives the count this call reserved, exact even under parallel guesses.
         let reserved = credential::Entity::update_many()
             .col_expr(
@@ -384,29 +528,92 @@ impl AuthStore {
             .filter(credential::Column::Id.eq(live.id))
             .filter(credential::Column::ExpiresAt.gt(now))
             .filter(credential::Column::Attempts.lt(max))
-            .exec_with_returning(&self.db)
+            .exec_with_returning(&txn)
             .await?;
         let Some(used) = reserved.first().map(|row| row.attempts) else {
+            txn.rollback().await?;
             return Err(RedeemError::InvalidOrExpired);
         };
+        let guess = failure::Entity::insert(failure::ActiveModel {
+            id: NotSet,
+            client: Set(claim.client.as_str().to_owned()),
+            email: Set(Some(email.as_str().to_owned())),
+            created_at: Set(now),
+        })
+        .exec(&txn)
+        .await?
+        .last_insert_id;
+        txn.commit().await?;
 
-        if self.hasher.verify(code, &live.code_hash).await? {
-            self.consume(live, device, now).await
-        } else {
-            let attempts_left = u32::try_from(max.saturating_sub(used)).unwrap_or(0);
-            if attempts_left == 0 {
-                Err(RedeemError::InvalidOrExpired)
-            } else {
-                Err(RedeemError::WrongCode { attempts_left })
+        let checked = self.hasher.verify(code, &live.code_hash).await;
+        if !matches!(checked, Ok(false)) {
+            // Right, or not checked at all: either way this was no wrong code.
+            failure::Entity::delete_by_id(guess).exec(&self.db).await?;
+        }
+        match checked {
+            Ok(true) => self.consume(live, claim.client, device, now).await,
+            Ok(false) => {
+                let attempts_left = u32::try_from(max.saturating_sub(used)).unwrap_or(0);
+                if attempts_left == 0 {
+                    Err(RedeemError::InvalidOrExpired)
+                } else {
+                    Err(RedeemError::WrongCode { attempts_left })
+                }
+            }
+            Err(err) => {
+                // The try was never checked: give the attempt back.
+                credential::Entity::update_many()
+                    .col_expr(
+                        credential::Column::Attempts,
+                        Expr::col(credential::Column::Attempts).sub(1),
+                    )
+                    .filter(credential::Column::Id.eq(live.id))
+                    .filter(credential::Column::Attempts.gt(0))
+                    .exec(&self.db)
+                    .await?;
+                Err(err.into())
             }
         }
     }
 
+    /// The credential whose code `claim` may try: the one its browser asked for, else the
+    /// newest one its client asked for, if its code is still live.
+    async fn claimed_credential(
+        &self,
+        email: &Email,
+        claim: &CodeClaim<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<credential::Model>, DbErr> {
+        let live_code = Condition::all()
+            .add(credential::Column::Email.eq(email.as_str()))
+            .add(credential::Column::ExpiresAt.gt(now))
+            .add(credential::Column::Attempts.lt(self.max_attempts()));
+        if let Some(pending) = claim.pending {
+            let asked = credential::Entity::find()
+                .filter(live_code.clone())
+                .filter(credential::Column::TokenHash.eq(pending))
+                .one(&self.db)
+                .await?;
+            if asked.is_some() {
+                return Ok(asked);
+            }
+        }
+        credential::Entity::find()
+            .filter(live_code)
+            .filter(credential::Column::Client.eq(claim.client.as_str()))
+            .order_by_desc(credential::Column::CreatedAt)
+            .order_by_desc(credential::Column::Id)
+            .one(&self.db)
+            .await
+    }
+
     /// Deletes `live` if it is still there, and if this call was the one that deleted it,
-    /// clears the email's other credentials and starts a session, all in one transaction.
+    /// clears the email's other credentials, starts a session, and remembers `client` as
+    /// one the address signs in from, all in one transaction.
     async fn consume(
         &self,
         live: credential::Model,
+        client: &ClientKey,
         device: &Device,
         now: DateTime<Utc>,
     ) -> Result<NewSession, RedeemError> {
@@ -429,6 +636,19 @@ impl AuthStore {
             .exec(&txn)
             .await?;
         let new_session = self.insert_session(&txn, &live.email, device, now).await?;
+        known_client::Entity::insert(known_client::ActiveModel {
+            id: NotSet,
+            email: Set(live.email.clone()),
+            client: Set(client.as_str().to_owned()),
+            last_seen_at: Set(now),
+        })
+        .on_conflict(
+            OnConflict::columns([known_client::Column::Email, known_client::Column::Client])
+                .update_column(known_client::Column::LastSeenAt)
+                .to_owned(),
+        )
+        .exec_without_returning(&txn)
+        .await?;
         txn.commit().await?;
         Ok(new_session)
     }
@@ -479,35 +699,36 @@ impl AuthStore {
         i32::try_from(self.policy.code_max_attempts).unwrap_or(i32::MAX)
     }
 
-    /// How many failed redemptions one client IP may have per window before it is refused:
+    /// How many failed redemptions one client may have per window before it is refused:
     /// enough for a person to fumble every code of every link they may ask for.
     pub fn failure_limit(&self) -> u64 {
         u64::from(self.policy.rate_limit) * u64::from(self.policy.code_max_attempts)
     }
 
-    /// Whether `client_ip` has used up its failed redemptions for the current window.
+    /// Whether `client` has used up its failed redemptions for the current window.
     pub async fn too_many_failures(
         &self,
-        client_ip: IpAddr,
+        client: &ClientKey,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let failures = failure::Entity::find()
-            .filter(failure::Column::ClientIp.eq(canonical(client_ip).to_string()))
+            .filter(failure::Column::Client.eq(client.as_str()))
             .filter(failure::Column::CreatedAt.gt(before(now, self.policy.credential_lifetime)))
             .count(&self.db)
             .await?;
         Ok(failures >= self.failure_limit())
     }
 
-    /// Counts a failed redemption against `client_ip`.
+    /// Counts a failed redemption against `client`. (A wrong code is counted as it is tried.)
     pub async fn record_failure(
         &self,
-        client_ip: IpAddr,
+        client: &ClientKey,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         failure::Entity::insert(failure::ActiveModel {
             id: NotSet,
-            client_ip: Set(canonical(client_ip).to_string()),
+            client: Set(client.as_str().to_owned()),
+            email: Set(None),
             created_at: Set(now),
         })
         .exec(&self.db)
@@ -517,7 +738,8 @@ impl AuthStore {
 
     /// Deletes what can no longer matter: credentials and failed attempts older than the
     /// rate-limit window (younger ones still count against the limits, even once used up or
-    /// superseded), and sessions past their expiry.
+    /// superseded; wrong codes count for a day), sessions past their expiry, and clients an
+    /// address has not signed in from for [`KNOWN_CLIENT_FOR`].
     ///
     /// Each statement is one conditional `DELETE`, so several instances may run this at the
     /// same moment: a row is deleted once, and the others find it gone.
@@ -529,8 +751,16 @@ impl AuthStore {
             .exec(&self.db)
             .await?
             .rows_affected;
+        // Wrong codes count against their address for a day, whatever the window.
         let failures = failure::Entity::delete_many()
-            .filter(failure::Column::CreatedAt.lte(window_start))
+            .filter(
+                failure::Column::CreatedAt.lte(std::cmp::min(window_start, before(now, CODE_DAY))),
+            )
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        let known_clients = known_client::Entity::delete_many()
+            .filter(known_client::Column::LastSeenAt.lte(before(now, KNOWN_CLIENT_FOR)))
             .exec(&self.db)
             .await?
             .rows_affected;
@@ -543,6 +773,7 @@ impl AuthStore {
             credentials,
             sessions,
             failures,
+            known_clients,
         })
     }
 

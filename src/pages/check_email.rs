@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_query_map};
 
 use crate::auth::{
-    api::VerifyCode,
+    api::{MAIL_FAILED, VerifyCode, delivery},
     components::{FormError, form_error},
     domain::RedirectTarget,
     state::use_auth,
@@ -22,11 +22,26 @@ pub fn CheckEmailPage() -> impl IntoView {
     let verify = ServerAction::<VerifyCode>::new();
     auth.refetch_after(verify.version());
     let pending = verify.pending();
+    // The email goes out after the reply that brought us here: if it never does, say so.
+    let delivery = Resource::new(|| (), |()| delivery());
+    let mail_failed = move || {
+        delivery
+            .get()
+            .and_then(Result::ok)
+            .is_some_and(|delivery| delivery.failed)
+    };
 
     // The link opened in another tab of this browser sets the session cookie there; this tab
-    // notices on its next poll and moves on.
+    // notices on its next poll and moves on. Until the email is known to have failed, the
+    // same poll asks after it.
     Effect::new(move |_| {
-        if let Ok(handle) = set_interval_with_handle(move || auth.refetch(), POLL_EVERY) {
+        let poll = move || {
+            auth.refetch();
+            if !mail_failed() {
+                delivery.refetch();
+            }
+        };
+        if let Ok(handle) = set_interval_with_handle(poll, POLL_EVERY) {
             on_cleanup(move || handle.clear());
         }
     });
@@ -49,6 +64,20 @@ pub fn CheckEmailPage() -> impl IntoView {
                 <strong>{move || if email().is_empty() { "your address".to_owned() } else { email() }}</strong>
                 ". Open it on this device and this page moves on by itself."
             </p>
+            <div aria-live="polite">
+                <Transition fallback=|| ()>
+                    {move || {
+                        mail_failed()
+                            .then(|| {
+                                view! {
+                                    <p class="callout-error" role="alert">
+                                        {MAIL_FAILED} " " <a href="/">"Try again"</a>
+                                    </p>
+                                }
+                            })
+                    }}
+                </Transition>
+            </div>
             <ActionForm action=verify>
                 <input type="hidden" name="email" value=email />
                 <input type="hidden" name="redir" value=move || param("redir") />

@@ -6,8 +6,11 @@ use std::path::PathBuf;
 use base64::{Engine, engine::general_purpose::STANDARD};
 use leptos::prelude::LeptosOptions;
 use magic_link_auth::{
-    auth::config::{AuthConfig, MailProvider},
-    server::{AppState, connect_and_migrate, serve},
+    auth::{
+        config::{AuthConfig, MailProvider},
+        service::AuthService,
+    },
+    server::{AppState, ClientLimits, connect_and_migrate, serve_with},
 };
 use reqwest::{StatusCode, header};
 use sea_orm::DatabaseConnection;
@@ -18,6 +21,8 @@ pub struct TestApp {
     pub db: DatabaseConnection,
     pub outbox: PathBuf,
     pub http: reqwest::Client,
+    /// The app's auth service, to wait for its mail queue.
+    pub auth: AuthService,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -42,6 +47,16 @@ pub async fn spawn_app_on(
     outbox: PathBuf,
     adjust: impl FnOnce(&mut AuthConfig),
 ) -> TestApp {
+    spawn_app_limited(db, outbox, ClientLimits::default(), adjust).await
+}
+
+/// As [`spawn_app_on`], with `limits` on slow clients.
+pub async fn spawn_app_limited(
+    db: DatabaseConnection,
+    outbox: PathBuf,
+    limits: ClientLimits,
+    adjust: impl FnOnce(&mut AuthConfig),
+) -> TestApp {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("local address");
     let mut config = AuthConfig {
@@ -58,7 +73,8 @@ pub async fn spawn_app_on(
         .site_addr(addr)
         .build();
     let state = AppState::new(leptos_options, db.clone(), config).expect("app state");
-    tokio::spawn(serve(listener, state, std::future::pending()));
+    let auth = state.auth.clone();
+    tokio::spawn(serve_with(listener, state, limits, std::future::pending()));
     TestApp {
         base: format!("http://{addr}"),
         db,
@@ -70,6 +86,7 @@ pub async fn spawn_app_on(
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .unwrap(),
+        auth,
         _dir: None,
     }
 }
@@ -124,8 +141,18 @@ impl TestApp {
         }
     }
 
-    /// Every message in the outbox, decoded to its text part, oldest first.
-    pub fn mails(&self) -> Vec<String> {
+    /// Waits until the app has sent (or given up on) every message it queued: mail goes
+    /// out after the reply.
+    pub async fn mail_settled(&self) {
+        tokio::time::timeout(std::time::Duration::from_secs(30), self.auth.mail.settled())
+            .await
+            .expect("the mail queue settles");
+    }
+
+    /// Every message in the outbox once the mail queue has settled, decoded to its text part,
+    /// oldest first.
+    pub async fn mails(&self) -> Vec<String> {
+        self.mail_settled().await;
         let Ok(entries) = std::fs::read_dir(&self.outbox) else {
             return Vec::new();
         };
@@ -140,8 +167,9 @@ impl TestApp {
             .collect()
     }
 
-    /// The `To:` of every message in the outbox.
-    pub fn recipients(&self) -> Vec<String> {
+    /// The `To:` of every message in the outbox, once the mail queue has settled.
+    pub async fn recipients(&self) -> Vec<String> {
+        self.mail_settled().await;
         let Ok(entries) = std::fs::read_dir(&self.outbox) else {
             return Vec::new();
         };
@@ -165,7 +193,7 @@ impl TestApp {
             .post("/api/auth/request", &[("email", email)], None)
             .await;
         assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
-        let (link, _) = self.last_link_and_code();
+        let (link, _) = self.last_link_and_code().await;
         let token = token_of(&link);
         let signed_in = self
             .post("/api/auth/redeem", &[("token", token.as_str())], None)
@@ -174,8 +202,8 @@ impl TestApp {
         cookie_pair(&signed_in.cookie("session").expect("a session cookie"))
     }
 
-    pub fn last_link_and_code(&self) -> (String, String) {
-        let mail = self.mails().pop().expect("a message");
+    pub async fn last_link_and_code(&self) -> (String, String) {
+        let mail = self.mails().await.pop().expect("a message");
         let link = mail
             .lines()
             .find(|l| l.starts_with("http://"))

@@ -20,6 +20,8 @@ pub enum Behaviour {
     Hang,
     /// Accepts, after this long.
     Delay(Duration),
+    /// Accepts once [`FakeMailgun::release`] lets a message through.
+    Held,
 }
 
 #[derive(Debug, Clone)]
@@ -37,12 +39,13 @@ pub struct FakeMailgun {
     pub url: String,
     pub log: Log,
     behaviour: Arc<Mutex<Behaviour>>,
+    gate: Arc<tokio::sync::Semaphore>,
 }
 
-type Shared = (Arc<Mutex<Behaviour>>, Log);
+type Shared = (Arc<Mutex<Behaviour>>, Log, Arc<tokio::sync::Semaphore>);
 
 async fn messages(
-    State((behaviour, log)): State<Shared>,
+    State((behaviour, log, gate)): State<Shared>,
     Path(domain): Path<String>,
     method: Method,
     headers: HeaderMap,
@@ -64,6 +67,10 @@ async fn messages(
             tokio::time::sleep(delay).await;
             (StatusCode::OK, r#"{"message":"Queued. Thank you."}"#)
         }
+        Behaviour::Held => {
+            gate.acquire().await.unwrap().forget();
+            (StatusCode::OK, r#"{"message":"Queued. Thank you."}"#)
+        }
         Behaviour::Hang => {
             tokio::time::sleep(Duration::from_secs(30)).await;
             (StatusCode::OK, "too late")
@@ -81,16 +88,33 @@ impl FakeMailgun {
     pub fn start_on(listener: tokio::net::TcpListener, behaviour: Behaviour) -> Self {
         let behaviour = Arc::new(Mutex::new(behaviour));
         let log = Log::default();
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
         let app = Router::new()
             .route("/v3/{domain}/messages", any(messages))
-            .with_state((behaviour.clone(), log.clone()));
+            .with_state((behaviour.clone(), log.clone(), gate.clone()));
         let url = format!("http://{}", listener.local_addr().unwrap());
         tokio::spawn(async move { axum::serve(listener, app).await });
         Self {
             url,
             log,
             behaviour,
+            gate,
         }
+    }
+
+    /// Lets `n` held messages through.
+    pub fn release(&self, n: usize) {
+        self.gate.add_permits(n);
+    }
+
+    /// The link in the `n`th message received.
+    pub fn link(&self, n: usize) -> String {
+        let log = self.log.lock().unwrap();
+        let text = &log[n].form.iter().find(|(k, _)| k == "text").unwrap().1;
+        text.lines()
+            .find(|l| l.starts_with("http://"))
+            .unwrap()
+            .to_owned()
     }
 
     /// Changes how the following requests are answered.

@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use secrecy::{ExposeSecret, SecretString};
+
 use super::{Mail, MailError, Mailer, SendFuture};
 
 /// Makes rustls' ring provider the process default, for every HTTPS client in the process.
@@ -17,7 +19,7 @@ pub fn install_crypto_provider() {
 pub struct MailgunMailer {
     client: reqwest::Client,
     endpoint: String,
-    api_key: String,
+    api_key: SecretString,
 }
 
 impl MailgunMailer {
@@ -25,7 +27,7 @@ impl MailgunMailer {
     pub fn new(
         api_url: &str,
         domain: &str,
-        api_key: &str,
+        api_key: SecretString,
         timeout: Duration,
     ) -> Result<Self, MailError> {
         install_crypto_provider();
@@ -37,7 +39,7 @@ impl MailgunMailer {
         Ok(Self {
             client,
             endpoint: format!("{}/v3/{domain}/messages", api_url.trim_end_matches('/')),
-            api_key: api_key.to_owned(),
+            api_key,
         })
     }
 }
@@ -55,7 +57,7 @@ impl Mailer for MailgunMailer {
             let response = self
                 .client
                 .post(&self.endpoint)
-                .basic_auth("api", Some(&self.api_key))
+                .basic_auth("api", Some(self.api_key.expose_secret()))
                 .form(&form)
                 .send()
                 .await
@@ -67,10 +69,13 @@ impl Mailer for MailgunMailer {
             } else {
                 let mut body = response.text().await.unwrap_or_default();
                 body.truncate(500);
-                Err(MailError::Rejected {
-                    status: status.as_u16(),
-                    body,
-                })
+                let status = status.as_u16();
+                // Overloaded, failing, or asking for a pause: worth another try later.
+                if status >= 500 || matches!(status, 408 | 429) {
+                    Err(MailError::Deferred { status, body })
+                } else {
+                    Err(MailError::Rejected { status, body })
+                }
             }
         })
     }

@@ -3,11 +3,13 @@
 //! [`compose`] turns an issued credential into a [`Mail`] with a text and an HTML part, from
 //! the templates in [`MailSettings`]. A [`Mailer`] delivers it: [`console::ConsoleMailer`]
 //! logs it (development), [`file::FileMailer`] writes an `.eml` file (tests and demos), and
-//! [`mailgun::MailgunMailer`] posts it to Mailgun's HTTP API (production).
+//! [`mailgun::MailgunMailer`] posts it to Mailgun's HTTP API and [`smtp::SmtpMailer`] hands it
+//! to an SMTP server (production). [`queue::MailQueue`] sends it off the request path.
 
 pub mod console;
 pub mod file;
 pub mod mailgun;
+pub mod queue;
 pub mod smtp;
 
 use std::{future::Future, pin::Pin};
@@ -29,8 +31,13 @@ pub struct Mail {
 
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
+    /// The provider refused this message for good.
     #[error("the mail provider answered {status}: {body}")]
     Rejected { status: u16, body: String },
+    /// The provider answered "not now" (overloaded, failing, or asking for a pause): another
+    /// try later may pass.
+    #[error("the mail provider answered {status}, for now: {body}")]
+    Deferred { status: u16, body: String },
     #[error("the mail provider could not be reached: {0}")]
     Unreachable(String),
     #[error("the message could not be written: {0}")]

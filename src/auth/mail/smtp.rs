@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use secrecy::ExposeSecret;
+
 use lettre::{
     Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor,
     address::Envelope,
@@ -43,7 +45,10 @@ impl SmtpMailer {
             .tls(tls)
             .timeout(Some(timeout));
         if let Some((username, password)) = &settings.credentials {
-            builder = builder.credentials(Credentials::new(username.clone(), password.clone()));
+            builder = builder.credentials(Credentials::new(
+                username.clone(),
+                password.expose_secret().to_owned(),
+            ));
         }
         Ok(Self {
             transport: builder.build(),
@@ -81,6 +86,11 @@ impl Mailer for SmtpMailer {
                 // A reply code means the server answered and refused; anything else means it
                 // could not be reached or the conversation broke off.
                 Err(err) => match err.status() {
+                    // 4xx is SMTP's "try again later"; 5xx refuses for good.
+                    Some(code) if err.is_transient() => Err(MailError::Deferred {
+                        status: code.to_string().parse().unwrap_or_default(),
+                        body: err.to_string(),
+                    }),
                     Some(code) => Err(MailError::Rejected {
                         status: code.to_string().parse().unwrap_or_default(),
                         body: err.to_string(),
