@@ -29,17 +29,34 @@ async fn counts(app: &TestApp) -> (u64, u64) {
 
 /// Sends one case from its own client address, and checks what every case must satisfy.
 async fn case(app: &TestApp, n: usize, path: &str, body: String, cookie: Option<&str>) -> Outcome {
+    case_with(app, n, path, body, cookie, &[]).await
+}
+
+/// As [`case`], with `headers` added (or replacing the defaults).
+async fn case_with(
+    app: &TestApp,
+    n: usize,
+    path: &str,
+    body: String,
+    cookie: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Outcome {
     let before = counts(app).await;
     let mut request = app
         .http
         .post(format!("{}{path}", app.base))
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
         .header(header::ACCEPT, "application/json")
-        .header(
+        .body(body.clone());
+    if !headers.iter().any(|(name, _)| *name == "x-forwarded-for") {
+        request = request.header(
             "x-forwarded-for",
             format!("10.9.{}.{}", n / 250, n % 250 + 1),
-        )
-        .body(body.clone());
+        );
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
     if let Some(cookie) = cookie {
         request = request.header(header::COOKIE, cookie);
     }
@@ -53,9 +70,10 @@ async fn case(app: &TestApp, n: usize, path: &str, body: String, cookie: Option<
         .map(|v| v.to_str().unwrap().to_owned());
     assert!(status.as_u16() < 500, "case {n} {path} {body:?}: {status}");
     if let Some(location) = &location {
-        let local = location.starts_with('/')
-            && !location.starts_with("//")
-            && !location.starts_with("/\\");
+        // Resolved as a browser would, dot segments included, it stays on this site.
+        let here = url::Url::parse(&app.base).unwrap();
+        let resolved = here.join(location).unwrap();
+        let local = location.starts_with('/') && resolved.origin() == here.origin();
         assert!(local, "case {n} {path} {body:?}: redirect to {location}");
     }
     if !status.is_success() {
@@ -151,6 +169,15 @@ const HOSTILE_REDIRS: &[&str] = &[
     "//evil.example/%2F..",
     "/.//evil.example",
     "//\\evil.example",
+    "/././/evil.example",
+    "/a/..//evil.example",
+    "/a/b/../..//evil.example",
+    "/..//evil.example",
+    "/%2e//evil.example",
+    "/%2E%2E//evil.example",
+    "/.%2e//evil.example",
+    "/%252e//evil.example",
+    "/x/%2e%2e/%2e%2e//evil.example",
     "/%zz",
     "/%",
     "/\u{0}",
@@ -401,6 +428,93 @@ async fn hostile_input_never_breaks_the_server_or_leaks_a_redirect() {
     }
     let still = app.post("/api/auth/session", &[], Some(&signed_in)).await;
     assert!(still.body.contains("holder@example.com"), "{}", still.body);
+
+    // Requests from other sites: every state-changing endpoint refuses them and changes
+    // nothing, with or without a valid session and a pending sign-in.
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    let other_port = format!("http://127.0.0.1:{}", port.parse::<u16>().unwrap() ^ 1);
+    let localhost = format!("http://localhost:{port}");
+    let hostile_origins: Vec<Vec<(&str, &str)>> = vec![
+        vec![("origin", "null")],
+        vec![("origin", "https://evil.example")],
+        vec![("origin", other_port.as_str())],
+        vec![("origin", localhost.as_str())],
+        vec![("origin", "HTTP://127.0.0.1")],
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("sec-fetch-site", "same-site")],
+        vec![("sec-fetch-site", "none")],
+        vec![
+            ("sec-fetch-site", "cross-site"),
+            ("origin", app.base.as_str()),
+        ],
+        vec![("sec-fetch-site", "cross-site"), ("accept", "text/html")],
+    ];
+    let victim = app.sign_in("csrf-victim@example.com").await;
+    for headers in &hostile_origins {
+        for (path, body) in [
+            ("/api/auth/request", "email=csrf%40example.com"),
+            (
+                "/api/auth/redeem",
+                "token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            ),
+            (
+                "/api/auth/verify-code",
+                "email=csrf%40example.com&code=123456",
+            ),
+            ("/api/auth/logout", ""),
+            ("/api/auth/logout-all", ""),
+            ("/api/auth/end-session", "id=1"),
+        ] {
+            let outcome =
+                case_with(&app, next(), path, body.to_owned(), Some(&victim), headers).await;
+            assert!(
+                [StatusCode::FORBIDDEN, StatusCode::SEE_OTHER].contains(&outcome.status),
+                "{path} {headers:?}: {}",
+                outcome.status
+            );
+        }
+    }
+    let still = app.post("/api/auth/session", &[], Some(&victim)).await;
+    assert!(
+        still.body.contains("csrf-victim@example.com"),
+        "{}",
+        still.body
+    );
+
+    // Forwarded-For values a client or a broken proxy might send.
+    let long_chain = vec!["10.0.0.1"; 200].join(", ");
+    for forwarded in [
+        "1.2.3.4:99999",
+        "[::1",
+        "::1]",
+        "[2001:db8::1]:x",
+        "::ffff:1.2.3.4",
+        "unknown",
+        "_hidden",
+        "1.2.3.4, ,",
+        " , , ",
+        "300.1.1.1",
+        "2001:db8::1%eth0",
+        "1.2.3.4\t5.6.7.8",
+        "0.0.0.0",
+        "255.255.255.255",
+        long_chain.as_str(),
+    ] {
+        let outcome = case_with(
+            &app,
+            next(),
+            "/api/auth/request",
+            form(&[("email", "forwarded@example.com")]),
+            None,
+            &[("x-forwarded-for", forwarded)],
+        )
+        .await;
+        assert!(
+            [StatusCode::OK, StatusCode::TOO_MANY_REQUESTS].contains(&outcome.status),
+            "{forwarded:?}: {}",
+            outcome.status
+        );
+    }
 
     // Unknown fields, repeated fields, and bodies that are not a form at all.
     for body in [

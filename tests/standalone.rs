@@ -1,6 +1,6 @@
 //! The release binary on its own: copied alone into an empty folder and run there, it serves
 //! the whole site from inside itself, creates its SQLite file beside itself, signs a person in,
-//! and on SIGTERM finishes the request in flight before it exits.
+//! and on SIGTERM finishes the request in flight and sends its queued mail before it exits.
 //!
 //! It needs `cargo leptos build --release` first (`make test` does that). Under CI a missing
 //! binary fails the test; elsewhere the test says so and passes.
@@ -9,13 +9,17 @@
 
 mod support;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
 use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
+use magic_link_auth::auth::entities::credential::{self, Delivery};
 use reqwest::{StatusCode, header};
+use sea_orm::EntityTrait;
 use support::{
     app::{text_part, token_of},
     mailgun::{Behaviour, FakeMailgun},
@@ -138,6 +142,26 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
+/// The files in `folder`, once there are at least `count` (mail goes out after the reply).
+async fn files_in(folder: &Path, count: usize) -> Vec<PathBuf> {
+    let start = Instant::now();
+    loop {
+        let files: Vec<PathBuf> = std::fs::read_dir(folder)
+            .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+            .unwrap_or_default();
+        if files.len() >= count {
+            return files;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{} holds {} files, not {count}",
+            folder.display(),
+            files.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// The `src` or `href` values in `html` that point under `/pkg/`.
 fn pkg_urls(html: &str) -> Vec<String> {
     html.split('"')
@@ -164,8 +188,16 @@ async fn the_binary_alone_serves_the_site_and_signs_a_person_in() {
     // The page links to content-hashed assets, and each comes out of the binary compressed.
     let page = http.get(&server.base).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);
-    assert_eq!(page.headers()[header::CACHE_CONTROL], "private, no-cache");
+    assert_eq!(page.headers()[header::CACHE_CONTROL], "no-store");
+    // A release binary runs as production: no development reload socket in the policy.
+    let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("connect-src 'self';"), "{csp}");
+    assert!(!csp.contains("ws:"), "{csp}");
     let html = page.text().await.unwrap();
+    assert!(!html.contains("ws://"), "the page opens the reload socket");
     let assets = pkg_urls(&html);
     for ext in [".css", ".js", ".wasm"] {
         assert!(
@@ -225,12 +257,9 @@ async fn the_binary_alone_serves_the_site_and_signs_a_person_in() {
         .unwrap();
     assert_eq!(sent.status(), StatusCode::OK);
     assert!(server.folder.path().join("magic_link_auth.db").exists());
-    let mail = std::fs::read_dir(server.folder.path().join("outbox"))
-        .unwrap()
-        .next()
-        .expect("one message")
-        .unwrap()
-        .path();
+    let mail = files_in(&server.folder.path().join("outbox"), 1)
+        .await
+        .remove(0);
     let text = text_part(&std::fs::read_to_string(mail).unwrap());
     let link = text.lines().find(|l| l.starts_with("http://")).unwrap();
     let token = token_of(link);
@@ -259,11 +288,11 @@ async fn the_binary_alone_serves_the_site_and_signs_a_person_in() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sigterm_lets_the_request_in_flight_finish() {
+async fn sigterm_lets_the_request_in_flight_finish_and_the_queued_mail_go_out() {
     let Some(binary) = release_binary() else {
         return;
     };
-    // Mailgun answers after a second, so the request is still in flight when SIGTERM lands.
+    // Mailgun answers after a second, so the mail is still being sent when SIGTERM lands.
     let mailgun = FakeMailgun::start(Behaviour::Delay(Duration::from_secs(1))).await;
     let server = Standalone::start(
         &binary,
@@ -275,27 +304,39 @@ async fn sigterm_lets_the_request_in_flight_finish() {
         ],
     )
     .await;
-    let http = client();
-    let url = format!("{}/api/auth/request", server.base);
-    let in_flight = tokio::spawn(async move {
-        http.post(url)
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body("email=late%40example.com")
-            .send()
-            .await
-            .map(|reply| reply.status())
-    });
-    // Wait until the request has reached Mailgun, then ask the server to stop.
+    let sent = client()
+        .post(format!("{}/api/auth/request", server.base))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body("email=late%40example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::OK);
+    // A second request is half sent: its headers are in, its body is not.
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(
+        b"POST /api/auth/request HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n\
+          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 25\r\n\r\nemail=",
+    )
+    .await
+    .unwrap();
+    // Wait until the mail has reached Mailgun, then ask the server to stop.
     let start = Instant::now();
     while mailgun.log.lock().unwrap().is_empty() {
         assert!(
             start.elapsed() < Duration::from_secs(10),
-            "the request never reached Mailgun"
+            "the mail never reached Mailgun"
         );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     server.terminate();
-    assert_eq!(in_flight.await.unwrap().unwrap(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    slow.write_all(b"later%40example.com").await.unwrap();
+    let mut answer = Vec::new();
+    slow.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 
     let mut server = server;
     let start = Instant::now();
@@ -304,12 +345,27 @@ async fn sigterm_lets_the_request_in_flight_finish() {
             break status;
         }
         assert!(
-            start.elapsed() < Duration::from_secs(10),
+            start.elapsed() < Duration::from_secs(20),
             "the server did not exit"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     assert!(status.success(), "exit status {status}");
+    // Both messages went out before it stopped, and it recorded so.
+    assert_eq!(mailgun.log.lock().unwrap().len(), 2);
+    let url = format!(
+        "sqlite://{}?mode=ro",
+        server.folder.path().join("magic_link_auth.db").display()
+    );
+    let db = sea_orm::Database::connect(&url).await.unwrap();
+    let deliveries: Vec<Delivery> = credential::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.delivery)
+        .collect();
+    assert_eq!(deliveries, [Delivery::Sent, Delivery::Sent]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -348,6 +404,6 @@ async fn settings_can_come_from_a_dotenv_file_and_the_environment_wins() {
             StatusCode::TOO_MANY_REQUESTS
         ]
     );
-    let letters = std::fs::read_dir(server.folder.path().join("letters")).unwrap();
-    assert_eq!(letters.count(), 2);
+    let letters = files_in(&server.folder.path().join("letters"), 2).await;
+    assert_eq!(letters.len(), 2);
 }

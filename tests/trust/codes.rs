@@ -1,0 +1,130 @@
+//! Guessing codes is bounded per address, not only per credential: past the day's wrong
+//! codes, codes for that address stop working, and say so; links keep working.
+
+use reqwest::StatusCode;
+
+use super::{app_behind_proxy, post_from, wrong};
+use crate::support::app::token_of;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_codes_are_capped_per_address_per_day_across_clients() {
+    let app = app_behind_proxy().await;
+    let email = "guessed@example.com";
+    // Five clients each ask for a link and spend its code on wrong guesses: 25 guesses
+    // were possible per window before, from one client alone.
+    let mut checked = 0;
+    let mut paused = 0;
+    for n in 1..=5 {
+        let client = format!("192.0.2.{n}");
+        let sent = post_from(
+            &app,
+            "/api/auth/request",
+            &[("email", email)],
+            &client,
+            None,
+        )
+        .await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+        let (_, code) = app.last_link_and_code().await;
+        for _ in 0..5 {
+            let reply = post_from(
+                &app,
+                "/api/auth/verify-code",
+                &[("email", email), ("code", &wrong(&code))],
+                &client,
+                None,
+            )
+            .await;
+            match reply.status {
+                StatusCode::UNAUTHORIZED | StatusCode::BAD_REQUEST => checked += 1,
+                StatusCode::TOO_MANY_REQUESTS => paused += 1,
+                other => panic!("{other}: {}", reply.body),
+            }
+        }
+    }
+    assert_eq!(checked, 10, "the default cap is ten wrong codes a day");
+    assert_eq!(paused, 15);
+
+    // The owner's right code is refused too, with the reason and what to do instead.
+    let owner = "198.51.100.10";
+    post_from(&app, "/api/auth/request", &[("email", email)], owner, None).await;
+    let (link, code) = app.last_link_and_code().await;
+    let refused = post_from(
+        &app,
+        "/api/auth/verify-code",
+        &[("email", email), ("code", &code)],
+        owner,
+        None,
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        refused
+            .body
+            .contains("Too many wrong codes were entered for this address today")
+            && refused.body.contains("Use the link in the email instead"),
+        "{}",
+        refused.body
+    );
+    // Another address is unaffected, and the link still signs in.
+    post_from(
+        &app,
+        "/api/auth/request",
+        &[("email", "other@example.com")],
+        "192.0.2.99",
+        None,
+    )
+    .await;
+    let (_, other_code) = app.last_link_and_code().await;
+    let other = post_from(
+        &app,
+        "/api/auth/verify-code",
+        &[("email", "other@example.com"), ("code", &other_code)],
+        "192.0.2.99",
+        None,
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::OK, "{}", other.body);
+    let by_link = post_from(
+        &app,
+        "/api/auth/redeem",
+        &[("token", &token_of(&link))],
+        owner,
+        None,
+    )
+    .await;
+    assert_eq!(by_link.status, StatusCode::OK, "{}", by_link.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_clients_guesses_never_reach_a_code() {
+    let app = app_behind_proxy().await;
+    let email = "mine@example.com";
+    let owner = "198.51.100.10";
+    post_from(&app, "/api/auth/request", &[("email", email)], owner, None).await;
+    let (_, code) = app.last_link_and_code().await;
+    // A client that asked for nothing has no code to guess at: even the right one fails.
+    let stranger = post_from(
+        &app,
+        "/api/auth/verify-code",
+        &[("email", email), ("code", &code)],
+        "203.0.113.66",
+        None,
+    )
+    .await;
+    assert_eq!(
+        stranger.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        stranger.body
+    );
+    let owners = post_from(
+        &app,
+        "/api/auth/verify-code",
+        &[("email", email), ("code", &code)],
+        owner,
+        None,
+    )
+    .await;
+    assert_eq!(owners.status, StatusCode::OK, "{}", owners.body);
+}

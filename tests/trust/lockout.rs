@@ -1,0 +1,225 @@
+//! Nobody who knows an address can keep its owner out: another client's requests and wrong
+//! codes never end the owner's link nor refuse the owner's own request, and mail to one
+//! address stays bounded however many clients ask.
+
+use reqwest::StatusCode;
+
+use super::{app_behind_proxy, post_from, wrong};
+use crate::support::app::{TestApp, cookie_pair, token_of};
+
+const OWNER: &str = "198.51.100.10";
+const ATTACKER: &str = "203.0.113.66";
+
+/// Asks for a link for `email` from `client`; returns the reply's status.
+async fn ask(app: &TestApp, email: &str, client: &str) -> StatusCode {
+    post_from(app, "/api/auth/request", &[("email", email)], client, None)
+        .await
+        .status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_asking_and_guessing_never_locks_the_owner_out() {
+    let app = app_behind_proxy().await;
+    let victim = "victim@example.com";
+    // The owner asked for a link and holds it in the inbox.
+    assert_eq!(ask(&app, victim, OWNER).await, StatusCode::OK);
+    let (held_link, held_code) = app.last_link_and_code().await;
+
+    // The attack from the review, twice over: every link the attacker may ask for, and
+    // wrong codes after each.
+    for _ in 0..2 {
+        let mut asked = 0;
+        while ask(&app, victim, ATTACKER).await == StatusCode::OK {
+            asked += 1;
+            assert!(asked <= 5, "the attacker's own limit did not hold");
+        }
+        for _ in 0..3 {
+            post_from(
+                &app,
+                "/api/auth/verify-code",
+                &[("email", victim), ("code", &wrong(&held_code))],
+                ATTACKER,
+                None,
+            )
+            .await;
+        }
+    }
+
+    // The owner's link still works, and so does the owner's code.
+    let preview = post_from(
+        &app,
+        "/api/auth/link",
+        &[("token", &token_of(&held_link))],
+        OWNER,
+        None,
+    )
+    .await;
+    assert!(preview.body.contains(victim), "{}", preview.body);
+    let by_code = post_from(
+        &app,
+        "/api/auth/verify-code",
+        &[("email", victim), ("code", &held_code)],
+        OWNER,
+        None,
+    )
+    .await;
+    assert_eq!(by_code.status, StatusCode::OK, "{}", by_code.body);
+
+    // And the owner's own next request goes through, its link signing in.
+    assert_eq!(ask(&app, victim, OWNER).await, StatusCode::OK);
+    let (link, _) = app.last_link_and_code().await;
+    let redeemed = post_from(
+        &app,
+        "/api/auth/redeem",
+        &[("token", &token_of(&link))],
+        OWNER,
+        None,
+    )
+    .await;
+    assert_eq!(redeemed.status, StatusCode::OK, "{}", redeemed.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_codes_end_a_code_but_never_its_link() {
+    let app = app_behind_proxy().await;
+    let sent = post_from(
+        &app,
+        "/api/auth/request",
+        &[("email", "fumble@example.com")],
+        OWNER,
+        None,
+    )
+    .await;
+    let pending = cookie_pair(&sent.cookie("pending-sign-in").unwrap());
+    let (link, code) = app.last_link_and_code().await;
+    for _ in 0..5 {
+        post_from(
+            &app,
+            "/api/auth/verify-code",
+            &[("email", "fumble@example.com"), ("code", &wrong(&code))],
+            OWNER,
+            Some(&pending),
+        )
+        .await;
+    }
+    let dead = post_from(
+        &app,
+        "/api/auth/verify-code",
+        &[("email", "fumble@example.com"), ("code", &code)],
+        OWNER,
+        Some(&pending),
+    )
+    .await;
+    assert_eq!(dead.status, StatusCode::BAD_REQUEST, "{}", dead.body);
+    let redeemed = post_from(
+        &app,
+        "/api/auth/redeem",
+        &[("token", &token_of(&link))],
+        OWNER,
+        None,
+    )
+    .await;
+    assert_eq!(redeemed.status, StatusCode::OK, "{}", redeemed.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_request_supersedes_only_the_same_clients_older_link() {
+    let app = app_behind_proxy().await;
+    let email = "twice@example.com";
+    assert_eq!(ask(&app, email, OWNER).await, StatusCode::OK);
+    let (owners, _) = app.last_link_and_code().await;
+    assert_eq!(ask(&app, email, "192.0.2.1").await, StatusCode::OK);
+    let (first, _) = app.last_link_and_code().await;
+    assert_eq!(ask(&app, email, "192.0.2.1").await, StatusCode::OK);
+    let (second, _) = app.last_link_and_code().await;
+
+    let redeem = |link: String| {
+        let app = &app;
+        async move {
+            post_from(
+                app,
+                "/api/auth/link",
+                &[("token", &token_of(&link))],
+                OWNER,
+                None,
+            )
+            .await
+            .body
+        }
+    };
+    assert!(
+        redeem(first).await.contains(r#""email":null"#),
+        "the older link lives on"
+    );
+    assert!(redeem(second).await.contains(email));
+    assert!(
+        redeem(owners).await.contains(email),
+        "another client's link ended"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mail_to_one_address_stays_bounded_but_its_own_clients_still_get_through() {
+    let app = app_behind_proxy().await;
+    let email = "bombed@example.com";
+    // The owner has signed in from this client before.
+    assert_eq!(ask(&app, email, OWNER).await, StatusCode::OK);
+    let (link, _) = app.last_link_and_code().await;
+    let signed_in = post_from(
+        &app,
+        "/api/auth/redeem",
+        &[("token", &token_of(&link))],
+        OWNER,
+        None,
+    )
+    .await;
+    assert_eq!(signed_in.status, StatusCode::OK);
+    let before = app.mails().await.len();
+
+    // Thirty clients ask once each: ten mails go out (the default cap), the rest are refused.
+    let mut statuses = Vec::new();
+    for n in 0..30 {
+        statuses.push(ask(&app, email, &format!("192.0.2.{}", n + 1)).await);
+    }
+    let accepted = statuses.iter().filter(|s| **s == StatusCode::OK).count();
+    assert_eq!(accepted, 10, "{statuses:?}");
+    assert!(
+        statuses[10..]
+            .iter()
+            .all(|s| *s == StatusCode::TOO_MANY_REQUESTS),
+        "{statuses:?}"
+    );
+    assert_eq!(app.mails().await.len(), before + 10);
+
+    // The owner's own client is not refused.
+    assert_eq!(ask(&app, email, OWNER).await, StatusCode::OK);
+    assert_eq!(app.mails().await.len(), before + 11);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ipv6_client_is_its_slash_64() {
+    let app = app_behind_proxy().await;
+    let mut statuses = Vec::new();
+    for n in 1..=7 {
+        statuses.push(
+            ask(
+                &app,
+                &format!("v6-{n}@example.com"),
+                &format!("2001:db8:1:2::{n:x}"),
+            )
+            .await,
+        );
+    }
+    assert_eq!(
+        statuses,
+        [
+            [StatusCode::OK; 5].as_slice(),
+            &[StatusCode::TOO_MANY_REQUESTS; 2]
+        ]
+        .concat()
+    );
+    assert_eq!(
+        ask(&app, "v6-8@example.com", "2001:db8:1:3::1").await,
+        StatusCode::OK
+    );
+}
