@@ -22,6 +22,8 @@ for _ in $(seq 50); do curl -sf "http://$addr/healthz" >/dev/null && break; slee
 # Sign in for real: ask for a link, read it from the outbox, redeem it.
 curl -sf -X POST -H 'Accept: application/json' --data 'email=load%40example.com' \
   "http://$addr/api/auth/request" >/dev/null
+# The mail goes out after the reply: wait for it.
+for _ in $(seq 100); do ls "$work"/outbox/*.eml >/dev/null 2>&1 && break; sleep 0.05; done
 eml=$(ls "$work"/outbox/*.eml | head -n 1)
 token=$(python3 - "$eml" <<'PY'
 import base64, email, re, sys

@@ -353,7 +353,7 @@ async fn pages_carry_security_headers_with_a_nonce_their_scripts_use() {
     assert_ne!(again, csp);
 
     let link_page = app.get("/magic-link-auth?token=x").await;
-    assert_eq!(header(&link_page, "referrer-policy"), "no-referrer");
+    assert_eq!(header(&link_page, "referrer-policy"), "strict-origin");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

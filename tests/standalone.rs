@@ -100,16 +100,7 @@ impl Standalone {
     }
 
     async fn wait_until_ready(&self) {
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(20) {
-            if let Ok(reply) = reqwest::get(format!("{}/healthz", self.base)).await
-                && reply.status() == StatusCode::OK
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the standalone binary did not become ready");
+        support::app::wait_until_healthy(&self.base).await;
     }
 
     fn terminate(&self) {

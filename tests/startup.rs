@@ -13,7 +13,7 @@ use std::{
 };
 
 use reqwest::{StatusCode, header};
-use support::app::{cookie_pair, text_part, token_of};
+use support::app::{cookie_pair, link_and_code, text_part, token_of, wait_until_healthy};
 
 fn server() -> Command {
     Command::new(env!("CARGO_BIN_EXE_magic-link-auth"))
@@ -141,16 +141,7 @@ impl Running {
     }
 
     async fn ready(&self) {
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(20) {
-            if let Ok(reply) = reqwest::get(format!("{}/healthz", self.base)).await
-                && reply.status() == StatusCode::OK
-            {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("the server did not become ready");
+        wait_until_healthy(&self.base).await;
     }
 
     /// Stops the server and returns everything it printed.
@@ -232,18 +223,7 @@ async fn no_token_code_or_session_ever_reaches_the_log_even_at_trace() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let text = text_part(&std::fs::read_to_string(mail).unwrap());
-    let link = text
-        .lines()
-        .find(|l| l.starts_with("http://"))
-        .unwrap()
-        .to_owned();
-    let code: String = text
-        .split("code on the sign-in page: ")
-        .nth(1)
-        .unwrap()
-        .chars()
-        .take(6)
-        .collect();
+    let (link, code) = link_and_code(&text);
     let token = token_of(&link);
     let page = http.get(&link).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK);

@@ -203,21 +203,39 @@ impl TestApp {
     }
 
     pub async fn last_link_and_code(&self) -> (String, String) {
-        let mail = self.mails().await.pop().expect("a message");
-        let link = mail
-            .lines()
-            .find(|l| l.starts_with("http://"))
-            .unwrap()
-            .to_owned();
-        let code = mail
-            .split("code on the sign-in page: ")
-            .nth(1)
-            .unwrap()
-            .chars()
-            .take(6)
-            .collect();
-        (link, code)
+        link_and_code(&self.mails().await.pop().expect("a message"))
     }
+}
+
+/// The link and the code in a message's text part.
+pub fn link_and_code(text: &str) -> (String, String) {
+    let link = text
+        .lines()
+        .find(|l| l.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    let code = text
+        .split("code on the sign-in page: ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(6)
+        .collect();
+    (link, code)
+}
+
+/// Waits until the server at `base` answers `/healthz` with 200, for at most 20 s.
+pub async fn wait_until_healthy(base: &str) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(20) {
+        if let Ok(reply) = reqwest::get(format!("{base}/healthz")).await
+            && reply.status() == StatusCode::OK
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the server at {base} did not become ready");
 }
 
 /// The decoded plain-text part of a raw `.eml` message.
