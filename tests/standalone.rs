@@ -133,12 +133,18 @@ fn client() -> reqwest::Client {
         .unwrap()
 }
 
-/// The files in `folder`, once there are at least `count` (mail goes out after the reply).
+/// The messages in `folder`, once there are at least `count` (mail goes out after the reply;
+/// a message being written has another name until it is renamed into place).
 async fn files_in(folder: &Path, count: usize) -> Vec<PathBuf> {
     let start = Instant::now();
     loop {
         let files: Vec<PathBuf> = std::fs::read_dir(folder)
-            .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+            .map(|entries| {
+                entries
+                    .map(|e| e.unwrap().path())
+                    .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+                    .collect()
+            })
             .unwrap_or_default();
         if files.len() >= count {
             return files;

@@ -216,8 +216,13 @@ async fn no_token_code_or_session_ever_reaches_the_log_even_at_trace() {
     let outbox = dir.path().join("outbox");
     let start = Instant::now();
     let mail = loop {
-        if let Some(file) = std::fs::read_dir(&outbox).ok().and_then(|mut e| e.next()) {
-            break file.unwrap().path();
+        let written = std::fs::read_dir(&outbox).ok().and_then(|mut entries| {
+            entries.find_map(|e| {
+                Some(e.ok()?.path()).filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            })
+        });
+        if let Some(file) = written {
+            break file;
         }
         assert!(start.elapsed() < Duration::from_secs(10), "no mail");
         tokio::time::sleep(Duration::from_millis(20)).await;
