@@ -44,6 +44,7 @@ async fn bench(name: &str, db: &support::TestDb) -> Vec<String> {
             email_rate_limit: u32::MAX,
             code_max_attempts: 5,
             code_daily_limit: 10,
+            mail_deadline: Duration::from_secs(90),
             allowed_emails: None,
         },
     );

@@ -281,7 +281,8 @@ pub fn router(state: AppState) -> Router {
         .auth
         .config
         .is_https()
-        .then(|| HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+        // Not includeSubDomains: the app may live on a domain whose other hosts it does not own.
+        .then(|| HeaderValue::from_static("max-age=31536000"));
 
     let router = Router::new()
         .route("/healthz", get(healthz))

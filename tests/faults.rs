@@ -128,10 +128,14 @@ async fn a_hanging_mailgun_is_told_after_its_timeouts_and_the_next_request_works
     assert_eq!(told(&app, &hung).await, (FAILED.to_owned(), true));
     assert_eq!(app.get("/healthz").await.status, StatusCode::OK);
 
+    // One try only: a provider that never confirmed may have sent it, and a second try
+    // would mail the address twice.
+    assert_eq!(mailgun.log.lock().unwrap().len(), 1);
+
     mailgun.set(Behaviour::Accept);
     let sent = request_link(&app, "slow@example.com").await;
     assert_eq!(told(&app, &sent).await, (NOT_FAILED.to_owned(), false));
-    assert_eq!(mailgun.log.lock().unwrap().len(), 3 + 1);
+    assert_eq!(mailgun.log.lock().unwrap().len(), 1 + 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -178,6 +178,8 @@ const HOSTILE_REDIRS: &[&str] = &[
     "/.%2e//evil.example",
     "/%252e//evil.example",
     "/x/%2e%2e/%2e%2e//evil.example",
+    "/%3F/%2e%2e//evil.example",
+    "/%23/.%2e//evil.example",
     "/%zz",
     "/%",
     "/\u{0}",

@@ -196,7 +196,7 @@ async fn a_mailgun_server_error_is_deferred_for_another_try() {
 }
 
 #[tokio::test]
-async fn a_hanging_mailgun_times_out() {
+async fn a_hanging_mailgun_times_out_without_confirming() {
     let FakeMailgun { url, .. } = FakeMailgun::start(Behaviour::Hang).await;
     let mailer = MailgunMailer::new(
         &url,
@@ -207,7 +207,7 @@ async fn a_hanging_mailgun_times_out() {
     .unwrap();
     let result = mailer.send(&mail()).await;
     assert!(
-        matches!(&result, Err(MailError::Unreachable(reason)) if reason.starts_with("timed out")),
+        matches!(&result, Err(MailError::Unconfirmed(reason)) if reason.starts_with("timed out")),
         "{result:?}"
     );
 }

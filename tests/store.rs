@@ -25,6 +25,7 @@ use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
 const LIFETIME: Duration = Duration::from_secs(1800);
 const SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
+const MAIL_DEADLINE: Duration = Duration::from_secs(90);
 
 fn policy() -> Policy {
     Policy {
@@ -34,6 +35,7 @@ fn policy() -> Policy {
         email_rate_limit: 5,
         code_max_attempts: 5,
         code_daily_limit: 10,
+        mail_deadline: MAIL_DEADLINE,
         allowed_emails: None,
     }
 }
@@ -136,7 +138,7 @@ async fn counts(db: &DatabaseConnection) -> (u64, u64) {
 on_both_databases!(
     a_link_signs_in_once_and_no_secret_is_stored,
     a_newer_request_from_the_same_client_supersedes_its_older_one,
-    a_failed_send_loses_no_link_and_counts_against_no_limit,
+    a_failed_send_loses_no_link_and_still_counts,
     a_stranger_never_ends_a_link_its_owner_holds,
     credentials_and_sessions_expire_with_the_clock,
     the_client_limit_is_checked_first,
@@ -412,41 +414,28 @@ async fn a_newer_request_from_the_same_client_supersedes_its_older_one(db: &Data
     assert!(open_link(&store, &second, 1, clock.now()).await.is_ok());
 }
 
-async fn a_failed_send_loses_no_link_and_counts_against_no_limit(db: &DatabaseConnection) {
+async fn a_failed_send_loses_no_link_and_still_counts(db: &DatabaseConnection) {
     let store = store(db);
     let clock = clock();
     let held = issue(&store, "fay@example.com", 1, clock.now())
         .await
         .unwrap();
-    for _ in 0..2 {
-        let failed = issue_unsent(&store, "fay@example.com", 1, clock.now())
-            .await
-            .unwrap();
-        settle(&store, &failed, 1, Delivery::Failed, clock.now()).await;
-        assert!(
-            store
-                .delivery_failed(&token_hash(failed.token.expose()))
-                .await
-                .unwrap()
-        );
-        assert!(matches!(
-            open_link(&store, &failed, 1, clock.now()).await,
-            Err(RedeemError::InvalidOrExpired)
-        ));
-    }
-    assert!(
-        !store
-            .delivery_failed(&token_hash(held.token.expose()))
-            .await
-            .unwrap()
-    );
-    // The client's limit is 3: the two failed sends gave their slots back.
-    issue(&store, "fay@example.com", 2, clock.now())
+    let failed = issue_unsent(&store, "fay@example.com", 1, clock.now())
         .await
         .unwrap();
-    issue(&store, "gus@example.com", 1, clock.now())
-        .await
-        .unwrap();
+    settle(&store, &failed, 1, Delivery::Failed, clock.now()).await;
+    let told = |issued: &Issued| {
+        let (store, hash, now) = (&store, token_hash(issued.token.expose()), clock.now());
+        async move { store.delivery_failed(&hash, now).await.unwrap() }
+    };
+    assert!(told(&failed).await);
+    assert!(!told(&held).await);
+    assert!(matches!(
+        open_link(&store, &failed, 1, clock.now()).await,
+        Err(RedeemError::InvalidOrExpired)
+    ));
+    // A failed send counts against the limits all the same: the provider may have taken it,
+    // and it cost a hash. The client's limit is 3.
     issue(&store, "gus@example.com", 1, clock.now())
         .await
         .unwrap();
@@ -454,6 +443,14 @@ async fn a_failed_send_loses_no_link_and_counts_against_no_limit(db: &DatabaseCo
         issue(&store, "hal@example.com", 1, clock.now()).await,
         Err(IssueError::RateLimited(Limit::Client))
     ));
+    // An email still pending past the deadline was lost (its instance stopped): told as
+    // failed too.
+    let pending = issue_unsent(&store, "ida@example.com", 2, clock.now())
+        .await
+        .unwrap();
+    assert!(!told(&pending).await);
+    clock.advance(MAIL_DEADLINE + Duration::from_secs(1));
+    assert!(told(&pending).await);
     assert!(open_link(&store, &held, 1, clock.now()).await.is_ok());
 }
 
@@ -480,7 +477,11 @@ async fn a_stranger_never_ends_a_link_its_owner_holds(db: &DatabaseConnection) {
             )
             .await
             {
-                Err(RedeemError::WrongCode { .. } | RedeemError::InvalidOrExpired) => {}
+                Err(
+                    RedeemError::WrongCode { .. }
+                    | RedeemError::CodeUsedUp
+                    | RedeemError::InvalidOrExpired,
+                ) => {}
                 Err(RedeemError::CodesPaused) => refused += 1,
                 other => panic!("{other:?}"),
             }
@@ -724,10 +725,7 @@ async fn wrong_codes_end_the_code_but_never_the_link(db: &DatabaseConnection) {
         );
     }
     let fifth = type_code(&store, "judy@example.com", &bad, 1, clock.now()).await;
-    assert!(
-        matches!(fifth, Err(RedeemError::InvalidOrExpired)),
-        "{fifth:?}"
-    );
+    assert!(matches!(fifth, Err(RedeemError::CodeUsedUp)), "{fifth:?}");
     // The code is dead: the right one no longer works. The link lives on.
     let right = type_code(&store, "judy@example.com", &issued.code, 1, clock.now()).await;
     assert!(
@@ -761,7 +759,9 @@ async fn wrong_codes_are_capped_per_address_per_day(db: &DatabaseConnection) {
             assert!(
                 matches!(
                     miss,
-                    Err(RedeemError::WrongCode { .. } | RedeemError::InvalidOrExpired)
+                    Err(RedeemError::WrongCode { .. }
+                        | RedeemError::CodeUsedUp
+                        | RedeemError::InvalidOrExpired)
                 ),
                 "{miss:?}"
             );
@@ -820,13 +820,13 @@ async fn parallel_guesses_get_no_more_than_the_allowed_checks(db: &DatabaseConne
     let mut checked = 0;
     for guess in guesses {
         match guess.await.unwrap() {
-            Err(RedeemError::WrongCode { .. }) => checked += 1,
+            Err(RedeemError::WrongCode { .. } | RedeemError::CodeUsedUp) => checked += 1,
             Err(RedeemError::InvalidOrExpired) => {}
             other => panic!("unexpected: {other:?}"),
         }
     }
-    // Four wrong answers are reported; the fifth attempt ends the code.
-    assert_eq!(checked, 4);
+    // Five checks, the fifth ending the code; the rest find no code to try.
+    assert_eq!(checked, 5);
     let row = credential::Entity::find().one(db).await.unwrap().unwrap();
     assert_eq!(row.attempts, 5);
     assert_eq!(failure::Entity::find().count(db).await.unwrap(), 5);
@@ -849,7 +849,11 @@ async fn parallel_guesses_across_clients_stop_at_the_daily_cap(db: &DatabaseConn
     let mut paused = 0;
     for guess in guesses {
         match guess.await.unwrap() {
-            Err(RedeemError::WrongCode { .. } | RedeemError::InvalidOrExpired) => {}
+            Err(
+                RedeemError::WrongCode { .. }
+                | RedeemError::CodeUsedUp
+                | RedeemError::InvalidOrExpired,
+            ) => {}
             Err(RedeemError::CodesPaused) => paused += 1,
             other => panic!("unexpected: {other:?}"),
         }

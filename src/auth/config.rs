@@ -44,22 +44,38 @@ const SECRET_VARIABLES: &[&str] = &[
     "MAGIC_LINK_CAPTCHA_SECRET",
 ];
 
-/// `url` with any password in it replaced by `***`, for messages and logs. A value that does
-/// not read as a URL is hidden whole, as it may still hold one.
+/// `url` for messages and logs: any password replaced by `***`, and the query, which may
+/// carry one too (`?password=…`), replaced by `?…`. A value that does not read as a URL but
+/// holds an `@` is hidden whole, as it may still hold a secret.
 pub fn redact_url(url: &str) -> String {
-    match url::Url::parse(url) {
-        Ok(mut parsed) if parsed.password().is_some() => {
-            if parsed.set_password(Some("***")).is_ok() {
-                parsed.to_string()
-            } else {
-                "<hidden>".to_owned()
-            }
+    let mut parsed = match url::Url::parse(url) {
+        Ok(parsed) if parsed.password().is_none() && parsed.query().is_none() => {
+            return url.to_owned();
         }
-        Ok(_) => url.to_owned(),
-        Err(_) if url.contains('@') => "<hidden>".to_owned(),
-        Err(_) => url.to_owned(),
+        Ok(parsed) => parsed,
+        Err(_) if url.contains('@') => return "<hidden>".to_owned(),
+        Err(_) => return url.to_owned(),
+    };
+    if parsed.password().is_some() && parsed.set_password(Some("***")).is_err() {
+        return "<hidden>".to_owned();
     }
+    let query = parsed.query().is_some();
+    parsed.set_query(None);
+    parsed.set_fragment(None);
+    let mut shown = parsed.to_string();
+    if query {
+        shown.push_str("?…");
+    }
+    shown
 }
+
+/// The variables whose values are URLs, shown through [`redact_url`] when refused.
+const URL_VARIABLES: &[&str] = &[
+    "DATABASE_URL",
+    "MAGIC_LINK_AUTH_PUBLIC_URL",
+    "MAILGUN_API_URL",
+    "MAGIC_LINK_CAPTCHA_VERIFY_URL",
+];
 
 #[derive(Clone, Debug)]
 pub struct AuthConfig {
@@ -345,6 +361,20 @@ impl AuthConfig {
         })
     }
 
+    /// How long a queued email may take to go out: every try at `mail_timeout`, the pauses
+    /// between them, and a minute in the queue. Past it, an email still pending was lost (the
+    /// instance stopped before sending it), and the page waiting for it says it failed.
+    pub fn mail_deadline(&self) -> Duration {
+        let queue = &self.mail_queue;
+        let tries = self.mail_timeout.saturating_mul(queue.attempts);
+        let pauses = queue
+            .backoff
+            .saturating_mul(2u32.saturating_pow(queue.attempts.saturating_sub(1)));
+        tries
+            .saturating_add(pauses)
+            .saturating_add(Duration::from_secs(60))
+    }
+
     /// Whether pages are served over https: the cookies are then `Secure` and `__Host-`,
     /// and responses carry `Strict-Transport-Security`.
     pub fn is_https(&self) -> bool {
@@ -354,10 +384,16 @@ impl AuthConfig {
     /// What deserves a warning at start, though it is allowed.
     pub fn warnings(&self) -> Vec<&'static str> {
         let mut warnings = Vec::new();
-        if self.is_https() && matches!(self.mail_provider, MailProvider::Console) {
-            warnings.push(
-                "MAGIC_LINK_MAIL_PROVIDER=console on an https deployment: every sign-in link and code is written into the logs",
-            );
+        if self.is_https() {
+            match self.mail_provider {
+                MailProvider::Console => warnings.push(
+                    "MAGIC_LINK_MAIL_PROVIDER=console on an https deployment: every sign-in link and code is written into the logs",
+                ),
+                MailProvider::File { .. } => warnings.push(
+                    "MAGIC_LINK_MAIL_PROVIDER=file on an https deployment: every sign-in link and code is written to disk, and nobody receives it",
+                ),
+                MailProvider::Smtp(_) | MailProvider::Mailgun { .. } => {}
+            }
         }
         warnings
     }
@@ -403,7 +439,7 @@ impl Setting {
         let secret = SECRET_VARIABLES.contains(&self.variable);
         let value = if secret {
             String::new()
-        } else if self.variable == "DATABASE_URL" {
+        } else if URL_VARIABLES.contains(&self.variable) {
             redact_url(&self.value)
         } else {
             self.value.clone()
@@ -832,10 +868,15 @@ mod tests {
                 panic!("{variable}={value:?} was accepted");
             };
             assert_eq!(err.variable, variable);
-            assert_eq!(err.value, value);
+            let shown = if URL_VARIABLES.contains(&variable) {
+                redact_url(value)
+            } else {
+                value.to_owned()
+            };
+            assert_eq!(err.value, shown);
             let line = err.to_string();
             assert!(
-                line.starts_with(&format!("{variable}={value:?} is not usable: ")),
+                line.starts_with(&format!("{variable}={shown:?} is not usable: ")),
                 "{line}"
             );
             assert!(!line.contains('\n'));
@@ -900,7 +941,14 @@ mod tests {
         let knowingly = config(&[https, ("MAGIC_LINK_MAIL_PROVIDER", "console")]).unwrap();
         assert_eq!(knowingly.warnings().len(), 1);
         let file = config(&[https, ("MAGIC_LINK_MAIL_PROVIDER", "file")]).unwrap();
-        assert!(file.warnings().is_empty());
+        assert_eq!(file.warnings().len(), 1);
+        let smtp = config(&[
+            https,
+            ("MAGIC_LINK_MAIL_PROVIDER", "smtp"),
+            ("SMTP_HOST", "mx.example.com"),
+        ])
+        .unwrap();
+        assert!(smtp.warnings().is_empty());
     }
 
     #[test]
@@ -944,9 +992,16 @@ mod tests {
             "postgres://app:***@db:5432/x"
         );
         assert_eq!(
-            redact_url("sqlite://a.db?mode=rwc"),
-            "sqlite://a.db?mode=rwc"
+            redact_url("postgres://app@db/x?password=pw&sslmode=require"),
+            "postgres://app@db/x?…"
         );
+        assert_eq!(redact_url("sqlite://a.db?mode=rwc"), "sqlite://a.db?…");
         assert_eq!(redact_url("not a url but: pw@host"), "<hidden>");
+        let public = config(&[(
+            "MAGIC_LINK_AUTH_PUBLIC_URL",
+            "https://me:hunter2@app.example.com",
+        )]);
+        let public = public.unwrap_err().to_string();
+        assert!(!public.contains("hunter2"), "{public}");
     }
 }

@@ -429,6 +429,13 @@ async fn finish_sign_in(
                 back,
             ))
         }
+        // Counted against the client and the address as it was tried.
+        Err(err @ RedeemError::CodeUsedUp) => Err(fail(
+            parts,
+            StatusCode::UNAUTHORIZED,
+            &err.to_string(),
+            back,
+        )),
         Err(RedeemError::Busy) => {
             tracing::warn!("code check refused: the server is busy");
             Err(busy(parts, back))
@@ -722,7 +729,11 @@ pub async fn delivery() -> Result<DeliveryReport, AuthError> {
     let Some(pending) = read_cookie(&parts, pending_cookie(&service)) else {
         return Ok(DeliveryReport { failed: false });
     };
-    match service.store.delivery_failed(&pending).await {
+    match service
+        .store
+        .delivery_failed(&pending, service.clock.now())
+        .await
+    {
         Ok(failed) => Ok(DeliveryReport { failed }),
         Err(err) => {
             tracing::error!(error = %err, "could not read what became of a sign-in email");

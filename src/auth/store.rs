@@ -93,6 +93,11 @@ pub enum RedeemError {
     InvalidOrExpired,
     #[error("That code is not right. {attempts_left} attempts left.")]
     WrongCode { attempts_left: u32 },
+    /// That was the code's last try: the code is dead, its link is not.
+    #[error(
+        "That code is not right, and it can't be used again. Use the link in the email, or request a new one."
+    )]
+    CodeUsedUp,
     /// The address has taken its day's wrong codes: codes are off until the day has passed.
     #[error(
         "Too many wrong codes were entered for this address today, so codes are paused for 24 hours. Use the link in the email instead."
@@ -199,6 +204,9 @@ pub struct Policy {
     pub email_rate_limit: u32,
     pub code_max_attempts: u32,
     pub code_daily_limit: u32,
+    /// How long a queued email may take to go out, every try included: past it, a credential
+    /// whose email is still pending is told as failed.
+    pub mail_deadline: Duration,
     /// Who may sign in; `None` lets everyone.
     pub allowed_emails: Option<AllowList>,
 }
@@ -221,6 +229,7 @@ impl From<&AuthConfig> for Policy {
             email_rate_limit: config.email_rate_limit,
             code_max_attempts: config.code_max_attempts,
             code_daily_limit: config.code_daily_limit,
+            mail_deadline: config.mail_deadline(),
             allowed_emails: config.allowed_emails.clone(),
         }
     }
@@ -333,10 +342,10 @@ impl AuthStore {
         client: &ClientKey,
         now: DateTime<Utc>,
     ) -> Result<(), IssueError> {
-        // Credentials whose mail failed went to nobody, and count against no limit.
-        let counted = Condition::all()
-            .add(credential::Column::CreatedAt.gt(before(now, self.policy.credential_lifetime)))
-            .add(credential::Column::Delivery.ne(Delivery::Failed));
+        // Every credential counts, its mail sent or not: one whose provider failed, or never
+        // confirmed, may still have reached the address, and cost a hash either way.
+        let counted =
+            credential::Column::CreatedAt.gt(before(now, self.policy.credential_lifetime));
         let by_client = credential::Entity::find()
             .filter(counted.clone())
             .filter(credential::Column::Client.eq(client.as_str()))
@@ -410,11 +419,24 @@ impl AuthStore {
         Ok(())
     }
 
-    /// Whether the email of the credential behind `token_hash` could not be sent.
-    pub async fn delivery_failed(&self, token_hash: &str) -> Result<bool, StoreError> {
+    /// Whether the email of the credential behind `token_hash` could not be sent: its
+    /// provider failed every try, or it is still pending past [`Policy::mail_deadline`] (the
+    /// instance that queued it stopped before it went out).
+    pub async fn delivery_failed(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let lost = Condition::all()
+            .add(credential::Column::Delivery.eq(Delivery::Pending))
+            .add(credential::Column::CreatedAt.lt(before(now, self.policy.mail_deadline)));
         Ok(credential::Entity::find()
             .filter(credential::Column::TokenHash.eq(token_hash))
-            .filter(credential::Column::Delivery.eq(Delivery::Failed))
+            .filter(
+                Condition::any()
+                    .add(credential::Column::Delivery.eq(Delivery::Failed))
+                    .add(lost),
+            )
             .count(&self.db)
             .await?
             > 0)
@@ -555,7 +577,7 @@ impl AuthStore {
             Ok(false) => {
                 let attempts_left = u32::try_from(max.saturating_sub(used)).unwrap_or(0);
                 if attempts_left == 0 {
-                    Err(RedeemError::InvalidOrExpired)
+                    Err(RedeemError::CodeUsedUp)
                 } else {
                     Err(RedeemError::WrongCode { attempts_left })
                 }
@@ -587,7 +609,10 @@ impl AuthStore {
         let live_code = Condition::all()
             .add(credential::Column::Email.eq(email.as_str()))
             .add(credential::Column::ExpiresAt.gt(now))
-            .add(credential::Column::Attempts.lt(self.max_attempts()));
+            .add(credential::Column::Attempts.lt(self.max_attempts()))
+            // Still being issued: its code is not hashed yet (another instance's clock may
+            // run behind the one that reserved it).
+            .add(credential::Column::CodeHash.ne(""));
         if let Some(pending) = claim.pending {
             let asked = credential::Entity::find()
                 .filter(live_code.clone())

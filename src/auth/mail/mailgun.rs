@@ -61,7 +61,14 @@ impl Mailer for MailgunMailer {
                 .form(&form)
                 .send()
                 .await
-                .map_err(|err| MailError::Unreachable(describe(&err)))?;
+                .map_err(|err| {
+                    // A connection never made sent nothing; anything later may have.
+                    if err.is_connect() {
+                        MailError::Unreachable(describe(&err))
+                    } else {
+                        MailError::Unconfirmed(describe(&err))
+                    }
+                })?;
             let status = response.status();
             if status.is_success() {
                 tracing::info!(to = %mail.to, "magic-link email accepted by Mailgun");

@@ -38,8 +38,16 @@ pub enum MailError {
     /// try later may pass.
     #[error("the mail provider answered {status}, for now: {body}")]
     Deferred { status: u16, body: String },
+    /// The provider was never reached: nothing went out.
     #[error("the mail provider could not be reached: {0}")]
     Unreachable(String),
+    /// The provider was reached but did not confirm in time: the message may have gone out,
+    /// so it is not sent again.
+    #[error("the mail provider did not confirm the message: {0}")]
+    Unconfirmed(String),
+    /// The message cannot be sent as written (an address the transport will not take).
+    #[error("the message could not be sent: {0}")]
+    Unsendable(String),
     #[error("the message could not be written: {0}")]
     Io(#[from] std::io::Error),
 }

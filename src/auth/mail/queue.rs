@@ -184,12 +184,13 @@ impl Worker {
     }
 }
 
-/// Whether another try might succeed: the provider was unreachable, slow, overloaded or
-/// failing, not refusing this message.
+/// Whether another try might succeed, and can do no harm: the provider was unreachable,
+/// overloaded or failing. A provider that took the message but did not confirm it in time
+/// may have sent it, and a second try would mail the address twice.
 fn is_transient(err: &MailError) -> bool {
     match err {
-        MailError::Rejected { .. } => false,
         MailError::Deferred { .. } | MailError::Unreachable(_) | MailError::Io(_) => true,
+        MailError::Rejected { .. } | MailError::Unconfirmed(_) | MailError::Unsendable(_) => false,
     }
 }
 
@@ -206,6 +207,9 @@ mod tests {
         }));
         assert!(is_transient(&MailError::Deferred { status: 451, body }));
         assert!(is_transient(&MailError::Unreachable(
+            "connection refused".to_owned()
+        )));
+        assert!(!is_transient(&MailError::Unconfirmed(
             "timed out".to_owned()
         )));
     }

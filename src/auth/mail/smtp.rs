@@ -64,7 +64,7 @@ fn sender_address(from: &str) -> Result<Address, MailError> {
         .map_or(from, |(inside, _)| inside)
         .trim();
     address.parse().map_err(|err| {
-        MailError::Unreachable(format!("the sender {address:?} is not usable: {err}"))
+        MailError::Unsendable(format!("the sender {address:?} is not usable: {err}"))
     })
 }
 
@@ -73,10 +73,10 @@ impl Mailer for SmtpMailer {
         Box::pin(async move {
             let from = sender_address(&mail.from)?;
             let to: Address = mail.to.as_str().parse().map_err(|err| {
-                MailError::Unreachable(format!("the recipient is not usable: {err}"))
+                MailError::Unsendable(format!("the recipient is not usable: {err}"))
             })?;
             let envelope = Envelope::new(Some(from), vec![to])
-                .map_err(|err| MailError::Unreachable(err.to_string()))?;
+                .map_err(|err| MailError::Unsendable(err.to_string()))?;
             let message = render_eml(mail, &unique_id()?);
             match self.transport.send_raw(&envelope, message.as_bytes()).await {
                 Ok(_) => {
@@ -95,6 +95,8 @@ impl Mailer for SmtpMailer {
                         status: code.to_string().parse().unwrap_or_default(),
                         body: err.to_string(),
                     }),
+                    // A timeout may fall after the message was handed over.
+                    None if err.is_timeout() => Err(MailError::Unconfirmed(err.to_string())),
                     None => Err(MailError::Unreachable(err.to_string())),
                 },
             }
