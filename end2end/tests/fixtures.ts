@@ -50,21 +50,31 @@ function decodePart(raw: string, type: string): string {
   return Buffer.from(raw.slice(afterHeaders, end).replace(/\r\n/g, ""), "base64").toString("utf8");
 }
 
-/** The newest message to `email` in the server's outbox, waiting for it to arrive. */
+/** Messages already handed to a test, so each call waits for a new one. */
+const read = new Set<string>();
+
+/**
+ * The newest message to `email` in the server's outbox that no earlier call returned, waiting
+ * for it to arrive: the server sends mail after it answers, so an older message may still be
+ * the newest for a moment.
+ */
 export async function readMail(email: string): Promise<Mail> {
   let found: string | undefined;
   await expect
     .poll(
       () => {
         if (!existsSync(outbox)) return false;
-        const files = readdirSync(outbox)
-          .filter((f) => f.endsWith(".eml"))
+        const file = readdirSync(outbox)
+          .filter((f) => f.endsWith(".eml") && !read.has(f))
           .sort()
-          .reverse();
-        found = files
-          .map((f) => readFileSync(path.join(outbox, f), "utf8"))
-          .find((raw) => raw.includes(`\r\nTo: ${email.toLowerCase()}\r\n`));
-        return found !== undefined;
+          .reverse()
+          .find((f) =>
+            readFileSync(path.join(outbox, f), "utf8").includes(`\r\nTo: ${email.toLowerCase()}\r\n`),
+          );
+        if (file === undefined) return false;
+        read.add(file);
+        found = readFileSync(path.join(outbox, file), "utf8");
+        return true;
       },
       { message: `no email to ${email} in ${outbox}`, timeout: 10_000 },
     )
