@@ -56,8 +56,6 @@ pub enum StartupError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("the server stopped with an error: {0}")]
-    Serve(std::io::Error),
 }
 
 /// What every request handler can reach.

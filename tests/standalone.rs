@@ -74,12 +74,7 @@ impl Standalone {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         std::fs::copy(binary, &copy).unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
+        let addr = support::free_local_addr();
         let child = Command::new(&copy)
             .current_dir(folder.path())
             .env_clear()

@@ -105,12 +105,7 @@ impl Running {
     fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
         // The test's HTTP client shares the process-wide TLS provider choice with the app.
         magic_link_auth::auth::mail::mailgun::install_crypto_provider();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let addr = format!("127.0.0.1:{port}");
+        let addr = support::free_local_addr();
         let mut child = server()
             .current_dir(dir)
             .env_clear()

@@ -5,7 +5,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::{
     extract::ConnectInfo,
-    http::{HeaderValue, StatusCode, header, request::Parts},
+    http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts},
 };
 use leptos::prelude::*;
 use leptos_axum::{ResponseOptions, redirect};
@@ -44,9 +44,8 @@ fn parts() -> Result<Parts, AuthError> {
 }
 
 /// A plain HTML form post, as sent with JavaScript off.
-fn is_form_post(parts: &Parts) -> bool {
-    parts
-        .headers
+pub(super) fn is_form_post(headers: &HeaderMap) -> bool {
+    headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.contains("text/html"))
@@ -60,7 +59,7 @@ fn fail(
     message: &str,
     back_to: impl Fn(&str) -> String,
 ) -> AuthError {
-    if is_form_post(parts) {
+    if is_form_post(&parts.headers) {
         redirect(&back_to(&enc(message)));
     } else if let Some(response) = use_context::<ResponseOptions>() {
         response.set_status(status);
@@ -414,7 +413,7 @@ async fn finish_sign_in(
             Err(fail(parts, StatusCode::BAD_REQUEST, &err.to_string(), back))
         }
         // Counted against the client and the address as it was tried.
-        Err(err @ RedeemError::WrongCode { .. }) => Err(fail(
+        Err(err @ (RedeemError::WrongCode { .. } | RedeemError::CodeUsedUp)) => Err(fail(
             parts,
             StatusCode::UNAUTHORIZED,
             &err.to_string(),
@@ -429,13 +428,6 @@ async fn finish_sign_in(
                 back,
             ))
         }
-        // Counted against the client and the address as it was tried.
-        Err(err @ RedeemError::CodeUsedUp) => Err(fail(
-            parts,
-            StatusCode::UNAUTHORIZED,
-            &err.to_string(),
-            back,
-        )),
         Err(RedeemError::Busy) => {
             tracing::warn!("code check refused: the server is busy");
             Err(busy(parts, back))

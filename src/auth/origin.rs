@@ -20,7 +20,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::domain::encode_query_value;
+use super::{domain::encode_query_value, http::is_form_post};
 
 /// What a refused request is told.
 pub const CROSS_SITE: &str = "This request came from another site, so it was refused. Open this site directly and try again.";
@@ -81,12 +81,7 @@ pub async fn refuse_cross_site(
     };
     let path = request.uri().path();
     tracing::info!(path, %reason, "refused a cross-site request");
-    let plain_form = request
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|accept| accept.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
-    if plain_form {
+    if is_form_post(request.headers()) {
         let back = format!(
             "{}?error={}",
             same_origin.form_page(path),

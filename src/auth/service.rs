@@ -75,7 +75,7 @@ impl AuthService {
             loop {
                 ticks.tick().await;
                 match service.store.purge_expired(service.clock.now()).await {
-                    Ok(purged) if purged == super::store::Purged::default() => {}
+                    Ok(purged) if purged == Default::default() => {}
                     Ok(purged) => tracing::info!(?purged, "deleted expired auth rows"),
                     // A database outage: try again next time.
                     Err(err) => tracing::warn!(error = %err, "could not delete expired auth rows"),

@@ -84,6 +84,12 @@ impl TestDb {
     }
 }
 
+/// A loopback address with a port nothing listens on, for a server process to take.
+pub fn free_local_addr() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    format!("{}", listener.local_addr().expect("local address"))
+}
+
 fn rand_u64() -> u64 {
     use std::hash::{BuildHasher, RandomState};
     RandomState::new().hash_one(std::time::SystemTime::now())

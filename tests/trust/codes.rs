@@ -3,7 +3,7 @@
 
 use reqwest::StatusCode;
 
-use super::{app_behind_proxy, post_from, wrong};
+use super::{app_behind_proxy, post_from, type_code, wrong};
 use crate::support::app::token_of;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -27,14 +27,7 @@ async fn wrong_codes_are_capped_per_address_per_day_across_clients() {
         assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
         let (_, code) = app.last_link_and_code().await;
         for _ in 0..5 {
-            let reply = post_from(
-                &app,
-                "/api/auth/verify-code",
-                &[("email", email), ("code", &wrong(&code))],
-                &client,
-                None,
-            )
-            .await;
+            let reply = type_code(&app, email, &wrong(&code), &client, None).await;
             match reply.status {
                 StatusCode::UNAUTHORIZED | StatusCode::BAD_REQUEST => checked += 1,
                 StatusCode::TOO_MANY_REQUESTS => paused += 1,
@@ -49,14 +42,7 @@ async fn wrong_codes_are_capped_per_address_per_day_across_clients() {
     let owner = "198.51.100.10";
     post_from(&app, "/api/auth/request", &[("email", email)], owner, None).await;
     let (link, code) = app.last_link_and_code().await;
-    let refused = post_from(
-        &app,
-        "/api/auth/verify-code",
-        &[("email", email), ("code", &code)],
-        owner,
-        None,
-    )
-    .await;
+    let refused = type_code(&app, email, &code, owner, None).await;
     assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
     assert!(
         refused
@@ -76,14 +62,7 @@ async fn wrong_codes_are_capped_per_address_per_day_across_clients() {
     )
     .await;
     let (_, other_code) = app.last_link_and_code().await;
-    let other = post_from(
-        &app,
-        "/api/auth/verify-code",
-        &[("email", "other@example.com"), ("code", &other_code)],
-        "192.0.2.99",
-        None,
-    )
-    .await;
+    let other = type_code(&app, "other@example.com", &other_code, "192.0.2.99", None).await;
     assert_eq!(other.status, StatusCode::OK, "{}", other.body);
     let by_link = post_from(
         &app,
@@ -104,27 +83,13 @@ async fn another_clients_guesses_never_reach_a_code() {
     post_from(&app, "/api/auth/request", &[("email", email)], owner, None).await;
     let (_, code) = app.last_link_and_code().await;
     // A client that asked for nothing has no code to guess at: even the right one fails.
-    let stranger = post_from(
-        &app,
-        "/api/auth/verify-code",
-        &[("email", email), ("code", &code)],
-        "203.0.113.66",
-        None,
-    )
-    .await;
+    let stranger = type_code(&app, email, &code, "203.0.113.66", None).await;
     assert_eq!(
         stranger.status,
         StatusCode::BAD_REQUEST,
         "{}",
         stranger.body
     );
-    let owners = post_from(
-        &app,
-        "/api/auth/verify-code",
-        &[("email", email), ("code", &code)],
-        owner,
-        None,
-    )
-    .await;
+    let owners = type_code(&app, email, &code, owner, None).await;
     assert_eq!(owners.status, StatusCode::OK, "{}", owners.body);
 }

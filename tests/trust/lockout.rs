@@ -4,7 +4,7 @@
 
 use reqwest::StatusCode;
 
-use super::{app_behind_proxy, post_from, wrong};
+use super::{app_behind_proxy, post_from, type_code, wrong};
 use crate::support::app::{TestApp, cookie_pair, token_of};
 
 const OWNER: &str = "198.51.100.10";
@@ -34,14 +34,7 @@ async fn a_stranger_asking_and_guessing_never_locks_the_owner_out() {
             assert!(asked <= 5, "the attacker's own limit did not hold");
         }
         for _ in 0..3 {
-            post_from(
-                &app,
-                "/api/auth/verify-code",
-                &[("email", victim), ("code", &wrong(&held_code))],
-                ATTACKER,
-                None,
-            )
-            .await;
+            type_code(&app, victim, &wrong(&held_code), ATTACKER, None).await;
         }
     }
 
@@ -55,14 +48,7 @@ async fn a_stranger_asking_and_guessing_never_locks_the_owner_out() {
     )
     .await;
     assert!(preview.body.contains(victim), "{}", preview.body);
-    let by_code = post_from(
-        &app,
-        "/api/auth/verify-code",
-        &[("email", victim), ("code", &held_code)],
-        OWNER,
-        None,
-    )
-    .await;
+    let by_code = type_code(&app, victim, &held_code, OWNER, None).await;
     assert_eq!(by_code.status, StatusCode::OK, "{}", by_code.body);
 
     // And the owner's own next request goes through, its link signing in.
@@ -93,23 +79,16 @@ async fn wrong_codes_end_a_code_but_never_its_link() {
     let pending = cookie_pair(&sent.cookie("pending-sign-in").unwrap());
     let (link, code) = app.last_link_and_code().await;
     for _ in 0..5 {
-        post_from(
+        type_code(
             &app,
-            "/api/auth/verify-code",
-            &[("email", "fumble@example.com"), ("code", &wrong(&code))],
+            "fumble@example.com",
+            &wrong(&code),
             OWNER,
             Some(&pending),
         )
         .await;
     }
-    let dead = post_from(
-        &app,
-        "/api/auth/verify-code",
-        &[("email", "fumble@example.com"), ("code", &code)],
-        OWNER,
-        Some(&pending),
-    )
-    .await;
+    let dead = type_code(&app, "fumble@example.com", &code, OWNER, Some(&pending)).await;
     assert_eq!(dead.status, StatusCode::BAD_REQUEST, "{}", dead.body);
     let redeemed = post_from(
         &app,

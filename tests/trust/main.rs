@@ -64,6 +64,24 @@ async fn post_from(
     app.send(form_post(app, path, form, client, cookie)).await
 }
 
+/// Types `code` for `email` from `client`, with the pending sign-in `cookie`, if any.
+async fn type_code(
+    app: &TestApp,
+    email: &str,
+    code: &str,
+    client: &str,
+    cookie: Option<&str>,
+) -> Reply {
+    post_from(
+        app,
+        "/api/auth/verify-code",
+        &[("email", email), ("code", code)],
+        client,
+        cookie,
+    )
+    .await
+}
+
 /// Credentials and sessions in the database.
 async fn rows(app: &TestApp) -> (u64, u64) {
     (
