@@ -20,7 +20,8 @@ COPY end2end/package.json end2end/package-lock.json end2end/
 RUN cd end2end && npm ci --no-audit --no-fund
 ENV PATH=/src/end2end/node_modules/.bin:$PATH
 COPY . .
-RUN cargo leptos build --release
+RUN cargo leptos build --release \
+ && cp "target/release/$(sed -n 's/^name = "\(.*\)"$/\1/p' Cargo.toml | head -1)" /server
 
 # --- run: the binary alone ------------------------------------------------------------------
 FROM debian:bookworm-slim
@@ -30,7 +31,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /data --shell /usr/sbin/nologin app \
  && mkdir /data && chown app /data
-COPY --from=build /src/target/release/magic-link-auth /usr/local/bin/magic-link-auth
+# The binary is named after the package in Cargo.toml; here it is always `server`.
+COPY --from=build /server /usr/local/bin/server
 USER app
 WORKDIR /data
 ENV LEPTOS_SITE_ADDR=0.0.0.0:3000 \
@@ -39,4 +41,4 @@ ENV LEPTOS_SITE_ADDR=0.0.0.0:3000 \
 EXPOSE 3000
 # SIGTERM (docker stop) lets requests in flight finish.
 STOPSIGNAL SIGTERM
-CMD ["magic-link-auth"]
+CMD ["server"]

@@ -1,7 +1,8 @@
 # The two commands a newcomer needs:
 #   make dev    set up what is missing, then run the app with live reload at http://127.0.0.1:3000
 #   make test   set up what is missing, build the release binary, then run every test (cargo
-#               tests, which also run that binary alone, then Playwright against it)
+#               tests, which also run that binary alone; the example app's sign-in; then
+#               Playwright against the release binary, which it starts without rebuilding)
 # `make setup` installs only what is missing, so it takes seconds once everything is there.
 
 SHELL := bash
@@ -25,16 +26,18 @@ dev: setup
 test: setup
 	cargo leptos build --release
 	cargo test --workspace --features ssr
+	cargo test --manifest-path examples/minimal/Cargo.toml --features ssr --target-dir target
 	rm -rf target/e2e.db* target/e2e-outbox
-	DATABASE_URL="sqlite://target/e2e.db?mode=rwc" \
-	  MAGIC_LINK_MAIL_PROVIDER=file MAGIC_LINK_MAIL_OUTBOX=target/e2e-outbox \
-	  MAGIC_LINK_AUTH_TRUSTED_PROXIES=127.0.0.1,::1 \
-	  cargo leptos end-to-end --release
+	cd end2end && playwright test
 
 lint:
 	cargo fmt --all -- --check
+	cargo fmt --manifest-path examples/minimal/Cargo.toml -- --check
 	cargo clippy --workspace --all-targets --features ssr -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
+	cargo clippy --manifest-path examples/minimal/Cargo.toml --all-targets --features ssr \
+	  --target-dir target -- -D warnings
+	RUSTDOCFLAGS="-D warnings" cargo doc -p leptos-magic-link --features ssr --no-deps
 
 setup:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown \

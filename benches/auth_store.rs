@@ -5,7 +5,7 @@
 //! time on its own, which dominates `issue`.
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/api/support/mod.rs"]
 mod support;
 
 use std::{
@@ -13,7 +13,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use magic_link_auth::auth::{
+use app::auth::{
     Code, Email,
     client::ClientKey,
     clock::{Clock, SystemClock},

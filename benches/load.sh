@@ -7,7 +7,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; exit 1; }
-binary=target/release/magic-link-auth
+# The binary is named after the package.
+binary=target/release/$(sed -n 's/^name = "\(.*\)"$/\1/p' Cargo.toml | head -1)
 [ -x "$binary" ] || { echo "build it first: cargo leptos build --release" >&2; exit 1; }
 
 work=$(mktemp -d)

@@ -20,10 +20,13 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 import urllib.parse
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BINARY = os.path.join(ROOT, "target", "release", "magic-link-auth")
+with open(os.path.join(ROOT, "Cargo.toml"), "rb") as manifest:
+    # The binary is named after the package.
+    BINARY = os.path.join(ROOT, "target", "release", tomllib.load(manifest)["package"]["name"])
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 SAMPLES = int(os.environ.get("BENCH_SAMPLES", "200"))
 KIB, MIB = 1024, 1024 * 1024

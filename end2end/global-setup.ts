@@ -1,4 +1,4 @@
-// cargo-leptos starts the server and the tests at about the same time: wait until it answers.
+// With BASE_URL, the tests run against a server started by hand: wait until it answers.
 export default async function globalSetup(): Promise<void> {
   const base = process.env.BASE_URL ?? "http://127.0.0.1:3000";
   const deadline = Date.now() + 60_000;

@@ -1,10 +1,39 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { defineConfig, devices } from "@playwright/test";
 
-// `cargo leptos end-to-end --release` starts the server at this address, then runs these tests.
+// The release binary that `cargo leptos build --release` left in target/release: it carries
+// the whole site, so it runs alone, and these tests never build anything themselves. With
+// BASE_URL set, they run against a server already running there instead.
 // The browser is the system Chromium: Playwright's own browser downloads are not used.
+const root = path.resolve(__dirname, "..");
+// The binary is named after the package in Cargo.toml.
+const manifest = readFileSync(path.join(root, "Cargo.toml"), "utf8");
+const binary = /\[package\]\s*name = "([^"]+)"/.exec(manifest)?.[1];
+if (!binary) throw new Error("no [package] name in Cargo.toml");
+const server = {
+  command: path.join(root, "target", "release", binary),
+  cwd: root,
+  url: "http://127.0.0.1:3000/healthz",
+  // Never a server left running on the port (a `cargo leptos watch` mails to the log, not
+  // to the outbox these tests read): Playwright stops with "port already used" instead.
+  reuseExistingServer: false,
+  timeout: 60_000,
+  stdout: "pipe" as const,
+  env: {
+    LEPTOS_SITE_ADDR: "127.0.0.1:3000",
+    MAGIC_LINK_AUTH_PUBLIC_URL: "http://127.0.0.1:3000",
+    DATABASE_URL: "sqlite://target/e2e.db?mode=rwc",
+    MAGIC_LINK_MAIL_PROVIDER: "file",
+    MAGIC_LINK_MAIL_OUTBOX: "target/e2e-outbox",
+    MAGIC_LINK_AUTH_TRUSTED_PROXIES: "127.0.0.1,::1",
+  },
+};
+
 export default defineConfig({
   testDir: "./tests",
   globalSetup: "./global-setup.ts",
+  webServer: process.env.BASE_URL ? undefined : server,
   timeout: 30_000,
   expect: { timeout: 10_000 },
   fullyParallel: true,

@@ -8,9 +8,12 @@ use leptos_router::{
 };
 
 use crate::{
-    auth::{components::MagicLinkPage, route, state::AuthState},
-    pages::{AccountPage, CheckEmailPage, HomePage, NotFound},
+    auth::{AuthProvider, MagicLinkPage, paths},
+    pages::{AccountPage, CheckEmailPage, DashboardPage, HomePage, NotFound, SiteHeader},
 };
+
+/// The site's name, in the page title and the header.
+pub const SITE_NAME: &str = "Magic Link Auth";
 
 /// The document around the app, rendered only on the server.
 #[cfg(feature = "ssr")]
@@ -24,7 +27,6 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
-                <meta name=route::META_NAME content=route::get() />
                 <link rel="icon" type="image/svg+xml" href="/favicon.svg" />
                 <AutoReload options=options.clone() />
                 <SiteAssets options />
@@ -75,27 +77,36 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     mark_body_hydrated();
 
+    // The auth pages' paths: fixed by the server's settings, carried to the browser by
+    // `<AuthProvider>`.
+    let paths = paths::get();
     // Pages wait for the session before the server sends them (`SsrMode::Async`), so the
     // first HTML is already right, with or without JavaScript.
     view! {
-        <Title text="Magic Link Auth" />
+        <Title text=SITE_NAME />
         <Router>
             <AuthProvider>
+                <SiteHeader />
                 <main class="page">
                     <Routes fallback=NotFound>
                         <Route path=StaticSegment("") view=HomePage ssr=SsrMode::Async />
                         <Route
-                            path=StaticSegment("account")
+                            path=StaticSegment("dashboard")
+                            view=DashboardPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=StaticSegment(paths.segment(&paths.account))
                             view=AccountPage
                             ssr=SsrMode::Async
                         />
                         <Route
-                            path=StaticSegment("check-your-email")
+                            path=StaticSegment(paths.segment(&paths.check_email))
                             view=CheckEmailPage
                             ssr=SsrMode::Async
                         />
                         <Route
-                            path=StaticSegment(route::segment())
+                            path=StaticSegment(paths.segment(&paths.link))
                             view=MagicLinkPage
                             ssr=SsrMode::Async
                         />
@@ -104,13 +115,6 @@ pub fn App() -> impl IntoView {
             </AuthProvider>
         </Router>
     }
-}
-
-/// Puts [`AuthState`] in context for everything below; it needs the router's location.
-#[component]
-fn AuthProvider(children: Children) -> impl IntoView {
-    AuthState::provide();
-    children()
 }
 
 /// Sets `data-hydrated` on `<body>` once the wasm has taken over the page.

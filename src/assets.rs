@@ -66,10 +66,7 @@ pub fn respond(method: &Method, url: &str, request: &HeaderMap) -> Option<Respon
         REVALIDATE
     };
     let mut headers = HeaderMap::new();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(content_type(url)),
-    );
+    headers.insert(header::CONTENT_TYPE, content_type(url));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     headers.insert(header::ETAG, HeaderValue::from_static(file.etag));
     headers.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
@@ -137,21 +134,17 @@ fn preferred_encoding(request: &HeaderMap) -> Encoding {
     }
 }
 
-fn content_type(url: &str) -> &'static str {
-    match url.rsplit_once('.').map(|(_, ext)| ext) {
-        Some("js" | "mjs") => "text/javascript; charset=utf-8",
-        Some("wasm") => "application/wasm",
-        Some("css") => "text/css; charset=utf-8",
-        Some("svg") => "image/svg+xml",
-        Some("png") => "image/png",
-        Some("ico") => "image/x-icon",
-        Some("webp") => "image/webp",
-        Some("json" | "webmanifest") => "application/json",
-        Some("txt") => "text/plain; charset=utf-8",
-        Some("html") => "text/html; charset=utf-8",
-        Some("woff2") => "font/woff2",
-        _ => "application/octet-stream",
-    }
+/// The Content-Type of a site file by its extension (mime_guess), with `charset=utf-8` on text
+/// and JavaScript, which browsers would otherwise read in a legacy encoding.
+fn content_type(url: &str) -> HeaderValue {
+    let mime = mime_guess::from_path(url).first_or_octet_stream();
+    let textual = mime.type_() == "text" || mime.essence_str() == "application/javascript";
+    let value = if textual {
+        format!("{}; charset=utf-8", mime.essence_str())
+    } else {
+        mime.essence_str().to_owned()
+    };
+    HeaderValue::from_str(&value).unwrap_or(HeaderValue::from_static("application/octet-stream"))
 }
 
 #[cfg(test)]
@@ -183,5 +176,18 @@ mod tests {
             Encoding::Identity
         );
         assert_eq!(preferred_encoding(&HeaderMap::new()), Encoding::Identity);
+    }
+
+    #[test]
+    fn content_types_come_from_the_extension() {
+        for (url, expected) in [
+            ("/pkg/app.abc.js", "text/javascript; charset=utf-8"),
+            ("/pkg/app.abc.wasm", "application/wasm"),
+            ("/pkg/app.abc.css", "text/css; charset=utf-8"),
+            ("/favicon.svg", "image/svg+xml"),
+            ("/no-extension", "application/octet-stream"),
+        ] {
+            assert_eq!(content_type(url), expected, "{url}");
+        }
     }
 }

@@ -4,8 +4,10 @@
 //! wasm bundle that takes over the server-rendered page in the browser.
 
 pub mod app;
-pub mod auth;
 pub mod pages;
+
+/// The auth component this app is built on.
+pub use leptos_magic_link as auth;
 
 #[cfg(feature = "ssr")]
 pub mod assets;
@@ -19,6 +21,5 @@ pub mod users;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    auth::route::load_from_document();
     leptos::mount::hydrate_body(app::App);
 }

@@ -6,7 +6,7 @@ async fn main() -> std::process::ExitCode {
     // Settings may also come from a `.env` file in the working folder; variables already set
     // in the environment win over it.
     let dotenv = dotenvy::dotenv();
-    magic_link_auth::server::init_tracing();
+    app::server::init_tracing();
     match dotenv {
         Ok(path) => tracing::info!(file = %path.display(), "read settings from .env"),
         Err(err) if err.not_found() => {}
@@ -15,7 +15,7 @@ async fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     }
-    match magic_link_auth::server::run().await {
+    match app::server::run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             // One line on stderr, whether or not logging is set up yet.

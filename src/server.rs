@@ -7,7 +7,6 @@ use axum::{
     body::Body,
     extract::{ConnectInfo, FromRef, Request, State},
     http::{HeaderValue, StatusCode, Uri, header},
-    middleware,
     response::Response,
     routing::get,
 };
@@ -18,7 +17,7 @@ use hyper_util::{
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, Statement};
+use sea_orm::{DatabaseConnection, DbErr};
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tower_http::{
@@ -30,10 +29,9 @@ use crate::{
     app::{App, shell},
     assets,
     auth::{
+        AuthService, MagicLinkRouter,
         config::{AuthConfig, ConfigError, redact_url},
-        origin::{SameOrigin, refuse_cross_site},
-        route,
-        service::{AuthService, ServiceError},
+        service::ServiceError,
     },
 };
 
@@ -73,10 +71,11 @@ impl AppState {
         db: DatabaseConnection,
         config: AuthConfig,
     ) -> Result<Self, StartupError> {
-        crate::auth::mail::mailgun::install_crypto_provider();
         // The demo keeps its own `users` table through the sign-in and sign-out hooks.
         let users = Arc::new(crate::users::UsersTable::new(db.clone()));
-        let auth = AuthService::from_config(db.clone(), config)?.with_hooks(users);
+        let auth = AuthService::builder(db.clone(), config)
+            .hooks(users)
+            .build()?;
         Ok(Self {
             leptos_options,
             db,
@@ -98,31 +97,9 @@ pub fn init_tracing() {
         .init();
 }
 
-/// How long a request waits for a database connection before it is told the database is
-/// unavailable (503). Short, so a database outage is reported at once rather than after
-/// sqlx's default 30 s; the pool reconnects by itself once the database is back.
-pub const DB_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// Connections in the SQLite pool.
-const SQLITE_CONNECTIONS: u32 = 4;
-
 /// Connects to the database and brings its schema up to date.
 pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, StartupError> {
-    let mut options = ConnectOptions::new(url);
-    options
-        .acquire_timeout(DB_ACQUIRE_TIMEOUT)
-        .connect_timeout(DB_ACQUIRE_TIMEOUT)
-        // A connection is checked with a ping only after a second unused, so a busy server
-        // does not pay a round trip per query, and a dropped connection is still noticed.
-        .test_before_acquire_if_idle_for(Duration::from_secs(1))
-        // Queries are traced by the app's own spans; one log line per query is noise.
-        .sqlx_logging(false);
-    if url.starts_with("sqlite:") {
-        // Several readers at once (sea-orm's default for SQLite is one connection). Writers
-        // still go one at a time: each write transaction is BEGIN IMMEDIATE.
-        options.max_connections(SQLITE_CONNECTIONS);
-    }
-    let db = Database::connect(options)
+    let db = crate::auth::database::connect(url)
         .await
         .map_err(|source| StartupError::Connect {
             url: redact_url(url),
@@ -266,15 +243,9 @@ pub async fn serve_with(
 
 /// Every route: health, server functions, pages, and static files with a 404 page.
 pub fn router(state: AppState) -> Router {
-    // The auth page's path is part of the route table, so it is fixed before the table is built.
-    route::set(&state.auth.config.route);
+    // The auth pages' paths were fixed when the service was built, before this route table.
     let routes = generate_route_list(App);
-    let auth = state.auth.clone();
     let options = state.leptos_options.clone();
-    let same_origin = SameOrigin {
-        origin: state.auth.config.public_url.clone(),
-        link_route: state.auth.config.route.clone(),
-    };
     let hsts = state
         .auth
         .config
@@ -284,24 +255,17 @@ pub fn router(state: AppState) -> Router {
 
     let router = Router::new()
         .route("/healthz", get(healthz))
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(auth.clone()),
-            move || shell(options.clone()),
-        )
-        .fallback(static_file_or_page(state.auth.clone()))
+        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .fallback(static_file_or_page())
         // Pages and API replies may carry personal data (the address, the sessions): no
         // cache keeps them, the browser's included. Static files set their own caching.
         .layer(SetResponseHeaderLayer::if_not_present(
             header::CACHE_CONTROL,
             HeaderValue::from_static("no-store"),
         ))
-        // Before any endpoint runs: a state-changing request from another site changes nothing.
-        .layer(middleware::from_fn_with_state(
-            same_origin,
-            refuse_cross_site,
-        ))
+        // The auth service for every server function and page; and before any endpoint
+        // runs, a state-changing request from another site is refused and changes nothing.
+        .with_magic_link(state.auth.clone())
         // Every form here is a few fields: anything bigger is refused with 413 unread.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
         .layer(SetResponseHeaderLayer::if_not_present(
@@ -339,16 +303,12 @@ pub fn router(state: AppState) -> Router {
 
 /// Serves an embedded static file when the binary carries the site, else a file from the
 /// site folder, else the app's 404 page.
-fn static_file_or_page(
-    auth: AuthService,
-) -> impl Fn(Uri, State<AppState>, Request<Body>) -> Pin<Box<dyn Future<Output = Response> + Send>>
+fn static_file_or_page()
+-> impl Fn(Uri, State<AppState>, Request<Body>) -> Pin<Box<dyn Future<Output = Response> + Send>>
 + Clone
 + Send
 + 'static {
-    let files = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-        move || provide_context(auth.clone()),
-        shell,
-    );
+    let files = leptos_axum::file_and_error_handler::<AppState, _>(shell);
     move |uri, state, request| {
         if let Some(response) = assets::respond(request.method(), uri.path(), request.headers()) {
             return Box::pin(std::future::ready(response));
@@ -390,12 +350,8 @@ pub fn set_content_security_policy(options: &LeptosOptions) {
 /// Ready when the database answers a query on the app's own tables: a load balancer stops
 /// sending traffic otherwise. (A bare ping is not enough: SQLite answers it from memory even
 /// when its file can no longer be read.)
-async fn healthz(State(db): State<DatabaseConnection>) -> (StatusCode, &'static str) {
-    let probe = Statement::from_string(
-        db.get_database_backend(),
-        "SELECT 1 FROM auth_session LIMIT 1",
-    );
-    match db.query_one_raw(probe).await {
+async fn healthz(State(auth): State<AuthService>) -> (StatusCode, &'static str) {
+    match auth.health().await {
         Ok(_) => (StatusCode::OK, "ok"),
         Err(err) => {
             tracing::warn!(error = %err, "health check: database unavailable");

@@ -3,7 +3,7 @@
 #![no_main]
 
 #[allow(dead_code)]
-#[path = "../../src/auth/domain.rs"]
+#[path = "../../leptos-magic-link/src/domain.rs"]
 mod domain;
 
 use domain::Email;

@@ -4,7 +4,7 @@
 #![no_main]
 
 #[allow(dead_code)]
-#[path = "../../src/auth/domain.rs"]
+#[path = "../../leptos-magic-link/src/domain.rs"]
 mod domain;
 
 use domain::RedirectTarget;

@@ -1,11 +1,6 @@
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
-use crate::auth::{
-    api::{EndSession, LogoutAll, SessionView, list_sessions},
-    components::{FormError, RequireAuth, form_error},
-    state::use_auth,
-};
+use crate::auth::{RequireAuth, Sessions};
 
 /// `/account`: the signed-in address's sessions, each with a way to end it, and a way to end
 /// them all. Only for signed-in visitors.
@@ -15,90 +10,5 @@ pub fn AccountPage() -> impl IntoView {
         <RequireAuth>
             <Sessions />
         </RequireAuth>
-    }
-}
-
-#[component]
-fn Sessions() -> impl IntoView {
-    let auth = use_auth();
-    let end = ServerAction::<EndSession>::new();
-    let end_all = ServerAction::<LogoutAll>::new();
-    // Signing out everywhere signs this browser out too. (Ending this browser's own session
-    // from its row sends it to the home page, and the navigation reads the session again.)
-    auth.refetch_after(end_all.version());
-    let sessions = Resource::new(move || end.version().get(), |_| list_sessions());
-    let query = use_query_map();
-    let error = move || {
-        form_error(
-            end.value().get(),
-            query.read().get("error").unwrap_or_default(),
-        )
-    };
-
-    view! {
-        <section class="card" aria-labelledby="sessions-title">
-            <h1 id="sessions-title">"Your sessions"</h1>
-            <p>"Every browser signed in as you. Sign out any you don't recognise."</p>
-            <div aria-live="polite">
-                <FormError message=Signal::derive(error) />
-            </div>
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                {move || {
-                    sessions
-                        .get()
-                        .map(|reply| match reply {
-                            Ok(list) => {
-                                view! {
-                                    <ul class="sessions">
-                                        {list
-                                            .into_iter()
-                                            .map(|session| view! { <SessionRow session end /> })
-                                            .collect_view()}
-                                    </ul>
-                                }
-                                    .into_any()
-                            }
-                            Err(err) => view! { <p class="callout-error">{err.error}</p> }.into_any(),
-                        })
-                }}
-            </Transition>
-            <ActionForm action=end_all>
-                <button type="submit" class="button button-secondary">
-                    "Sign out everywhere"
-                </button>
-            </ActionForm>
-            <p>
-                <a href="/">"Back to the home page"</a>
-            </p>
-        </section>
-    }
-}
-
-#[component]
-fn SessionRow(session: SessionView, end: ServerAction<EndSession>) -> impl IntoView {
-    let pending = end.pending();
-    let label = format!("Sign out {}", session.device);
-    view! {
-        <li class="session" data-current=session.current.to_string()>
-            <div>
-                <strong>{session.device}</strong>
-                {session.current.then(|| view! { <span class="badge">"This device"</span> })}
-                <p class="hint">
-                    {session.ip.map(|ip| format!("{ip} · "))} "Signed in " <time>{session.created}</time>
-                    " · expires " <time>{session.expires}</time>
-                </p>
-            </div>
-            <ActionForm action=end>
-                <input type="hidden" name="id" value=session.id.to_string() />
-                <button
-                    type="submit"
-                    class="button button-secondary"
-                    aria-label=label
-                    disabled=pending
-                >
-                    "Sign out"
-                </button>
-            </ActionForm>
-        </li>
     }
 }

@@ -1,0 +1,26 @@
+#[cfg(feature = "ssr")]
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    use leptos::prelude::*;
+    use leptos_magic_link::{AuthConfig, AuthService, database};
+
+    let conf = get_configuration(None)?;
+    let addr = conf.leptos_options.site_addr;
+    // Sign-in: settings from MAGIC_LINK_* variables, the auth tables, then the service.
+    let mut config = AuthConfig::from_env()?;
+    config.paths.login = "/login".into();
+    let db = database::open(&config).await?;
+    let auth = AuthService::builder(db, config).build()?;
+    auth.spawn_cleanup();
+
+    let app = minimal_app::server::router(conf.leptos_options, auth);
+    let listener = tokio::net::TcpListener::bind(&addr).await?;
+    println!("listening on http://{addr}");
+    // The client address feeds the sign-in rate limits.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+#[cfg(not(feature = "ssr"))]
+pub fn main() {}

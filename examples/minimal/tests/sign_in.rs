@@ -1,0 +1,134 @@
+//! The example signs in over HTTP: a private page sends a visitor to the login page, the
+//! emailed link signs them in, and the private page then shows their address.
+#![cfg(feature = "ssr")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::{sync::Arc, time::Duration};
+
+use leptos::prelude::LeptosOptions;
+use leptos_magic_link::{
+    AuthConfig, AuthService, Email, database, mail::recording::RecordingMailer,
+};
+use reqwest::{StatusCode, header, redirect::Policy};
+
+#[tokio::test]
+async fn a_visitor_signs_in_with_the_emailed_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let database = format!("sqlite://{}?mode=rwc", dir.path().join("app.db").display());
+    let mut config = AuthConfig::from_lookup(|name| match name {
+        "DATABASE_URL" => Some(database.clone()),
+        "MAGIC_LINK_AUTH_PUBLIC_URL" => Some(base.clone()),
+        _ => None,
+    })
+    .unwrap();
+    // As main.rs sets it.
+    config.paths.login = "/login".into();
+    let db = database::open(&config).await.unwrap();
+    let mailer = RecordingMailer::default();
+    let auth = AuthService::builder(db, config)
+        .mailer(Arc::new(mailer.clone()))
+        .build()
+        .unwrap();
+    let app = minimal_app::server::router(
+        LeptosOptions::builder().output_name("minimal-app").build(),
+        auth,
+    );
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+        .unwrap();
+    });
+    let http = reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap();
+
+    // Signed out, the private page sends the visitor to the login page, and back after.
+    let private = http.get(format!("{base}/private")).send().await.unwrap();
+    let location = private
+        .headers()
+        .get(header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert_eq!(
+        location.as_deref(),
+        Some("/login?redir=%2Fprivate"),
+        "{:?}",
+        private.status()
+    );
+
+    // The login form's endpoint mails a link.
+    let asked = http
+        .post(format!("{base}/api/auth/request"))
+        .form(&[("email", "Ada@Example.com"), ("redir", "/private")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(asked.status(), StatusCode::OK);
+    let email = Email::parse("ada@example.com").unwrap();
+    let mail = mailer
+        .last_to(&email, Duration::from_secs(10))
+        .await
+        .expect("a sign-in email");
+    assert!(
+        mail.link
+            .starts_with(&format!("{base}/magic-link-auth?token=")),
+        "{}",
+        mail.link
+    );
+
+    // The link page asks to confirm; confirming sets the session cookie.
+    let page = http
+        .get(&mail.link)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Sign in as ada@example.com?"), "{page}");
+    let token = mail
+        .link
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .split('&')
+        .next()
+        .unwrap();
+    let signed_in = http
+        .post(format!("{base}/api/auth/redeem"))
+        .form(&[("token", token), ("redir", "/private")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    let cookie = signed_in
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.starts_with("session="))
+        .expect("a session cookie")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    // Signed in, the private page shows the address.
+    let private = http
+        .get(format!("{base}/private"))
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(private.status(), StatusCode::OK);
+    let body = private.text().await.unwrap();
+    assert!(
+        body.contains("Signed in as") && body.contains("ada@example.com"),
+        "{body}"
+    );
+}

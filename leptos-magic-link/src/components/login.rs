@@ -1,0 +1,50 @@
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use super::{FormError, form_error};
+use crate::api::RequestLink;
+
+/// The login form: an email field that asks for a magic link, carrying the `redir` of the
+/// page's URL. With JavaScript off it posts as a plain form; errors come back in the URL.
+#[component]
+pub fn LoginForm() -> impl IntoView {
+    // Asking for a link changes no session, so nothing is refetched here: a refetch would
+    // rebuild this card and drop the message below.
+    let request = ServerAction::<RequestLink>::new();
+    let query = use_query_map();
+    let param = move |name: &str| query.read().get(name).unwrap_or_default();
+    let pending = request.pending();
+    let error = move || form_error(request.value().get(), param("error"));
+
+    view! {
+        <section class="card" aria-labelledby="login-title">
+            <h1 id="login-title">"Enter your email to log in"</h1>
+            <p>"We'll email you a link that signs you in. No password needed."</p>
+            <ActionForm action=request>
+                <input type="hidden" name="redir" value=move || param("redir") />
+                <div class="field">
+                    <label for="email">"Email address"</label>
+                    <input
+                        id="email"
+                        name="email"
+                        type="text"
+                        inputmode="email"
+                        autocomplete="email"
+                        autocapitalize="none"
+                        spellcheck="false"
+                        placeholder="you@example.com"
+                        aria-describedby="email-error"
+                        aria-invalid=move || (!error().is_empty()).to_string()
+                        value=move || param("email")
+                    />
+                </div>
+                <div id="email-error" aria-live="polite">
+                    <FormError message=Signal::derive(error) />
+                </div>
+                <button type="submit" class="button" disabled=pending>
+                    {move || if pending.get() { "Sending…" } else { "Send Magic Link" }}
+                </button>
+            </ActionForm>
+        </section>
+    }
+}

@@ -1,0 +1,59 @@
+//! The auth UI, as components an app places on its own pages.
+//!
+//! | component | what it is | its classes |
+//! | --- | --- | --- |
+//! | [`AuthProvider`](crate::AuthProvider) | puts [`AuthState`](crate::AuthState) in context; wrap the app's routes in it, inside `<Router>` | none |
+//! | [`LoginForm`] | the email form that asks for a link | `card`, `field`, `button`, `callout-error` |
+//! | [`CheckEmail`] | waits for the link to be opened, takes the typed code, says when the email failed | `card`, `field`, `code-input`, `button`, `hint`, `callout-error` |
+//! | [`MagicLinkPage`] | the page a link opens: signs the asking browser in, asks any other to confirm | `card`, `button`, `button-secondary`, `callout-error` |
+//! | [`RequireAuth`] | shows its children to a signed-in visitor, sends anyone else to the login page | `callout-error` |
+//! | [`LogoutButton`] | ends this browser's session | `button`, `button-secondary` |
+//! | [`Sessions`] | every session of the address, each with a way to end it, and "sign out everywhere" | `card`, `sessions`, `session`, `badge`, `hint`, `button-secondary`, `callout-error` |
+//!
+//! Every form works without JavaScript too. The default stylesheet for these classes is
+//! [`STYLESHEET`](crate::STYLESHEET) (`style/magic-link.css` in this crate).
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::AuthError;
+
+mod check_email;
+mod gate;
+mod link_page;
+mod login;
+mod sessions;
+
+pub use check_email::CheckEmail;
+pub use gate::{LogoutButton, RequireAuth};
+pub use link_page::MagicLinkPage;
+pub use login::LoginForm;
+pub use sessions::Sessions;
+
+/// The message to show under a form: its action's last error, or, with JavaScript off, the
+/// `error` parameter the server sent the browser back with.
+pub fn form_error<T>(last_reply: Option<Result<T, AuthError>>, redirected: String) -> String {
+    match last_reply {
+        Some(Err(err)) => err.error,
+        Some(Ok(_)) => String::new(),
+        None => redirected,
+    }
+}
+
+/// The error callout under a form. Put it inside an `aria-live` region that is always in
+/// the page, so screen readers announce the message when it appears.
+#[component]
+pub fn FormError(#[prop(into)] message: Signal<String>) -> impl IntoView {
+    move || {
+        let message = message.get();
+        (!message.is_empty()).then(|| view! { <p class="callout-error">{message}</p> })
+    }
+}
+
+/// A query parameter of the current URL, or empty.
+pub(crate) fn query_param(
+    name: &'static str,
+) -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    let query = use_query_map();
+    move || query.read().get(name).unwrap_or_default()
+}

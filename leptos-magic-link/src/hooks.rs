@@ -1,0 +1,51 @@
+//! The app's way to react to sign-in and sign-out. Server only.
+//!
+//! Implement [`AuthHooks`] and hand it to [`AuthBuilder::hooks`]: it is called after a
+//! session starts and after one (or all of an address's) ends, for instance to keep the app's
+//! own user row keyed by `persistent_id` (the demo app keeps its `users` table this way). A
+//! hook that fails is logged; the sign-in or sign-out it follows stands.
+//!
+//! [`AuthBuilder::hooks`]: crate::AuthBuilder::hooks
+
+use std::{future::Future, pin::Pin};
+
+use chrono::{DateTime, Utc};
+
+pub type HookFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<(), Box<dyn std::error::Error + Send + Sync>>> + Send + 'a>>;
+
+/// A session has started.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedInEvent {
+    pub email: String,
+    pub persistent_id: String,
+    pub session_id: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// A session, or with `everywhere` every session of the address, has ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedOutEvent {
+    pub email: String,
+    pub persistent_id: String,
+    pub everywhere: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// What the app does when people sign in and out. Both methods default to nothing.
+pub trait AuthHooks: Send + Sync {
+    fn signed_in<'a>(&'a self, event: &'a SignedInEvent) -> HookFuture<'a> {
+        let _ = event;
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    fn signed_out<'a>(&'a self, event: &'a SignedOutEvent) -> HookFuture<'a> {
+        let _ = event;
+        Box::pin(std::future::ready(Ok(())))
+    }
+}
+
+/// No hooks.
+pub struct NoHooks;
+
+impl AuthHooks for NoHooks {}

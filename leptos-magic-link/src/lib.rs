@@ -1,0 +1,135 @@
+//! Passwordless magic-link sign-in for Leptos 0.8 and axum 0.8.
+//!
+//! A visitor enters an email; the server mails a one-time link and a 6-digit code; opening
+//! the link, or typing the code, starts a cookie session. Pages react to
+//! [`AuthState::session_is_valid`]. The crate holds everything: settings, the database
+//! store and its [`migrations`], mail delivery (console, folder, SMTP, Mailgun), the
+//! server functions under `/api/auth/`, and the components.
+//!
+//! # Features
+//! - `ssr`: the server side (store, service, mail, axum integration).
+//! - `hydrate`: the browser side (components and server-function clients).
+//! - `migrations`: the schema alone, for an app's migrator crate.
+//!
+//! # Adding it to an app
+//! On the server, build an [`AuthService`] and add it to the app's router with
+//! [`MagicLinkRouter::with_magic_link`]:
+//!
+//! ```no_run
+//! # #[cfg(feature = "ssr")]
+//! # async fn serve(db: sea_orm::DatabaseConnection, routes: axum::Router) -> Result<(), Box<dyn std::error::Error>> {
+//! use leptos_magic_link::{AuthConfig, AuthService, MagicLinkRouter};
+//!
+//! let auth = AuthService::builder(db, AuthConfig::from_env()?).build()?;
+//! let app = routes.with_magic_link(auth.clone());
+//! # Ok(()) }
+//! ```
+//!
+//! In the app, wrap the routes in [`AuthProvider`] and place the components on pages:
+//!
+//! ```
+//! use leptos::prelude::*;
+//! use leptos_magic_link::{AuthProvider, CheckEmail, LoginForm, MagicLinkPage, paths};
+//! use leptos_router::{StaticSegment, components::{Route, Router, Routes}};
+//!
+//! #[component]
+//! fn App() -> impl IntoView {
+//!     let paths = paths::get();
+//!     view! {
+//!         <Router>
+//!             <AuthProvider>
+//!                 <Routes fallback=|| "Not found.">
+//!                     <Route path=StaticSegment("") view=LoginForm />
+//!                     <Route path=StaticSegment(paths.segment(&paths.check_email)) view=CheckEmail />
+//!                     <Route path=StaticSegment(paths.segment(&paths.link)) view=MagicLinkPage />
+//!                 </Routes>
+//!             </AuthProvider>
+//!         </Router>
+//!     }
+//! }
+//! ```
+//!
+//! Gate a part of the UI with [`RequireAuth`], and a server function with
+//! [`require_user`].
+//!
+//! # Modules
+//! - [`domain`]: the values that cross the boundary, each parsed once and valid from then
+//!   on: [`Email`], [`RedirectTarget`], [`LinkToken`], [`Code`], [`SessionToken`],
+//!   [`PersistentId`]. Shared with the wasm bundle.
+//! - [`paths`]: where the auth pages live.
+//! - `config`: [`AuthConfig`], read from the environment at start.
+//! - `store`: [`AuthStore`](store::AuthStore), the database work. A magic link is made in
+//!   `AuthStore::issue`, checked and consumed in `AuthStore::redeem_link` (or
+//!   `redeem_code` for the typed code), and a session is read with `AuthStore::session`.
+//! - `service`: [`AuthService`], the store, mail queue, settings and clock together.
+//! - `secrets`: token generation and hashing (SHA-256 for tokens, argon2id for codes).
+//! - `captcha`: the CAPTCHA hook asked before a link is issued.
+//! - `client`: who is asking: the address behind trusted proxies, and the key limits use.
+//! - `origin`: refusing state-changing requests from other sites.
+//! - `clock`: the injected time source.
+//! - `hooks`: the app's callbacks on sign-in and sign-out.
+//! - `mail`: composing the email, and delivering it off the request path to the log, a
+//!   folder, an SMTP server, or Mailgun.
+
+pub mod api;
+pub mod components;
+pub mod domain;
+pub mod paths;
+pub mod state;
+
+#[cfg(feature = "migrations")]
+pub mod migrations;
+
+#[cfg(feature = "ssr")]
+pub mod captcha;
+#[cfg(feature = "ssr")]
+pub mod client;
+#[cfg(feature = "ssr")]
+pub mod clock;
+#[cfg(feature = "ssr")]
+pub mod config;
+#[cfg(feature = "ssr")]
+mod cookies;
+#[cfg(feature = "ssr")]
+pub mod database;
+#[cfg(feature = "ssr")]
+pub mod entities;
+#[cfg(feature = "ssr")]
+pub mod hooks;
+#[cfg(feature = "ssr")]
+pub mod http;
+#[cfg(feature = "ssr")]
+pub mod mail;
+#[cfg(feature = "ssr")]
+pub mod origin;
+#[cfg(feature = "ssr")]
+pub mod secrets;
+#[cfg(feature = "ssr")]
+pub mod server;
+#[cfg(feature = "ssr")]
+pub mod service;
+#[cfg(feature = "ssr")]
+pub mod store;
+#[cfg(feature = "ssr")]
+pub mod user;
+
+pub use api::{AuthError, SessionInfo};
+pub use components::{CheckEmail, LoginForm, LogoutButton, MagicLinkPage, RequireAuth, Sessions};
+pub use domain::{Code, Email, LinkToken, PersistentId, RedirectTarget, SessionToken};
+pub use paths::AuthPaths;
+pub use state::{AuthProvider, AuthState, use_auth};
+
+#[cfg(feature = "ssr")]
+pub use config::AuthConfig;
+#[cfg(feature = "ssr")]
+pub use hooks::{AuthHooks, SignedInEvent, SignedOutEvent};
+#[cfg(feature = "ssr")]
+pub use server::{AuthBuilder, MagicLinkRouter};
+#[cfg(feature = "ssr")]
+pub use service::AuthService;
+#[cfg(feature = "ssr")]
+pub use user::{SignedInUser, auth_service, current_user, require_user};
+
+/// The default stylesheet for the components' classes (see [`components`]). An app may
+/// serve it, include it in its own, or style the classes itself.
+pub const STYLESHEET: &str = include_str!("../style/magic-link.css");

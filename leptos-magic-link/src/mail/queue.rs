@@ -1,0 +1,216 @@
+//! Sending sign-in mail off the request path. Server only.
+//!
+//! A request issues its credential, puts the message on a bounded queue and answers at once,
+//! so the reply takes the same time whether or not a message goes out, however slow the
+//! provider is: the reply says nothing about who may sign in. Each message gets a few tries
+//! with growing pauses; what became of it is recorded on its credential, where the page
+//! waiting for the email can see that it failed.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
+
+use tokio::sync::{Notify, Semaphore, mpsc};
+
+use super::{Mail, MailError, Mailer};
+use crate::{
+    client::ClientKey,
+    clock::Clock,
+    config::MailQueueSettings,
+    domain::Email,
+    entities::credential::Delivery,
+    store::{AuthStore, CredentialRef},
+};
+
+/// One message on its way, with the credential it carries.
+pub struct Outgoing {
+    /// `None` for an address off the allow-list: nothing is sent, and the credential is
+    /// settled as withheld, through the queue like any other so the reply's timing is the same.
+    pub mail: Option<Mail>,
+    pub credential_id: i64,
+    pub email: Email,
+    pub client: ClientKey,
+}
+
+/// The queue is full: the request should be refused with a "come back shortly" (503).
+#[derive(Debug, thiserror::Error)]
+#[error("the mail queue is full")]
+pub struct QueueFull;
+
+/// The sending side of the queue, cheap to clone. A worker task on the runtime drains it.
+#[derive(Clone)]
+pub struct MailQueue {
+    sender: mpsc::Sender<Outgoing>,
+    unsettled: Arc<Unsettled>,
+}
+
+/// Messages queued or in flight, and a wake-up for whoever waits for none.
+#[derive(Default)]
+struct Unsettled {
+    count: AtomicUsize,
+    idle: Notify,
+}
+
+impl MailQueue {
+    /// Starts the worker on the current runtime. It stops once every `MailQueue` clone is
+    /// dropped and the queue is empty.
+    pub fn start(
+        mailer: Arc<dyn Mailer>,
+        store: AuthStore,
+        clock: Arc<dyn Clock>,
+        settings: MailQueueSettings,
+    ) -> Self {
+        let (sender, receiver) = mpsc::channel(settings.capacity.max(1));
+        let unsettled = Arc::new(Unsettled::default());
+        let worker = Worker {
+            mailer,
+            store,
+            clock,
+            settings,
+            unsettled: Arc::clone(&unsettled),
+        };
+        tokio::spawn(worker.run(receiver));
+        Self { sender, unsettled }
+    }
+
+    /// Whether a message could be queued now. Asked for requests that send nothing, too, so
+    /// a full queue refuses everyone alike.
+    pub fn has_room(&self) -> bool {
+        self.sender.capacity() > 0
+    }
+
+    /// Queues `outgoing`, or refuses at once when the queue is full.
+    pub fn enqueue(&self, outgoing: Outgoing) -> Result<(), QueueFull> {
+        self.unsettled.count.fetch_add(1, Ordering::SeqCst);
+        match self.sender.try_send(outgoing) {
+            Ok(()) => Ok(()),
+            Err(_) => {
+                self.unsettled.done();
+                Err(QueueFull)
+            }
+        }
+    }
+
+    /// Waits until no message is queued or in flight: for a graceful shutdown, and for tests
+    /// that read the outbox.
+    pub async fn settled(&self) {
+        loop {
+            let idle = self.unsettled.idle.notified();
+            if self.unsettled.count.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
+}
+
+impl Unsettled {
+    fn done(&self) {
+        if self.count.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.idle.notify_waiters();
+        }
+    }
+}
+
+struct Worker {
+    mailer: Arc<dyn Mailer>,
+    store: AuthStore,
+    clock: Arc<dyn Clock>,
+    settings: MailQueueSettings,
+    unsettled: Arc<Unsettled>,
+}
+
+impl Worker {
+    async fn run(self, mut receiver: mpsc::Receiver<Outgoing>) {
+        let worker = Arc::new(self);
+        let sending = Arc::new(Semaphore::new(worker.settings.concurrency.max(1)));
+        while let Some(outgoing) = receiver.recv().await {
+            // Waiting here for a free slot leaves later messages in the bounded queue.
+            let Ok(slot) = Arc::clone(&sending).acquire_owned().await else {
+                return;
+            };
+            let worker = Arc::clone(&worker);
+            tokio::spawn(async move {
+                worker.deliver(outgoing).await;
+                drop(slot);
+                worker.unsettled.done();
+            });
+        }
+    }
+
+    async fn deliver(&self, outgoing: Outgoing) {
+        let delivery = match &outgoing.mail {
+            Some(mail) => self.send(mail).await,
+            None => Delivery::Withheld,
+        };
+        let credential = CredentialRef {
+            id: outgoing.credential_id,
+            email: &outgoing.email,
+            client: &outgoing.client,
+        };
+        if let Err(err) = self
+            .store
+            .settle(&credential, delivery, self.clock.now())
+            .await
+        {
+            tracing::error!(error = %err, ?delivery, "could not record what became of a sign-in email");
+        }
+    }
+
+    /// Hands `mail` to the provider, trying again after a fault that may pass.
+    async fn send(&self, mail: &Mail) -> Delivery {
+        let mut pause = self.settings.backoff;
+        let attempts = self.settings.attempts.max(1);
+        let mut attempt = 1;
+        loop {
+            match self.mailer.send(mail).await {
+                Ok(()) => return Delivery::Sent,
+                Err(err) if attempt < attempts && is_transient(&err) => {
+                    tracing::warn!(error = %err, attempt, "could not send a sign-in email; trying again");
+                    tokio::time::sleep(pause).await;
+                    pause = pause.saturating_mul(2).min(Duration::from_secs(60));
+                    attempt += 1;
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, attempt, "could not send a sign-in email; giving up");
+                    return Delivery::Failed;
+                }
+            }
+        }
+    }
+}
+
+/// Whether another try might succeed, and can do no harm: the provider was unreachable,
+/// overloaded or failing. A provider that took the message but did not confirm it in time
+/// may have sent it, and a second try would mail the address twice.
+fn is_transient(err: &MailError) -> bool {
+    match err {
+        MailError::Deferred { .. } | MailError::Unreachable(_) | MailError::Io(_) => true,
+        MailError::Rejected { .. } | MailError::Unconfirmed(_) | MailError::Unsendable(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_faults_that_may_pass_are_tried_again() {
+        let body = String::new();
+        assert!(!is_transient(&MailError::Rejected {
+            status: 550,
+            body: body.clone()
+        }));
+        assert!(is_transient(&MailError::Deferred { status: 451, body }));
+        assert!(is_transient(&MailError::Unreachable(
+            "connection refused".to_owned()
+        )));
+        assert!(!is_transient(&MailError::Unconfirmed(
+            "timed out".to_owned()
+        )));
+    }
+}

@@ -1,0 +1,105 @@
+//! Delivery to an SMTP server, through lettre: STARTTLS, implicit TLS, or plain for a local
+//! relay. The message is the same multipart text the file provider writes.
+
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+
+use lettre::{
+    Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor,
+    address::Envelope,
+    transport::smtp::{
+        authentication::Credentials,
+        client::{Tls, TlsParameters},
+    },
+};
+
+use super::{
+    Mail, MailError, Mailer, SendFuture,
+    file::{render_eml, unique_id},
+};
+use crate::config::{SmtpSettings, SmtpTls};
+
+pub struct SmtpMailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+}
+
+impl SmtpMailer {
+    /// A mailer for the server in `settings`, whose sends fail once `timeout` passes.
+    pub fn new(settings: &SmtpSettings, timeout: Duration) -> Result<Self, MailError> {
+        super::mailgun::install_crypto_provider();
+        let tls = match settings.tls {
+            SmtpTls::None => Tls::None,
+            SmtpTls::StartTls | SmtpTls::Implicit => {
+                let parameters = TlsParameters::new(settings.host.clone())
+                    .map_err(|err| MailError::Unreachable(format!("TLS setup: {err}")))?;
+                if settings.tls == SmtpTls::StartTls {
+                    Tls::Required(parameters)
+                } else {
+                    Tls::Wrapper(parameters)
+                }
+            }
+        };
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&settings.host)
+            .port(settings.port)
+            .tls(tls)
+            .timeout(Some(timeout));
+        if let Some((username, password)) = &settings.credentials {
+            builder = builder.credentials(Credentials::new(
+                username.clone(),
+                password.expose_secret().to_owned(),
+            ));
+        }
+        Ok(Self {
+            transport: builder.build(),
+        })
+    }
+}
+
+/// The address inside a `From:` value such as `Name <user@example.com>`.
+fn sender_address(from: &str) -> Result<Address, MailError> {
+    let address = from
+        .rsplit_once('<')
+        .and_then(|(_, rest)| rest.split_once('>'))
+        .map_or(from, |(inside, _)| inside)
+        .trim();
+    address.parse().map_err(|err| {
+        MailError::Unsendable(format!("the sender {address:?} is not usable: {err}"))
+    })
+}
+
+impl Mailer for SmtpMailer {
+    fn send<'a>(&'a self, mail: &'a Mail) -> SendFuture<'a> {
+        Box::pin(async move {
+            let from = sender_address(&mail.from)?;
+            let to: Address = mail.to.as_str().parse().map_err(|err| {
+                MailError::Unsendable(format!("the recipient is not usable: {err}"))
+            })?;
+            let envelope = Envelope::new(Some(from), vec![to])
+                .map_err(|err| MailError::Unsendable(err.to_string()))?;
+            let message = render_eml(mail, &unique_id()?);
+            match self.transport.send_raw(&envelope, message.as_bytes()).await {
+                Ok(_) => {
+                    tracing::info!(to = %mail.to, "magic-link email accepted by the SMTP server");
+                    Ok(())
+                }
+                // A reply code means the server answered and refused; anything else means it
+                // could not be reached or the conversation broke off.
+                Err(err) => match err.status() {
+                    // 4xx is SMTP's "try again later"; 5xx refuses for good.
+                    Some(code) if err.is_transient() => Err(MailError::Deferred {
+                        status: code.to_string().parse().unwrap_or_default(),
+                        body: err.to_string(),
+                    }),
+                    Some(code) => Err(MailError::Rejected {
+                        status: code.to_string().parse().unwrap_or_default(),
+                        body: err.to_string(),
+                    }),
+                    // A timeout may fall after the message was handed over.
+                    None if err.is_timeout() => Err(MailError::Unconfirmed(err.to_string())),
+                    None => Err(MailError::Unreachable(err.to_string())),
+                },
+            }
+        })
+    }
+}

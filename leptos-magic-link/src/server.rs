@@ -1,0 +1,137 @@
+//! Adding the auth to an axum app: build an [`AuthService`], then one call on the app's
+//! `Router`. Server only.
+//!
+//! ```no_run
+//! use axum::Router;
+//! use leptos_magic_link::{AuthConfig, AuthService, MagicLinkRouter};
+//!
+//! # async fn start(db: sea_orm::DatabaseConnection, app_routes: Router) -> Result<(), Box<dyn std::error::Error>> {
+//! // Settings from the environment (`MAGIC_LINK_*`); paths may be changed in code.
+//! let mut config = AuthConfig::from_env()?;
+//! config.paths.login = "/login".into();
+//! // Build the service before the app's route table: it fixes the auth pages' paths.
+//! let auth = AuthService::builder(db, config).build()?;
+//! let _cleanup = auth.spawn_cleanup();
+//! // After every route of the app: the server functions, pages and files all get the
+//! // service and the cross-site check.
+//! let app: Router = app_routes.with_magic_link(auth.clone());
+//! // A readiness probe for the app's own health endpoint:
+//! auth.health().await?;
+//! # Ok(()) }
+//! ```
+
+use std::sync::Arc;
+
+use axum::{Extension, Router, middleware};
+
+use crate::{
+    captcha::CaptchaVerifier,
+    clock::Clock,
+    config::AuthConfig,
+    hooks::AuthHooks,
+    mail::Mailer,
+    origin::{SameOrigin, refuse_cross_site},
+    service::{AuthService, ServiceError},
+    store::StoreError,
+};
+
+/// Puts together an [`AuthService`] from its settings, with the app's own hooks, and
+/// optionally its own mailer, CAPTCHA check or clock (tests use the last three).
+#[must_use = "call .build() to get the service"]
+pub struct AuthBuilder {
+    db: sea_orm::DatabaseConnection,
+    config: AuthConfig,
+    hooks: Option<Arc<dyn AuthHooks>>,
+    captcha: Option<Arc<dyn CaptchaVerifier>>,
+    mailer: Option<Arc<dyn Mailer>>,
+    clock: Option<Arc<dyn Clock>>,
+}
+
+impl AuthService {
+    /// A builder for the service over `db` (migrated with [`crate::migrations`]) and `config`.
+    pub fn builder(db: sea_orm::DatabaseConnection, config: AuthConfig) -> AuthBuilder {
+        AuthBuilder {
+            db,
+            config,
+            hooks: None,
+            captcha: None,
+            mailer: None,
+            clock: None,
+        }
+    }
+
+    /// Ready when the database answers a query on the auth tables; for the app's health
+    /// endpoint. (A bare ping is not enough: SQLite answers it from memory even when its
+    /// file can no longer be read.)
+    pub async fn health(&self) -> Result<(), StoreError> {
+        self.store.ping().await
+    }
+}
+
+impl AuthBuilder {
+    /// Told of every sign-in and sign-out, for instance to keep the app's user rows.
+    pub fn hooks(mut self, hooks: Arc<dyn AuthHooks>) -> Self {
+        self.hooks = Some(hooks);
+        self
+    }
+
+    /// Asked before every link is issued, instead of the configured CAPTCHA.
+    pub fn captcha(mut self, captcha: Arc<dyn CaptchaVerifier>) -> Self {
+        self.captcha = Some(captcha);
+        self
+    }
+
+    /// Sends the sign-in mail instead of the configured provider.
+    pub fn mailer(mut self, mailer: Arc<dyn Mailer>) -> Self {
+        self.mailer = Some(mailer);
+        self
+    }
+
+    /// The time source instead of the system clock.
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The service, with its mail queue started on the current tokio runtime. Fixes the
+    /// auth pages' paths for this process, and installs rustls's ring crypto provider as
+    /// the process default unless one is installed already.
+    pub fn build(self) -> Result<AuthService, ServiceError> {
+        self.config.paths.validate()?;
+        // HTTPS to Mailgun and the CAPTCHA provider (and any reqwest client of the app's)
+        // uses ring, the provider already compiled in for the database driver.
+        crate::mail::mailgun::install_crypto_provider();
+        let mut service = AuthService::from_parts(self.db, self.config, self.mailer, self.clock)?;
+        if let Some(hooks) = self.hooks {
+            service = service.with_hooks(hooks);
+        }
+        if let Some(captcha) = self.captcha {
+            service = service.with_captcha(captcha);
+        }
+        Ok(service)
+    }
+}
+
+/// Adds the auth to an axum [`Router`].
+pub trait MagicLinkRouter {
+    /// Makes `auth` reachable from every server function and page (as a request extension),
+    /// and refuses every state-changing request from another site before any handler runs.
+    ///
+    /// Call it after the app's routes and fallback are in place: a layer covers only what
+    /// the router holds when it is added.
+    fn with_magic_link(self, auth: AuthService) -> Self;
+}
+
+impl<S: Clone + Send + Sync + 'static> MagicLinkRouter for Router<S> {
+    fn with_magic_link(self, auth: AuthService) -> Self {
+        let same_origin = SameOrigin {
+            origin: auth.config.public_url.clone(),
+            paths: auth.config.paths.clone(),
+        };
+        self.layer(Extension(auth))
+            .layer(middleware::from_fn_with_state(
+                same_origin,
+                refuse_cross_site,
+            ))
+    }
+}

@@ -1,0 +1,279 @@
+//! The auth component's server side as the HTTP layer sees it: one value in context that
+//! ties the store, the mail queue, the settings and the clock together. Server only.
+
+use std::{sync::Arc, time::Duration};
+
+use super::{
+    captcha::{CaptchaError, CaptchaVerifier, NoCaptcha, SiteVerify},
+    client::Client,
+    clock::{Clock, SystemClock},
+    config::{AuthConfig, MailProvider},
+    domain::{Email, EmailError, LinkToken, RedirectTarget, encode_query_value},
+    hooks::{AuthHooks, NoHooks},
+    mail::{
+        MailError, Mailer, compose,
+        console::ConsoleMailer,
+        file::FileMailer,
+        mailgun::MailgunMailer,
+        queue::{MailQueue, Outgoing},
+        smtp::SmtpMailer,
+    },
+    secrets::{CodeHasher, SecretError, token_hash},
+    store::{AuthStore, IssueError, Policy, StoreError},
+};
+
+/// Why a sign-in link could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestLinkError {
+    #[error(transparent)]
+    InvalidEmail(#[from] EmailError),
+    #[error(transparent)]
+    Issue(#[from] IssueError),
+    #[error(transparent)]
+    Captcha(#[from] CaptchaError),
+    /// The mail queue is full: nothing was written.
+    #[error("the mail queue is full")]
+    MailQueueFull,
+}
+
+impl From<StoreError> for RequestLinkError {
+    fn from(err: StoreError) -> Self {
+        Self::Issue(IssueError::Store(err))
+    }
+}
+
+#[derive(Clone)]
+pub struct AuthService {
+    pub store: AuthStore,
+    pub config: Arc<AuthConfig>,
+    /// Sends the sign-in mail off the request path.
+    pub mail: MailQueue,
+    pub clock: Arc<dyn Clock>,
+    /// Asked before a link is issued; [`NoCaptcha`] unless configured.
+    pub captcha: Arc<dyn CaptchaVerifier>,
+    /// Told of every sign-in and sign-out; [`NoHooks`] unless the app sets its own.
+    pub hooks: Arc<dyn AuthHooks>,
+}
+
+/// What a successful request hands back to the HTTP layer: enough to bind the requesting
+/// browser to the credential, and nothing that could redeem it.
+pub struct LinkSent {
+    /// The normalised address the link went to.
+    pub email: super::domain::Email,
+    /// SHA-256 of the link token, for the short-lived "pending sign-in" cookie.
+    pub pending: String,
+}
+
+impl AuthService {
+    /// Starts the periodic cleanup of expired rows on the current runtime: once at once,
+    /// then every `cleanup_interval`. Every instance runs its own; they are safe together.
+    pub fn spawn_cleanup(&self) -> tokio::task::JoinHandle<()> {
+        let service = self.clone();
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(service.config.cleanup_interval);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                match service.store.purge_expired(service.clock.now()).await {
+                    Ok(purged) if purged == Default::default() => {}
+                    Ok(purged) => tracing::info!(?purged, "deleted expired auth rows"),
+                    // A database outage: try again next time.
+                    Err(err) => tracing::warn!(error = %err, "could not delete expired auth rows"),
+                }
+            }
+        })
+    }
+
+    /// The service with its mail queue started on the current runtime.
+    pub fn new(
+        store: AuthStore,
+        config: Arc<AuthConfig>,
+        mailer: Arc<dyn Mailer>,
+        clock: Arc<dyn Clock>,
+    ) -> Self {
+        crate::paths::set(config.paths.clone());
+        let mail = MailQueue::start(mailer, store.clone(), Arc::clone(&clock), config.mail_queue);
+        Self {
+            store,
+            config,
+            mail,
+            clock,
+            captcha: Arc::new(NoCaptcha),
+            hooks: Arc::new(NoHooks),
+        }
+    }
+
+    /// The same service, telling `hooks` of every sign-in and sign-out.
+    pub fn with_hooks(mut self, hooks: Arc<dyn AuthHooks>) -> Self {
+        self.hooks = hooks;
+        self
+    }
+
+    /// The same service, asking `captcha` before every link is issued.
+    pub fn with_captcha(mut self, captcha: Arc<dyn CaptchaVerifier>) -> Self {
+        self.captcha = captcha;
+        self
+    }
+
+    /// The service for `config` with the real clock and the configured mail provider; the
+    /// same as `AuthService::builder(db, config).build()`.
+    pub fn from_config(
+        db: sea_orm::DatabaseConnection,
+        config: AuthConfig,
+    ) -> Result<Self, ServiceError> {
+        Self::builder(db, config).build()
+    }
+
+    /// The service for `config`, with `mailer` and `clock` in place of the configured
+    /// provider and the system clock when given.
+    pub(crate) fn from_parts(
+        db: sea_orm::DatabaseConnection,
+        config: AuthConfig,
+        mailer: Option<Arc<dyn Mailer>>,
+        clock: Option<Arc<dyn Clock>>,
+    ) -> Result<Self, ServiceError> {
+        let mailer = match mailer {
+            Some(mailer) => mailer,
+            None => mailer_for(&config.mail_provider, config.mail_timeout)?,
+        };
+        let hasher = CodeHasher::per_core(config.hash_queue)?;
+        let store = AuthStore::new(db, hasher, Policy::from(&config));
+        let captcha: Arc<dyn CaptchaVerifier> = match &config.captcha {
+            Some(site) => Arc::new(SiteVerify::new(
+                &site.verify_url,
+                site.secret.clone(),
+                CAPTCHA_TIMEOUT,
+            )?),
+            None => Arc::new(NoCaptcha),
+        };
+        let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
+        Ok(Self::new(store, Arc::new(config), mailer, clock).with_captcha(captcha))
+    }
+
+    /// The link a credential's email carries.
+    pub fn link(&self, token: &LinkToken, redir: &RedirectTarget) -> String {
+        let mut link = format!(
+            "{}{}?token={}",
+            self.config.public_url,
+            self.config.paths.link,
+            token.expose()
+        );
+        // A sign-in without `redir` lands on `after_sign_in`.
+        if redir.as_str() != self.config.paths.after_sign_in {
+            link.push_str("&redir=");
+            link.push_str(&encode_query_value(redir.as_str()));
+        }
+        link
+    }
+
+    /// Issues a credential for `email` and queues its mail, once the address reads as one
+    /// and the CAPTCHA check (`captcha`, the widget's token) has passed: nothing is written
+    /// before. The reply does not wait for the mail provider.
+    pub async fn request_link(
+        &self,
+        email: &str,
+        redir: &RedirectTarget,
+        client: &Client,
+        captcha: Option<&str>,
+    ) -> Result<LinkSent, RequestLinkError> {
+        let email = Email::parse(email)?;
+        self.captcha.verify(captcha, client.ip).await?;
+        // A full queue refuses every address alike, before anything is written.
+        if !self.mail.has_room() {
+            return Err(RequestLinkError::MailQueueFull);
+        }
+        let now = self.clock.now();
+        let issued = self.store.issue(&email, &client.key, now).await?;
+        let pending = token_hash(issued.token.expose());
+        let link = self.link(&issued.token, redir);
+        let mail = compose(
+            &self.config.mail,
+            &issued.email,
+            &link,
+            &issued.code,
+            issued.expires_at,
+            now,
+        );
+        // Off the allow-list the mail stays unsent, but everything else is the same, down to
+        // the trip through the queue: the reply tells nobody who may sign in.
+        let allowed = self.store.policy().allows(email.as_str());
+        let outgoing = Outgoing {
+            mail: allowed.then_some(mail),
+            credential_id: issued.id,
+            email: email.clone(),
+            client: client.key.clone(),
+        };
+        if self.mail.enqueue(outgoing).is_err() {
+            self.store.release(issued.id).await?;
+            return Err(RequestLinkError::MailQueueFull);
+        }
+        Ok(LinkSent { email, pending })
+    }
+}
+
+/// How long the CAPTCHA provider may take to answer.
+const CAPTCHA_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("could not set up the CAPTCHA check: {0}")]
+    Captcha(#[from] CaptchaError),
+    #[error("could not set up mail delivery: {0}")]
+    Mail(#[from] MailError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    Paths(#[from] crate::paths::PathError),
+}
+
+fn mailer_for(provider: &MailProvider, timeout: Duration) -> Result<Arc<dyn Mailer>, MailError> {
+    Ok(match provider {
+        MailProvider::Console => Arc::new(ConsoleMailer),
+        MailProvider::File { outbox } => Arc::new(FileMailer::new(outbox.clone())),
+        MailProvider::Mailgun {
+            api_url,
+            domain,
+            api_key,
+        } => Arc::new(MailgunMailer::new(
+            api_url,
+            domain,
+            api_key.clone(),
+            timeout,
+        )?),
+        MailProvider::Smtp(settings) => Arc::new(SmtpMailer::new(settings, timeout)?),
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn links_carry_the_token_and_an_encoded_redirect() {
+        let config = AuthConfig::default();
+        let db = sea_orm::DatabaseConnection::default();
+        let service = AuthService::new(
+            AuthStore::new(db, CodeHasher::new(1, 1).unwrap(), Policy::from(&config)),
+            Arc::new(config),
+            Arc::new(ConsoleMailer),
+            Arc::new(SystemClock),
+        );
+        let token = LinkToken::parse(&"A".repeat(43)).unwrap();
+        let redir = RedirectTarget::parse("/a b'<x>?q=1&r=2".replace(' ', "%20").as_str()).unwrap();
+        assert_eq!(
+            service.link(&token, &redir),
+            format!(
+                "http://127.0.0.1:3000/magic-link-auth?token={}&redir=%2Fa%2520b%27%3Cx%3E%3Fq%3D1%26r%3D2",
+                "A".repeat(43)
+            )
+        );
+        assert_eq!(
+            service.link(&token, &RedirectTarget::default()),
+            format!(
+                "http://127.0.0.1:3000/magic-link-auth?token={}",
+                "A".repeat(43)
+            )
+        );
+    }
+}

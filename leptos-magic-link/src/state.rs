@@ -1,0 +1,82 @@
+//! `AuthState`: what every page knows about the visitor's session, kept in context.
+//!
+//! One resource reads `current_session` on each navigation and again whenever something
+//! signs in or out; `session_is_valid` and `auth_session` are derived from it.
+
+use leptos::prelude::*;
+use leptos_meta::Meta;
+use leptos_router::hooks::use_location;
+
+use super::{
+    api::{AuthError, SessionInfo, current_session},
+    paths,
+};
+
+/// Puts [`AuthState`] in context for everything inside it, and writes the auth pages' paths
+/// into the page's `<head>` for the browser. Place it inside `<Router>` (it follows the
+/// location) and around the app's `<Routes>`; the app must call
+/// `leptos_meta::provide_meta_context()` and render `<MetaTags/>` in its shell, as
+/// start-axum does.
+#[component]
+pub fn AuthProvider(children: Children) -> impl IntoView {
+    AuthState::provide();
+    view! {
+        <Meta name=paths::META_NAME content=paths::meta_content() />
+        {children()}
+    }
+}
+
+/// What every page knows about the visitor's session. Read it with [`use_auth`].
+#[derive(Clone, Copy)]
+pub struct AuthState {
+    /// The last answer of `current_session`; `.await` it to wait for the check in flight.
+    pub session: Resource<Result<Option<SessionInfo>, AuthError>>,
+    /// True while a live session is known.
+    pub session_is_valid: Signal<bool>,
+    /// The live session, if any.
+    pub auth_session: Signal<Option<SessionInfo>>,
+    version: RwSignal<u64>,
+}
+
+impl AuthState {
+    /// Creates the state and puts it in context. Call once, inside the `<Router>`.
+    pub fn provide() -> Self {
+        let location = use_location();
+        let version = RwSignal::new(0u64);
+        let session = Resource::new(
+            move || (location.pathname.get(), version.get()),
+            |_| current_session(),
+        );
+        let auth_session = Signal::derive(move || session.get().and_then(Result::ok).flatten());
+        let state = Self {
+            session,
+            session_is_valid: Signal::derive(move || auth_session.get().is_some()),
+            auth_session,
+            version,
+        };
+        provide_context(state);
+        state
+    }
+
+    /// Reads the session again, for instance after a sign-in or a logout.
+    pub fn refetch(&self) {
+        self.version.update(|v| *v += 1);
+    }
+
+    /// Refetches whenever an action completes, given the action's `version()`.
+    pub fn refetch_after(&self, action_version: RwSignal<usize>) {
+        let state = *self;
+        Effect::new(move |previous: Option<usize>| {
+            let version = action_version.get();
+            if previous.is_some_and(|previous| previous != version) {
+                state.refetch();
+            }
+            version
+        });
+    }
+}
+
+/// The `AuthState` in context.
+pub fn use_auth() -> AuthState {
+    expect_context::<AuthState>()
+}

@@ -1,0 +1,76 @@
+//! The signed-in person, for the app's own server functions. Server only.
+//!
+//! ```no_run
+//! use leptos::prelude::*;
+//! use leptos_magic_link::{AuthError, require_user};
+//!
+//! /// Only for signed-in visitors: anyone else gets a 401 with a message.
+//! #[server]
+//! pub async fn my_notes() -> Result<Vec<String>, AuthError> {
+//!     let user = require_user().await?;
+//!     Ok(vec![format!("notes of {}", user.email)])
+//! }
+//! ```
+
+use axum::http::StatusCode;
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+
+use crate::{
+    api::AuthError,
+    domain::{Email, PersistentId},
+    http::{live_session, parts, service},
+};
+
+/// The person behind the request's session cookie.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedInUser {
+    /// Their address, normalised.
+    pub email: Email,
+    /// The stable id other systems may key on: the SHA-256 of the address.
+    pub persistent_id: PersistentId,
+    /// This browser's session (the id the sessions list shows).
+    pub session_id: i64,
+}
+
+/// The [`AuthService`](crate::AuthService) serving this request, for the app's own server
+/// functions: for instance its database, through `auth_service()?.store.db()`.
+pub fn auth_service() -> Result<crate::AuthService, AuthError> {
+    service()
+}
+
+/// What a request without a live session is told by [`require_user`].
+pub const SIGN_IN_REQUIRED: &str = "Sign in to continue.";
+
+/// The signed-in person, or `None` for a visitor without a live session. Call it from a
+/// server function or while rendering a page on the server.
+///
+/// Errors only when the session store cannot be read (a 503 is set on the response).
+pub async fn current_user() -> Result<Option<SignedInUser>, AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let Some(session) = live_session(&service, &parts).await? else {
+        return Ok(None);
+    };
+    let email = Email::parse(&session.email).map_err(|err| {
+        tracing::error!(error = %err, "a session holds an address that does not parse");
+        AuthError::new("Something went wrong. Please try again.")
+    })?;
+    Ok(Some(SignedInUser {
+        persistent_id: PersistentId::for_email(&email),
+        email,
+        session_id: session.id,
+    }))
+}
+
+/// The signed-in person, or an [`AuthError`] with the response set to `401 Unauthorized`.
+pub async fn require_user() -> Result<SignedInUser, AuthError> {
+    match current_user().await? {
+        Some(user) => Ok(user),
+        None => {
+            if let Some(response) = use_context::<ResponseOptions>() {
+                response.set_status(StatusCode::UNAUTHORIZED);
+            }
+            Err(AuthError::new(SIGN_IN_REQUIRED))
+        }
+    }
+}

@@ -1,0 +1,594 @@
+//! Hostile input against the real server over HTTP. Every case must get an answer below 500,
+//! never a redirect off this site, and a rejected request must leave the credential and
+//! session tables as they were.
+#![cfg(feature = "ssr")]
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use crate::support::app::{TestApp, spawn_app_with, token_of};
+use app::auth::{
+    RedirectTarget,
+    client::TrustedProxies,
+    entities::{credential, session},
+};
+use reqwest::{StatusCode, header};
+use sea_orm::{EntityTrait, PaginatorTrait};
+
+struct Outcome {
+    status: StatusCode,
+    location: Option<String>,
+}
+
+async fn counts(app: &TestApp) -> (u64, u64) {
+    (
+        credential::Entity::find().count(&app.db).await.unwrap(),
+        session::Entity::find().count(&app.db).await.unwrap(),
+    )
+}
+
+/// Sends one case from its own client address, and checks what every case must satisfy.
+async fn case(app: &TestApp, n: usize, path: &str, body: String, cookie: Option<&str>) -> Outcome {
+    case_with(app, n, path, body, cookie, &[]).await
+}
+
+/// As [`case`], with `headers` added (or replacing the defaults).
+async fn case_with(
+    app: &TestApp,
+    n: usize,
+    path: &str,
+    body: String,
+    cookie: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Outcome {
+    let before = counts(app).await;
+    let mut request = app
+        .http
+        .post(format!("{}{path}", app.base))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .body(body.clone());
+    if !headers.iter().any(|(name, _)| *name == "x-forwarded-for") {
+        request = request.header(
+            "x-forwarded-for",
+            format!("10.9.{}.{}", n / 250, n % 250 + 1),
+        );
+    }
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    let response = request.send().await.unwrap_or_else(|err| {
+        panic!("case {n} {path} {body:?}: no answer ({err}); did the server panic?")
+    });
+    let status = response.status();
+    let location = response
+        .headers()
+        .get(header::LOCATION)
+        .map(|v| v.to_str().unwrap().to_owned());
+    assert!(status.as_u16() < 500, "case {n} {path} {body:?}: {status}");
+    if let Some(location) = &location {
+        // Resolved as a browser would, dot segments included, it stays on this site.
+        let here = url::Url::parse(&app.base).unwrap();
+        let resolved = here.join(location).unwrap();
+        let local = location.starts_with('/') && resolved.origin() == here.origin();
+        assert!(local, "case {n} {path} {body:?}: redirect to {location}");
+    }
+    if !status.is_success() {
+        assert_eq!(
+            counts(app).await,
+            before,
+            "case {n} {path} {body:?} changed the database"
+        );
+    }
+    Outcome { status, location }
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    serde_urlencoded::to_string(pairs).unwrap()
+}
+
+const HOSTILE_EMAILS: &[&str] = &[
+    "",
+    " ",
+    "plain",
+    "@",
+    "@example.com",
+    "a@",
+    "a@b",
+    "a@b@c.com",
+    "a..@",
+    "a@.com",
+    "a@example..com",
+    "a@example.com.",
+    "a@-example.com",
+    "a b@example.com",
+    "a@example.com\r\nBcc: victim@example.com",
+    "a@example.com\nSubject: pwned",
+    "a@example.com\rX-Injected: 1",
+    "a@example.com%0d%0aBcc:x@example.com",
+    "\"a\"@example.com",
+    "<a@example.com>",
+    "Name <a@example.com>",
+    "a,b@example.com",
+    "a;b@example.com",
+    "a@[127.0.0.1]",
+    "a(b)@example.com",
+    "a\\b@example.com",
+    "' OR '1'='1@example.com",
+    "a@example.com'; DROP TABLE auth_session;--",
+    "a@example.com\" OR 1=1 --",
+    "admin'--@example.com\0",
+    "\u{0}@example.com",
+    "a\u{7f}@example.com",
+    "a\u{1b}[2J@example.com",
+    "a\u{200b}@example.com",
+    "a\u{2028}@example.com",
+    "a@exam\u{a0}ple.com",
+    "mailto:a@example.com",
+    "javascript:alert(1)@example.com",
+    "a@example",
+    "a@localhost",
+];
+
+const HOSTILE_REDIRS: &[&str] = &[
+    "https://evil.example",
+    "http://evil.example/x",
+    "//evil.example",
+    "///evil.example",
+    "/\\evil.example",
+    "\\\\evil.example",
+    "\\/evil.example",
+    "javascript:alert(1)",
+    "JAVASCRIPT:alert(1)",
+    "data:text/html,<script>alert(1)</script>",
+    "vbscript:msgbox(1)",
+    "%2F%2Fevil.example",
+    "/%2Fevil.example",
+    "/%2f%2fevil.example",
+    "/%5Cevil.example",
+    "/%252F%252Fevil.example",
+    "/%25252Fevil.example",
+    "/%09/evil.example",
+    "/\t/evil.example",
+    "/\n/evil.example",
+    "/\r\nLocation: //evil",
+    "/%0d%0aSet-Cookie:%20x=1",
+    "\u{FF0F}\u{FF0F}evil.example",
+    "/\u{FF0F}evil.example",
+    "/\u{2215}evil.example",
+    "/%E2%88%95evil.example",
+    " //evil.example",
+    "\t//evil.example",
+    "evil.example",
+    "@evil.example",
+    "/@evil.example/..//",
+    "https:evil.example",
+    "//evil.example/%2F..",
+    "/.//evil.example",
+    "//\\evil.example",
+    "/././/evil.example",
+    "/a/..//evil.example",
+    "/a/b/../..//evil.example",
+    "/..//evil.example",
+    "/%2e//evil.example",
+    "/%2E%2E//evil.example",
+    "/.%2e//evil.example",
+    "/%252e//evil.example",
+    "/x/%2e%2e/%2e%2e//evil.example",
+    "/%3F/%2e%2e//evil.example",
+    "/%23/.%2e//evil.example",
+    "/%zz",
+    "/%",
+    "/\u{0}",
+    "ftp://evil.example",
+    "file:///etc/passwd",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_input_never_breaks_the_server_or_leaks_a_redirect() {
+    let app = spawn_app_with(|config| {
+        config.trusted_proxies = TrustedProxies::parse_list("127.0.0.1").unwrap();
+    })
+    .await;
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        n
+    };
+
+    // Emails: malformed, injected, unicode tricks, SQL-shaped, oversized.
+    for email in HOSTILE_EMAILS {
+        let outcome = case(
+            &app,
+            next(),
+            "/api/auth/request",
+            form(&[("email", email)]),
+            None,
+        )
+        .await;
+        assert_eq!(outcome.status, StatusCode::BAD_REQUEST, "{email:?}");
+    }
+    for size in [255, 1_000, 15_000] {
+        let email = format!("{}@example.com", "a".repeat(size));
+        let outcome = case(
+            &app,
+            next(),
+            "/api/auth/request",
+            form(&[("email", &email)]),
+            None,
+        )
+        .await;
+        assert_eq!(outcome.status, StatusCode::BAD_REQUEST);
+    }
+    let huge = form(&[("email", &"a".repeat(20_000))]);
+    let outcome = case(&app, next(), "/api/auth/request", huge, None).await;
+    assert_eq!(outcome.status, StatusCode::PAYLOAD_TOO_LARGE);
+    for unicode in [
+        "ünïcödé@exämple.com",
+        "用户@例子.广告",
+        "a@xn--bcher-kva.example",
+    ] {
+        let outcome = case(
+            &app,
+            next(),
+            "/api/auth/request",
+            form(&[("email", unicode)]),
+            None,
+        )
+        .await;
+        assert!(outcome.status.is_success() || outcome.status == StatusCode::BAD_REQUEST);
+    }
+
+    // Redirect targets ride along with a valid request, and again on redemption.
+    for (i, redir) in HOSTILE_REDIRS.iter().enumerate() {
+        let email = format!("redir{i}@example.com");
+        let outcome = case(
+            &app,
+            next(),
+            "/api/auth/request",
+            form(&[("email", &email), ("redir", redir)]),
+            None,
+        )
+        .await;
+        assert_eq!(outcome.status, StatusCode::OK, "{redir:?}");
+        // Only a target that is a path on this site survives; anything else becomes `/`.
+        let kept = RedirectTarget::parse(redir).map_or_else(|_| "/".to_owned(), String::from);
+        let (link, _) = app.last_link_and_code().await;
+        if kept == "/" {
+            assert!(
+                outcome.location.unwrap().ends_with("&redir=%2F"),
+                "{redir:?}"
+            );
+            assert!(
+                !link.contains("redir="),
+                "{redir:?} reached the link: {link}"
+            );
+        }
+        let outcome = case(
+            &app,
+            next(),
+            "/api/auth/redeem",
+            form(&[("token", &token_of(&link)), ("redir", redir)]),
+            None,
+        )
+        .await;
+        assert_eq!(outcome.status, StatusCode::OK, "{redir:?}");
+        assert_eq!(
+            outcome.location.as_deref(),
+            Some(kept.as_str()),
+            "{redir:?}"
+        );
+    }
+
+    // Malformed tokens and codes.
+    let long = "A".repeat(5_000);
+    let tokens = [
+        "",
+        "a",
+        "A",
+        "null",
+        "undefined",
+        "' OR 1=1 --",
+        "../../etc/passwd",
+        "%00",
+        "\0",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA+",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/",
+        "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAé",
+        "<script>alert(1)</script>",
+        "\r\nSet-Cookie: session=x",
+        &long,
+    ];
+    for token in tokens {
+        let outcome = case(
+            &app,
+            next(),
+            "/api/auth/redeem",
+            form(&[("token", token)]),
+            None,
+        )
+        .await;
+        assert_eq!(outcome.status, StatusCode::BAD_REQUEST, "{token:?}");
+    }
+    let codes = [
+        "",
+        "1",
+        "12345",
+        "1234567",
+        "abcdef",
+        "12345a",
+        "١٢٣٤٥٦",
+        "123 45",
+        "+12345",
+        "-12345",
+        "123456\n",
+        "0x1234",
+        "1e5000",
+        "' OR 1=1",
+        "000000000000",
+        "12.345",
+    ];
+    for code in codes {
+        let outcome = case(
+            &app,
+            next(),
+            "/api/auth/verify-code",
+            form(&[("email", "victim@example.com"), ("code", code)]),
+            None,
+        )
+        .await;
+        assert!(
+            outcome.status.is_client_error(),
+            "{code:?}: {}",
+            outcome.status
+        );
+    }
+
+    // Missing, garbled and forged cookies.
+    let forged = format!("session={}", "A".repeat(43));
+    let cookies = [
+        "",
+        "session=",
+        "session",
+        "=",
+        ";;;",
+        "session=x",
+        "session=; session=y",
+        "session=AAAA%00",
+        "session=\"quoted\"",
+        forged.as_str(),
+        "__Host-session=abc",
+        "pending-sign-in=zzz",
+        "session=../../../",
+        "session=' OR 1=1 --",
+    ];
+    for cookie in cookies {
+        let outcome = case(
+            &app,
+            next(),
+            "/api/auth/session",
+            String::new(),
+            Some(cookie),
+        )
+        .await;
+        assert_eq!(outcome.status, StatusCode::OK, "{cookie:?}");
+        let outcome = case(
+            &app,
+            next(),
+            "/api/auth/logout",
+            String::new(),
+            Some(cookie),
+        )
+        .await;
+        assert_eq!(outcome.status, StatusCode::OK, "{cookie:?}");
+        for path in ["/api/auth/sessions", "/api/auth/end-session"] {
+            let outcome = case(&app, next(), path, form(&[("id", "1")]), Some(cookie)).await;
+            assert_eq!(
+                outcome.status,
+                StatusCode::UNAUTHORIZED,
+                "{path} {cookie:?}"
+            );
+        }
+    }
+
+    // Session ids that are not a live session of the signed-in address end nothing.
+    let signed_in = app.sign_in("holder@example.com").await;
+    for id in [
+        "",
+        " ",
+        "x",
+        "-1",
+        "0",
+        "1.5",
+        "1e3",
+        "0x1",
+        "99999999999999999999999",
+        "1 OR 1=1",
+        "1; DELETE FROM auth_session",
+        "\u{0}1",
+        "１",
+    ] {
+        let outcome = case(
+            &app,
+            next(),
+            "/api/auth/end-session",
+            form(&[("id", id)]),
+            Some(&signed_in),
+        )
+        .await;
+        assert!(
+            [StatusCode::BAD_REQUEST, StatusCode::NOT_FOUND].contains(&outcome.status),
+            "{id:?}: {}",
+            outcome.status
+        );
+    }
+    let still = app.post("/api/auth/session", &[], Some(&signed_in)).await;
+    assert!(still.body.contains("holder@example.com"), "{}", still.body);
+
+    // Requests from other sites: every state-changing endpoint refuses them and changes
+    // nothing, with or without a valid session and a pending sign-in.
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    let other_port = format!("http://127.0.0.1:{}", port.parse::<u16>().unwrap() ^ 1);
+    let localhost = format!("http://localhost:{port}");
+    let hostile_origins: Vec<Vec<(&str, &str)>> = vec![
+        vec![("origin", "null")],
+        vec![("origin", "https://evil.example")],
+        vec![("origin", other_port.as_str())],
+        vec![("origin", localhost.as_str())],
+        vec![("origin", "HTTP://127.0.0.1")],
+        vec![("sec-fetch-site", "cross-site")],
+        vec![("sec-fetch-site", "same-site")],
+        vec![("sec-fetch-site", "none")],
+        vec![
+            ("sec-fetch-site", "cross-site"),
+            ("origin", app.base.as_str()),
+        ],
+        vec![("sec-fetch-site", "cross-site"), ("accept", "text/html")],
+    ];
+    let victim = app.sign_in("csrf-victim@example.com").await;
+    for headers in &hostile_origins {
+        for (path, body) in [
+            ("/api/auth/request", "email=csrf%40example.com"),
+            (
+                "/api/auth/redeem",
+                "token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            ),
+            (
+                "/api/auth/verify-code",
+                "email=csrf%40example.com&code=123456",
+            ),
+            ("/api/auth/logout", ""),
+            ("/api/auth/logout-all", ""),
+            ("/api/auth/end-session", "id=1"),
+        ] {
+            let outcome =
+                case_with(&app, next(), path, body.to_owned(), Some(&victim), headers).await;
+            assert!(
+                [StatusCode::FORBIDDEN, StatusCode::SEE_OTHER].contains(&outcome.status),
+                "{path} {headers:?}: {}",
+                outcome.status
+            );
+        }
+    }
+    let still = app.post("/api/auth/session", &[], Some(&victim)).await;
+    assert!(
+        still.body.contains("csrf-victim@example.com"),
+        "{}",
+        still.body
+    );
+
+    // Forwarded-For values a client or a broken proxy might send.
+    let long_chain = vec!["10.0.0.1"; 200].join(", ");
+    for forwarded in [
+        "1.2.3.4:99999",
+        "[::1",
+        "::1]",
+        "[2001:db8::1]:x",
+        "::ffff:1.2.3.4",
+        "unknown",
+        "_hidden",
+        "1.2.3.4, ,",
+        " , , ",
+        "300.1.1.1",
+        "2001:db8::1%eth0",
+        "1.2.3.4\t5.6.7.8",
+        "0.0.0.0",
+        "255.255.255.255",
+        long_chain.as_str(),
+    ] {
+        let outcome = case_with(
+            &app,
+            next(),
+            "/api/auth/request",
+            form(&[("email", "forwarded@example.com")]),
+            None,
+            &[("x-forwarded-for", forwarded)],
+        )
+        .await;
+        assert!(
+            [StatusCode::OK, StatusCode::TOO_MANY_REQUESTS].contains(&outcome.status),
+            "{forwarded:?}: {}",
+            outcome.status
+        );
+    }
+
+    // Unknown fields, repeated fields, and bodies that are not a form at all.
+    for body in [
+        "email=a%40example.com&email=b%40example.com",
+        "%%%%",
+        "email",
+        "=",
+        "{\"email\":\"a@example.com\"}",
+        "email=%FF%FE",
+    ] {
+        case(&app, next(), "/api/auth/request", body.to_owned(), None).await;
+    }
+
+    // Pages that echo query values: every value comes back escaped, nothing 5xx.
+    let pages = [
+        "/?error=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "/?email=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "/?redir=javascript%3Aalert(1)",
+        "/?redir=%2F%2Fevil.example",
+        "/check-your-email?email=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E",
+        "/check-your-email?error=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "/check-your-email?redir=https%3A%2F%2Fevil.example",
+        "/magic-link-auth",
+        "/magic-link-auth?token=",
+        "/magic-link-auth?token=%3Cscript%3E",
+        "/magic-link-auth?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "/magic-link-auth?error=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "/magic-link-auth?token=x&redir=%2F%2Fevil.example",
+        "/%2F%2Fevil.example",
+        "/..%2F..%2Fetc%2Fpasswd",
+        "/pkg/..%2F..%2FCargo.toml",
+    ];
+    for page in pages {
+        next();
+        let reply = app.get(page).await;
+        assert!(reply.status.as_u16() < 500, "{page}: {}", reply.status);
+        assert!(
+            !reply.body.contains("<script>alert"),
+            "{page} echoed a script"
+        );
+        assert!(!reply.body.contains("<img src=x"), "{page} echoed markup");
+        assert!(
+            !reply.body.contains("[package]"),
+            "{page} served a file outside the site"
+        );
+    }
+
+    let total = next() - 1;
+    assert!(total >= 200, "only {total} cases");
+    println!("{total} hostile cases, each answered below 500 with no off-site redirect");
+
+    // No address ever put a header of its own into a message.
+    app.mail_settled().await;
+    for raw in std::fs::read_dir(&app.outbox)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+    {
+        let head = raw.split("\r\n\r\n").next().unwrap();
+        let names: Vec<&str> = head
+            .split("\r\n")
+            .map(|l| l.split(':').next().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "From",
+                "To",
+                "Subject",
+                "Date",
+                "Message-ID",
+                "MIME-Version",
+                "Content-Type"
+            ],
+            "{head}"
+        );
+    }
+}

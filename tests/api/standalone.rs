@@ -1,0 +1,399 @@
+//! The release binary on its own: copied alone into an empty folder and run there, it serves
+//! the whole site from inside itself, creates its SQLite file beside itself, signs a person in,
+//! and on SIGTERM finishes the request in flight and sends its queued mail before it exits.
+//!
+//! It needs `cargo leptos build --release` first (`make test` does that). Under CI a missing
+//! binary fails the test; elsewhere the test says so and passes.
+#![cfg(feature = "ssr")]
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use crate::support::{
+    app::{text_part, token_of},
+    mailgun::{Behaviour, FakeMailgun},
+};
+use app::auth::entities::credential::{self, Delivery};
+use reqwest::{StatusCode, header};
+use sea_orm::EntityTrait;
+
+/// The release server binary, if it has been built.
+fn release_binary() -> Option<PathBuf> {
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target"),
+        PathBuf::from,
+    );
+    let binary = target.join("release").join(env!("CARGO_PKG_NAME"));
+    if binary.exists() {
+        return Some(binary);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing: under CI, `cargo leptos build --release` must run before the tests",
+        binary.display()
+    );
+    eprintln!("no release binary: run `cargo leptos build --release` to run this test");
+    None
+}
+
+/// Held while a copy of the binary is written and while this process starts any program.
+/// A program started by another test while the copy is still open for writing would inherit
+/// that open file until it runs, and starting the copy would then fail with "Text file busy".
+static SPAWNING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// The binary, copied alone into a new empty folder and started there with `env` only.
+struct Standalone {
+    folder: tempfile::TempDir,
+    child: Child,
+    base: String,
+}
+
+impl Standalone {
+    async fn start(binary: &Path, env: &[(&str, &str)]) -> Self {
+        Self::start_with_dotenv(binary, env, None).await
+    }
+
+    /// As `start`, with a `.env` file written beside the binary first.
+    async fn start_with_dotenv(binary: &Path, env: &[(&str, &str)], dotenv: Option<&str>) -> Self {
+        // The test's HTTP client shares the process-wide TLS provider choice with the app.
+        app::auth::mail::mailgun::install_crypto_provider();
+        let folder = tempfile::tempdir().unwrap();
+        if let Some(dotenv) = dotenv {
+            std::fs::write(folder.path().join(".env"), dotenv).unwrap();
+        }
+        let copy = folder.path().join(env!("CARGO_PKG_NAME"));
+        let spawning = SPAWNING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        std::fs::copy(binary, &copy).unwrap();
+        let addr = crate::support::free_local_addr();
+        let child = Command::new(&copy)
+            .current_dir(folder.path())
+            .env_clear()
+            .env("LEPTOS_SITE_ADDR", &addr)
+            .env("MAGIC_LINK_AUTH_PUBLIC_URL", format!("http://{addr}"))
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        drop(spawning);
+        let server = Self {
+            folder,
+            child,
+            base: format!("http://{addr}"),
+        };
+        server.wait_until_ready().await;
+        server
+    }
+
+    async fn wait_until_ready(&self) {
+        crate::support::app::wait_until_healthy(&self.base).await;
+    }
+
+    fn terminate(&self) {
+        let pid = self.child.id().to_string();
+        let _spawning = SPAWNING
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        assert!(
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+}
+
+impl Drop for Standalone {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+/// The messages in `folder`, once there are at least `count` (mail goes out after the reply;
+/// a message being written has another name until it is renamed into place).
+async fn files_in(folder: &Path, count: usize) -> Vec<PathBuf> {
+    let start = Instant::now();
+    loop {
+        let files: Vec<PathBuf> = std::fs::read_dir(folder)
+            .map(|entries| {
+                entries
+                    .map(|e| e.unwrap().path())
+                    .filter(|path| path.extension().is_some_and(|ext| ext == "eml"))
+                    .collect()
+            })
+            .unwrap_or_default();
+        if files.len() >= count {
+            return files;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{} holds {} files, not {count}",
+            folder.display(),
+            files.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The `src` or `href` values in `html` that point under `/pkg/`.
+fn pkg_urls(html: &str) -> Vec<String> {
+    html.split('"')
+        .filter(|piece| piece.starts_with("/pkg/"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_binary_alone_serves_the_site_and_signs_a_person_in() {
+    let Some(binary) = release_binary() else {
+        return;
+    };
+    let server = Standalone::start(
+        &binary,
+        &[
+            ("MAGIC_LINK_MAIL_PROVIDER", "file"),
+            ("MAGIC_LINK_MAIL_OUTBOX", "outbox"),
+        ],
+    )
+    .await;
+    let http = client();
+
+    // The page links to content-hashed assets, and each comes out of the binary compressed.
+    let page = http.get(&server.base).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()[header::CACHE_CONTROL], "no-store");
+    // A release binary runs as production: no development reload socket in the policy.
+    let csp = page.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(csp.contains("connect-src 'self';"), "{csp}");
+    assert!(!csp.contains("ws:"), "{csp}");
+    let html = page.text().await.unwrap();
+    assert!(!html.contains("ws://"), "the page opens the reload socket");
+    let assets = pkg_urls(&html);
+    for ext in [".css", ".js", ".wasm"] {
+        assert!(
+            assets
+                .iter()
+                .any(|url| url.ends_with(ext) && url.matches('.').count() == 2),
+            "no hashed {ext} in {assets:?}"
+        );
+    }
+    for url in &assets {
+        for (accept, encoding) in [("br, gzip", Some("br")), ("gzip", Some("gzip")), ("", None)] {
+            let reply = http
+                .get(format!("{}{url}", server.base))
+                .header(header::ACCEPT_ENCODING, accept)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), StatusCode::OK, "{url}");
+            assert_eq!(
+                reply.headers()[header::CACHE_CONTROL],
+                "public, max-age=31536000, immutable"
+            );
+            assert_eq!(
+                reply
+                    .headers()
+                    .get(header::CONTENT_ENCODING)
+                    .map(|v| v.to_str().unwrap()),
+                encoding,
+                "{url} with Accept-Encoding {accept:?}"
+            );
+            assert!(!reply.bytes().await.unwrap().is_empty());
+        }
+    }
+    let icon = http
+        .get(format!("{}/favicon.svg", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(icon.status(), StatusCode::OK);
+    let etag = icon.headers()[header::ETAG].clone();
+    let again = http
+        .get(format!("{}/favicon.svg", server.base))
+        .header(header::IF_NONE_MATCH, etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+    // The whole sign-in, with the database created beside the binary.
+    let form = |pairs: &[(&str, &str)]| serde_urlencoded::to_string(pairs).unwrap();
+    let sent = http
+        .post(format!("{}/api/auth/request", server.base))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form(&[("email", "alone@example.com")]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::OK);
+    assert!(server.folder.path().join("magic_link_auth.db").exists());
+    let mail = files_in(&server.folder.path().join("outbox"), 1)
+        .await
+        .remove(0);
+    let text = text_part(&std::fs::read_to_string(mail).unwrap());
+    let link = text.lines().find(|l| l.starts_with("http://")).unwrap();
+    let token = token_of(link);
+    let signed_in = http
+        .post(format!("{}/api/auth/redeem", server.base))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(form(&[("token", &token)]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    let cookie = signed_in.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let home = http
+        .get(&server.base)
+        .header(header::COOKIE, cookie)
+        .send()
+        .await
+        .unwrap();
+    assert!(home.text().await.unwrap().contains("Welcome back!"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_the_request_in_flight_finish_and_the_queued_mail_go_out() {
+    let Some(binary) = release_binary() else {
+        return;
+    };
+    // Mailgun answers after a second, so the mail is still being sent when SIGTERM lands.
+    let mailgun = FakeMailgun::start(Behaviour::Delay(Duration::from_secs(1))).await;
+    let server = Standalone::start(
+        &binary,
+        &[
+            ("MAGIC_LINK_MAIL_PROVIDER", "mailgun"),
+            ("MAILGUN_API_URL", &mailgun.url),
+            ("MAILGUN_DOMAIN_NAME", "mg.example.com"),
+            ("MAILGUN_API_KEY", "key"),
+        ],
+    )
+    .await;
+    let sent = client()
+        .post(format!("{}/api/auth/request", server.base))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body("email=late%40example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::OK);
+    // A second request is half sent: its headers are in, its body is not.
+    let addr = server.base.trim_start_matches("http://").to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(
+        b"POST /api/auth/request HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n\
+          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 25\r\n\r\nemail=",
+    )
+    .await
+    .unwrap();
+    // Wait until the mail has reached Mailgun, then ask the server to stop.
+    let start = Instant::now();
+    while mailgun.log.lock().unwrap().is_empty() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the mail never reached Mailgun"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    server.terminate();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    slow.write_all(b"later%40example.com").await.unwrap();
+    let mut answer = Vec::new();
+    slow.read_to_end(&mut answer).await.unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    let mut server = server;
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the server did not exit"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "exit status {status}");
+    // Both messages went out before it stopped, and it recorded so.
+    assert_eq!(mailgun.log.lock().unwrap().len(), 2);
+    let url = format!(
+        "sqlite://{}?mode=ro",
+        server.folder.path().join("magic_link_auth.db").display()
+    );
+    let db = sea_orm::Database::connect(&url).await.unwrap();
+    let deliveries: Vec<Delivery> = credential::Entity::find()
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| row.delivery)
+        .collect();
+    assert_eq!(deliveries, [Delivery::Sent, Delivery::Sent]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_can_come_from_a_dotenv_file_and_the_environment_wins() {
+    let Some(binary) = release_binary() else {
+        return;
+    };
+    let dotenv = "# settings for this folder\n\
+                  MAGIC_LINK_MAIL_PROVIDER=file\n\
+                  MAGIC_LINK_MAIL_OUTBOX=letters\n\
+                  MAGIC_LINK_AUTH_OTP_RATE_LIMIT=1\n";
+    let server = Standalone::start_with_dotenv(
+        &binary,
+        &[("MAGIC_LINK_AUTH_OTP_RATE_LIMIT", "2")],
+        Some(dotenv),
+    )
+    .await;
+    let http = client();
+    let mut statuses = Vec::new();
+    for _ in 0..3 {
+        let reply = http
+            .post(format!("{}/api/auth/request", server.base))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body("email=dotenv%40example.com")
+            .send()
+            .await
+            .unwrap();
+        statuses.push(reply.status());
+    }
+    // The limit of 2 from the environment, not 1 from the file.
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    let letters = files_in(&server.folder.path().join("letters"), 2).await;
+    assert_eq!(letters.len(), 2);
+}

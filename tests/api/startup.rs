@@ -1,0 +1,278 @@
+//! The server binary as a process: it refuses to start on an unusable or unsafe setting,
+//! naming it in one line, and no secret ever reaches what it prints, at any log level.
+#![cfg(feature = "ssr")]
+#![allow(clippy::expect_used, clippy::unwrap_used)]
+
+use std::{
+    io::Read,
+    process::{Child, Command, Stdio},
+    thread::JoinHandle,
+    time::{Duration, Instant},
+};
+
+use crate::support::app::{cookie_pair, link_and_code, text_part, token_of, wait_until_healthy};
+use reqwest::{StatusCode, header};
+
+fn server() -> Command {
+    Command::new(crate::support::server_binary())
+}
+
+/// Runs the server in `dir` with `env` until it exits; returns its stderr.
+fn refused_with(dir: &std::path::Path, env: &[(&str, &str)]) -> String {
+    let output = server()
+        .current_dir(dir)
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .expect("the server binary runs");
+    assert!(!output.status.success(), "{env:?} started");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn an_unusable_setting_stops_the_server_with_one_line() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let stderr = refused_with(dir.path(), &[("MAGIC_LINK_AUTH_OTP_RATE_LIMIT", "zero")]);
+    assert_eq!(
+        stderr.trim_end(),
+        "error: MAGIC_LINK_AUTH_OTP_RATE_LIMIT=\"zero\" is not usable: must be a whole number, 1 or more"
+    );
+    // It stopped before creating the database.
+    assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 0);
+}
+
+#[test]
+fn an_https_deployment_without_a_mail_provider_does_not_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let stderr = refused_with(
+        dir.path(),
+        &[("MAGIC_LINK_AUTH_PUBLIC_URL", "https://app.example.com")],
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: MAGIC_LINK_MAIL_PROVIDER=\"\" is not usable: must be set when MAGIC_LINK_AUTH_PUBLIC_URL is https"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn no_secret_reaches_a_startup_error() {
+    let dir = tempfile::tempdir().unwrap();
+    // A database that cannot be reached: the URL is named, its password is not.
+    let stderr = refused_with(
+        dir.path(),
+        &[("DATABASE_URL", "postgres://app:hunter2-db@127.0.0.1:1/app")],
+    );
+    assert!(!stderr.contains("hunter2"), "{stderr}");
+    assert!(
+        stderr.contains("postgres://app:***@127.0.0.1:1/app"),
+        "{stderr}"
+    );
+    for (variable, secret, others) in [
+        (
+            "SMTP_PASSWORD",
+            "hunter2-smtp",
+            vec![
+                ("MAGIC_LINK_MAIL_PROVIDER", "smtp"),
+                ("SMTP_HOST", "mx.example.com"),
+            ],
+        ),
+        ("MAGIC_LINK_CAPTCHA_SECRET", "hunter2-captcha", vec![]),
+        ("DATABASE_URL", "mysql://app:hunter2-url@db/app", vec![]),
+    ] {
+        let mut env = others;
+        env.push((variable, secret));
+        let stderr = refused_with(dir.path(), &env);
+        assert!(stderr.contains(variable), "{stderr}");
+        assert!(
+            !stderr.contains("hunter2"),
+            "{variable} printed its secret: {stderr}"
+        );
+    }
+}
+
+/// The server started with `env` on a free port, its output collected as it runs.
+struct Running {
+    child: Child,
+    base: String,
+    output: Vec<JoinHandle<String>>,
+}
+
+impl Running {
+    fn start(dir: &std::path::Path, env: &[(&str, &str)]) -> Self {
+        // The test's HTTP client shares the process-wide TLS provider choice with the app.
+        app::auth::mail::mailgun::install_crypto_provider();
+        let addr = crate::support::free_local_addr();
+        let mut child = server()
+            .current_dir(dir)
+            .env_clear()
+            .env("LEPTOS_SITE_ADDR", &addr)
+            .env("LEPTOS_OUTPUT_NAME", env!("CARGO_PKG_NAME"))
+            .env("MAGIC_LINK_AUTH_PUBLIC_URL", format!("http://{addr}"))
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let drain = |mut pipe: Box<dyn Read + Send>| {
+            std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = pipe.read_to_string(&mut text);
+                text
+            })
+        };
+        let output = vec![
+            drain(Box::new(child.stdout.take().unwrap())),
+            drain(Box::new(child.stderr.take().unwrap())),
+        ];
+        Self {
+            child,
+            base: format!("http://{addr}"),
+            output,
+        }
+    }
+
+    async fn ready(&self) {
+        wait_until_healthy(&self.base).await;
+    }
+
+    /// Stops the server and returns everything it printed.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.output
+            .drain(..)
+            .map(|reader| reader.join().unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_mail_on_an_https_deployment_starts_with_a_warning() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(
+        dir.path(),
+        &[
+            ("MAGIC_LINK_AUTH_PUBLIC_URL", "https://app.example.com"),
+            ("MAGIC_LINK_MAIL_PROVIDER", "console"),
+        ],
+    );
+    server.ready().await;
+    let printed = server.stop();
+    assert!(
+        printed.contains("MAGIC_LINK_MAIL_PROVIDER=console on an https deployment"),
+        "{printed}"
+    );
+    assert!(printed.contains("WARN"), "{printed}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_token_code_or_session_ever_reaches_the_log_even_at_trace() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(
+        dir.path(),
+        &[
+            ("RUST_LOG", "trace"),
+            ("MAGIC_LINK_MAIL_PROVIDER", "file"),
+            ("MAGIC_LINK_MAIL_OUTBOX", "outbox"),
+        ],
+    );
+    server.ready().await;
+    let base = server.base.clone();
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let post = |path: &str, body: String, cookie: Option<&str>| {
+        let mut request = http
+            .post(format!("{base}{path}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body);
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        request.send()
+    };
+
+    // The whole flow, each secret travelling every way it can: in a query, a form, a cookie.
+    let sent = post(
+        "/api/auth/request",
+        "email=traced%40example.com".to_owned(),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(sent.status(), StatusCode::OK);
+    let pending = cookie_pair(sent.headers()[header::SET_COOKIE].to_str().unwrap());
+    let outbox = dir.path().join("outbox");
+    let start = Instant::now();
+    let mail = loop {
+        let written = std::fs::read_dir(&outbox).ok().and_then(|mut entries| {
+            entries.find_map(|e| {
+                Some(e.ok()?.path()).filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            })
+        });
+        if let Some(file) = written {
+            break file;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "no mail");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let text = text_part(&std::fs::read_to_string(mail).unwrap());
+    let (link, code) = link_and_code(&text);
+    let token = token_of(&link);
+    let page = http.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+    post("/api/auth/link", format!("token={token}"), Some(&pending))
+        .await
+        .unwrap();
+    let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+    post(
+        "/api/auth/verify-code",
+        format!("email=traced%40example.com&code={wrong}"),
+        Some(&pending),
+    )
+    .await
+    .unwrap();
+    let signed_in = post(
+        "/api/auth/verify-code",
+        format!("email=traced%40example.com&code={code}"),
+        Some(&pending),
+    )
+    .await
+    .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    let session = signed_in
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| cookie_pair(v.to_str().unwrap()))
+        .find(|c| c.starts_with("session="))
+        .unwrap();
+    post("/api/auth/session", String::new(), Some(&session))
+        .await
+        .unwrap();
+    http.get(format!("{base}/account"))
+        .header(header::COOKIE, &session)
+        .send()
+        .await
+        .unwrap();
+    post("/api/auth/logout", String::new(), Some(&session))
+        .await
+        .unwrap();
+
+    let printed = server.stop();
+    // The request trace is on: each request's span names its path, never its query.
+    assert!(printed.contains("finished processing request"), "{printed}");
+    assert!(printed.contains("path=/magic-link-auth"), "{printed}");
+    let session_token = session.trim_start_matches("session=");
+    for (what, secret) in [
+        ("link token", token.as_str()),
+        ("code", code.as_str()),
+        ("session token", session_token),
+    ] {
+        assert!(!printed.contains(secret), "the {what} reached the log");
+    }
+}

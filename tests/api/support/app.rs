@@ -1,0 +1,257 @@
+//! The real server on a random port, driven over HTTP as a browser or an API client would.
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use app::{
+    auth::{
+        config::{AuthConfig, MailProvider},
+        service::AuthService,
+    },
+    server::{AppState, ClientLimits, connect_and_migrate, serve_with},
+};
+use base64::{Engine, engine::general_purpose::STANDARD};
+use leptos::prelude::LeptosOptions;
+use reqwest::{StatusCode, header};
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+
+pub struct TestApp {
+    pub base: String,
+    pub db: DatabaseConnection,
+    pub outbox: PathBuf,
+    pub http: reqwest::Client,
+    /// The app's auth service, to wait for its mail queue.
+    pub auth: AuthService,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// The app on a fresh SQLite file in a temporary folder.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut AuthConfig)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("app.db").display());
+    let db = connect_and_migrate(&url).await.expect("database ready");
+    let outbox = dir.path().join("outbox");
+    let mut app = spawn_app_on(db, outbox, adjust).await;
+    app._dir = Some(dir);
+    app
+}
+
+/// The app on `db`, already migrated, writing mail into `outbox`.
+pub async fn spawn_app_on(
+    db: DatabaseConnection,
+    outbox: PathBuf,
+    adjust: impl FnOnce(&mut AuthConfig),
+) -> TestApp {
+    spawn_app_limited(db, outbox, ClientLimits::default(), adjust).await
+}
+
+/// As [`spawn_app_on`], with `limits` on slow clients.
+pub async fn spawn_app_limited(
+    db: DatabaseConnection,
+    outbox: PathBuf,
+    limits: ClientLimits,
+    adjust: impl FnOnce(&mut AuthConfig),
+) -> TestApp {
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("local address");
+    let mut config = AuthConfig {
+        public_url: format!("http://{addr}"),
+        mail_provider: MailProvider::File {
+            outbox: outbox.clone(),
+        },
+        ..AuthConfig::default()
+    };
+    adjust(&mut config);
+    let leptos_options = LeptosOptions::builder()
+        .output_name(env!("CARGO_PKG_NAME"))
+        .site_root("target/site")
+        .site_addr(addr)
+        .build();
+    let state = AppState::new(leptos_options, db.clone(), config).expect("app state");
+    let auth = state.auth.clone();
+    tokio::spawn(serve_with(listener, state, limits, std::future::pending()));
+    TestApp {
+        base: format!("http://{addr}"),
+        db,
+        outbox,
+        // The production server runs on a multi-threaded runtime, and so do these tests. A
+        // request that stalls fails the test instead of holding the whole run.
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(30))
+            .build()
+            .unwrap(),
+        auth,
+        _dir: None,
+    }
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: header::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect()
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.cookies()
+            .into_iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+    }
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(self.http.get(format!("{}{path}", self.base)))
+            .await
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)], cookie: Option<&str>) -> Reply {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json")
+            .body(serde_urlencoded::to_string(form).unwrap());
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request).await
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("request");
+        Reply {
+            status: response.status(),
+            headers: response.headers().clone(),
+            body: response.text().await.expect("body"),
+        }
+    }
+
+    /// Waits until the app has sent (or given up on) every message it queued: mail goes
+    /// out after the reply.
+    pub async fn mail_settled(&self) {
+        tokio::time::timeout(std::time::Duration::from_secs(30), self.auth.mail.settled())
+            .await
+            .expect("the mail queue settles");
+    }
+
+    /// Every message in the outbox once the mail queue has settled, decoded to its text part,
+    /// oldest first.
+    pub async fn mails(&self) -> Vec<String> {
+        self.mail_settled().await;
+        let Ok(entries) = std::fs::read_dir(&self.outbox) else {
+            return Vec::new();
+        };
+        let mut files: Vec<_> = entries
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .collect();
+        files.sort();
+        files
+            .into_iter()
+            .map(|file| text_part(&std::fs::read_to_string(file).unwrap()))
+            .collect()
+    }
+
+    /// The `To:` of every message in the outbox, once the mail queue has settled.
+    pub async fn recipients(&self) -> Vec<String> {
+        self.mail_settled().await;
+        let Ok(entries) = std::fs::read_dir(&self.outbox) else {
+            return Vec::new();
+        };
+        entries
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+            .map(|file| {
+                let raw = std::fs::read_to_string(file).unwrap();
+                raw.split("\r\n")
+                    .find_map(|line| line.strip_prefix("To: "))
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    }
+
+    /// Requests a link for `email`, redeems it over the API, and returns the session cookie
+    /// as a `Cookie:` header value.
+    pub async fn sign_in(&self, email: &str) -> String {
+        let sent = self
+            .post("/api/auth/request", &[("email", email)], None)
+            .await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+        let (link, _) = self.last_link_and_code().await;
+        let token = token_of(&link);
+        let signed_in = self
+            .post("/api/auth/redeem", &[("token", token.as_str())], None)
+            .await;
+        assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
+        cookie_pair(&signed_in.cookie("session").expect("a session cookie"))
+    }
+
+    pub async fn last_link_and_code(&self) -> (String, String) {
+        link_and_code(&self.mails().await.pop().expect("a message"))
+    }
+}
+
+/// The link and the code in a message's text part.
+pub fn link_and_code(text: &str) -> (String, String) {
+    let link = text
+        .lines()
+        .find(|l| l.starts_with("http://"))
+        .unwrap()
+        .to_owned();
+    let code = text
+        .split("code on the sign-in page: ")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take(6)
+        .collect();
+    (link, code)
+}
+
+/// Waits until the server at `base` answers `/healthz` with 200, for at most 20 s.
+pub async fn wait_until_healthy(base: &str) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(20) {
+        if let Ok(reply) = reqwest::get(format!("{base}/healthz")).await
+            && reply.status() == StatusCode::OK
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the server at {base} did not become ready");
+}
+
+/// The decoded plain-text part of a raw `.eml` message.
+pub fn text_part(raw: &str) -> String {
+    let text_part = raw.split("text/plain; charset=utf-8").nth(1).unwrap();
+    let body = text_part.split("\r\n\r\n").nth(1).unwrap();
+    let encoded: String = body.split("\r\n--").next().unwrap().replace("\r\n", "");
+    String::from_utf8(STANDARD.decode(encoded).unwrap()).unwrap()
+}
+
+pub fn token_of(link: &str) -> String {
+    let query = link.split_once('?').unwrap().1;
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap();
+    pairs.into_iter().find(|(k, _)| k == "token").unwrap().1
+}
+
+pub fn cookie_pair(set_cookie: &str) -> String {
+    set_cookie.split(';').next().unwrap().to_owned()
+}
