@@ -75,6 +75,7 @@ pub mod api;
 pub mod components;
 pub mod domain;
 pub mod paths;
+pub mod replies;
 pub mod state;
 
 #[cfg(feature = "migrations")]
@@ -92,6 +93,8 @@ pub mod config;
 mod cookies;
 #[cfg(feature = "ssr")]
 pub mod database;
+#[cfg(feature = "ssr")]
+pub mod device;
 #[cfg(feature = "ssr")]
 pub mod entities;
 #[cfg(feature = "ssr")]
@@ -113,10 +116,10 @@ pub mod store;
 #[cfg(feature = "ssr")]
 pub mod user;
 
-pub use api::{AuthError, SessionInfo};
 pub use components::{CheckEmail, LoginForm, LogoutButton, MagicLinkPage, RequireAuth, Sessions};
 pub use domain::{Code, Email, LinkToken, PersistentId, RedirectTarget, SessionToken};
 pub use paths::AuthPaths;
+pub use replies::{AuthError, SessionInfo};
 pub use state::{AuthProvider, AuthState, use_auth};
 
 #[cfg(feature = "ssr")]

@@ -1,23 +1,41 @@
-//! The README's table of environment variables, `.env.example` and the code agree: every
-//! variable the code reads is documented with the default the code uses, and nothing else is.
+//! The README's table of environment variables and `.env.example` agree with the library's
+//! table of variables (`config::variables::VARIABLES`), which is what the parser reads, plus
+//! the few variables the app reads itself.
 #![cfg(feature = "ssr")]
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use app::auth::config::{
     AuthConfig, DEFAULT_DATABASE_URL, DEFAULT_MAILGUN_API_URL, DEFAULT_OUTBOX,
+    variables::{VARIABLES, variable},
 };
 
 const README: &str = include_str!("../../README.md");
 const ENV_EXAMPLE: &str = include_str!("../../.env.example");
-const CONFIG_SOURCE: &str = include_str!("../../leptos-magic-link/src/config.rs");
 
-/// Variables read by the libraries underneath rather than by `AuthConfig`.
-const READ_ELSEWHERE: [&str; 3] = ["LEPTOS_SITE_ADDR", "LEPTOS_ENV", "RUST_LOG"];
+/// Variables read by the app and the libraries underneath rather than by `AuthConfig`, as
+/// the README's table shows them after the library's own.
+const APP_VARIABLES: [(&str, &str, &str); 3] = [
+    (
+        "RUST_LOG",
+        "`info,sqlx=warn`",
+        "the log filter, as in `tracing-subscriber`'s `EnvFilter` (for example `debug,sqlx=warn`)",
+    ),
+    (
+        "LEPTOS_SITE_ADDR",
+        "`127.0.0.1:3000`",
+        "where the server listens",
+    ),
+    (
+        "LEPTOS_ENV",
+        "`PROD` in a release binary, `DEV` otherwise",
+        "`DEV` adds the live-reload socket of `cargo leptos watch` to the pages and their Content-Security-Policy",
+    ),
+];
 
-/// The README's Configuration table: variable name to the text of its default column.
-fn readme_table() -> BTreeMap<String, String> {
+/// The README's Configuration table: name, default and rule, row by row.
+fn readme_rows() -> Vec<(String, String, String)> {
     let section = README
         .split("## Configuration")
         .nth(1)
@@ -30,38 +48,42 @@ fn readme_table() -> BTreeMap<String, String> {
         .filter_map(|line| {
             let cells: Vec<&str> = line.split('|').map(str::trim).collect();
             let name = cells.get(1)?.strip_prefix('`')?.strip_suffix('`')?;
-            name.chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-                .then(|| {
-                    (
-                        name.to_owned(),
-                        cells.get(2).copied().unwrap_or("").to_owned(),
-                    )
-                })
+            let is_name = name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
+            is_name.then(|| {
+                (
+                    name.to_owned(),
+                    cells.get(2).copied().unwrap_or("").to_owned(),
+                    cells.get(3).copied().unwrap_or("").to_owned(),
+                )
+            })
         })
         .collect()
 }
 
-/// Every name the configuration code reads, found in its source.
-fn names_in_code() -> BTreeSet<String> {
-    let mut names: BTreeSet<String> = READ_ELSEWHERE.iter().map(|s| (*s).to_owned()).collect();
-    for piece in CONFIG_SOURCE.split('"').skip(1).step_by(2) {
-        let is_name = piece.len() > 3
-            && piece.contains('_')
-            && piece
-                .chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-        if is_name {
-            names.insert(piece.to_owned());
-        }
-    }
-    names
+/// The rows the README must hold: the library's table, then the app's own.
+fn expected_rows() -> Vec<(String, String, String)> {
+    VARIABLES
+        .iter()
+        .map(|row| (row.name, row.default, row.rule))
+        .chain(APP_VARIABLES)
+        .map(|(name, default, rule)| (name.to_owned(), default.to_owned(), rule.to_owned()))
+        .collect()
 }
 
 #[test]
-fn the_readme_documents_every_variable_the_code_reads_and_no_other() {
-    let documented: BTreeSet<String> = readme_table().into_keys().collect();
-    assert_eq!(documented, names_in_code());
+fn the_readme_table_is_the_variables_table() {
+    let expected = expected_rows();
+    let markdown: String = expected
+        .iter()
+        .map(|(name, default, rule)| format!("| `{name}` | {default} | {rule} |\n"))
+        .collect();
+    assert_eq!(
+        readme_rows(),
+        expected,
+        "the README's Configuration table should read:\n{markdown}"
+    );
 }
 
 #[test]
@@ -75,12 +97,12 @@ fn dotenv_example_lists_every_variable() {
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
         })
         .collect();
-    assert_eq!(listed, names_in_code());
+    let expected: BTreeSet<String> = expected_rows().into_iter().map(|(name, ..)| name).collect();
+    assert_eq!(listed, expected);
 }
 
 #[test]
 fn the_readme_defaults_are_the_codes_defaults() {
-    let table = readme_table();
     let defaults = AuthConfig::default();
     let expected = [
         ("DATABASE_URL", DEFAULT_DATABASE_URL.to_owned()),
@@ -128,10 +150,10 @@ fn the_readme_defaults_are_the_codes_defaults() {
         ("MAGIC_LINK_EMAIL_SUBJECT", defaults.mail.subject),
     ];
     for (name, value) in expected {
-        let cell = &table[name];
+        let cell = variable(name).expect("in the table").default;
         assert!(
             cell.starts_with(&format!("`{value}`")),
-            "{name}: the README says {cell:?}, the code's default is {value:?}"
+            "{name}: the table says {cell:?}, the code's default is {value:?}"
         );
     }
 }

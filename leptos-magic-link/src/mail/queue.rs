@@ -20,11 +20,36 @@ use super::{Mail, MailError, Mailer};
 use crate::{
     client::ClientKey,
     clock::Clock,
-    config::MailQueueSettings,
     domain::Email,
     entities::credential::Delivery,
     store::{AuthStore, CredentialRef},
 };
+
+/// How mail leaves the request path: a bounded queue, and a few tries with growing pauses.
+/// Not read from the environment; the defaults suit one instance sending a sign-in mail
+/// per request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MailQueueSettings {
+    /// Messages that may wait to be sent; past this a request is told to come back (503).
+    pub capacity: usize,
+    /// Messages handed to the provider at once.
+    pub concurrency: usize,
+    /// Tries per message, the first included.
+    pub attempts: u32,
+    /// The pause before the second try; it doubles before each further one.
+    pub backoff: Duration,
+}
+
+impl Default for MailQueueSettings {
+    fn default() -> Self {
+        Self {
+            capacity: 1024,
+            concurrency: 16,
+            attempts: 3,
+            backoff: Duration::from_secs(1),
+        }
+    }
+}
 
 /// One message on its way, with the credential it carries.
 pub struct Outgoing {

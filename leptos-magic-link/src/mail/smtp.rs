@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 
 use lettre::{
     Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor,
@@ -18,7 +18,27 @@ use super::{
     Mail, MailError, Mailer, SendFuture,
     file::{render_eml, unique_id},
 };
-use crate::config::{SmtpSettings, SmtpTls};
+
+/// How the connection to the SMTP server is secured (`SMTP_TLS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS, which must succeed (port 587).
+    StartTls,
+    /// TLS from the first byte (port 465).
+    Implicit,
+    /// No encryption: only for a relay on the same host or private network (port 25).
+    None,
+}
+
+/// An SMTP server to hand mail to (`MAGIC_LINK_MAIL_PROVIDER=smtp`).
+#[derive(Clone, Debug)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    /// User name and password, when the server wants them.
+    pub credentials: Option<(String, SecretString)>,
+}
 
 pub struct SmtpMailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,

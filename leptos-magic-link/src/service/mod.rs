@@ -3,6 +3,10 @@
 
 use std::{sync::Arc, time::Duration};
 
+mod sign_in;
+
+pub use sign_in::SignInError;
+
 use super::{
     captcha::{CaptchaError, CaptchaVerifier, NoCaptcha, SiteVerify},
     client::Client,

@@ -1,0 +1,410 @@
+//! `AuthConfig`: every auth setting, read from the environment once at start.
+//!
+//! The variable names, defaults and rules are the original's, plus a few it lacked. An empty
+//! value means the default. A value that is set but unusable stops the server at start with
+//! one line naming the variable, the value and the rule, rather than failing later on a request.
+
+use std::{path::PathBuf, time::Duration};
+
+use secrecy::SecretString;
+
+mod setting;
+#[cfg(test)]
+mod tests;
+pub mod variables;
+
+use setting::{Setting, required, smtp_settings};
+
+pub use crate::mail::{
+    queue::MailQueueSettings,
+    smtp::{SmtpSettings, SmtpTls},
+};
+
+use super::{
+    client::TrustedProxies,
+    mail::{DEFAULT_HTML, DEFAULT_SUBJECT, MailSettings},
+    paths::AuthPaths,
+};
+
+/// One setting that could not be used. The value of a secret is never kept, and a database
+/// URL is kept with its password masked, so this error can be printed anywhere.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{variable}={shown} is not usable: {rule}", shown = self.shown())]
+pub struct ConfigError {
+    pub variable: &'static str,
+    /// The value as set; empty for a secret.
+    pub value: String,
+    pub rule: &'static str,
+    /// Whether the value is a secret, shown as `<hidden>`.
+    pub secret: bool,
+}
+
+impl ConfigError {
+    fn shown(&self) -> String {
+        if self.secret {
+            "<hidden>".to_owned()
+        } else {
+            format!("{:?}", self.value)
+        }
+    }
+}
+
+/// `url` for messages and logs: any password replaced by `***`, and the query, which may
+/// carry one too (`?password=…`), replaced by `?…`. A value that does not read as a URL but
+/// holds an `@` is hidden whole, as it may still hold a secret.
+pub fn redact_url(url: &str) -> String {
+    let mut parsed = match url::Url::parse(url) {
+        Ok(parsed) if parsed.password().is_none() && parsed.query().is_none() => {
+            return url.to_owned();
+        }
+        Ok(parsed) => parsed,
+        Err(_) if url.contains('@') => return "<hidden>".to_owned(),
+        Err(_) => return url.to_owned(),
+    };
+    if parsed.password().is_some() && parsed.set_password(Some("***")).is_err() {
+        return "<hidden>".to_owned();
+    }
+    let query = parsed.query().is_some();
+    parsed.set_query(None);
+    parsed.set_fragment(None);
+    let mut shown = parsed.to_string();
+    if query {
+        shown.push_str("?…");
+    }
+    shown
+}
+
+#[derive(Clone, Debug)]
+pub struct AuthConfig {
+    /// Where the database lives; `postgres://…` selects PostgreSQL. It may hold a password:
+    /// print it only through [`redact_url`].
+    pub database_url: SecretString,
+    /// Where the auth pages live. `MAGIC_LINK_AUTH_ROUTE` sets `paths.link`; the app sets
+    /// the others in code before building the service.
+    pub paths: AuthPaths,
+    /// The origin links are built from. Never taken from a request's Host header.
+    pub public_url: String,
+    /// How long a link or code stays usable, and the window the rate limits count over.
+    pub credential_lifetime: Duration,
+    /// How long a session lasts.
+    pub session_lifetime: Duration,
+    /// How many credentials one client may be issued per window, whatever the addresses.
+    pub rate_limit: u32,
+    /// How many credentials one address may be issued per window across all the clients it
+    /// has not signed in from: the bound on mail strangers can cause. Always above
+    /// `rate_limit` (twice it unless set), so no one client can use it up.
+    pub email_rate_limit: u32,
+    /// How many wrong codes a credential survives before its code is dead (its link lives on).
+    pub code_max_attempts: u32,
+    /// How many wrong codes one address takes per day, across all its credentials and
+    /// clients, before its codes stop working for the rest of the day.
+    pub code_daily_limit: u32,
+    /// Peers whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
+    /// The IPv6 prefix length that keys one client for the per-client limits.
+    pub ipv6_prefix: u8,
+    /// How often each instance deletes expired credentials and sessions.
+    pub cleanup_interval: Duration,
+    /// Who may sign in: everyone when `None` (`MAGIC_LINK_AUTH_ALLOWED_EMAILS` unset).
+    pub allowed_emails: Option<AllowList>,
+    /// The siteverify endpoint asked before a link is issued; no CAPTCHA when `None`.
+    pub captcha: Option<CaptchaSettings>,
+    /// How the email goes out.
+    pub mail_provider: MailProvider,
+    /// How long one try at handing a message to the mail provider may take.
+    pub mail_timeout: Duration,
+    /// How a message is sent off the request path: queue size, tries and backoff.
+    pub mail_queue: MailQueueSettings,
+    /// How many codes may wait for a hashing worker before a request is told to come back.
+    pub hash_queue: usize,
+    /// What the email says.
+    pub mail: MailSettings,
+}
+
+/// Where magic-link emails go (`MAGIC_LINK_MAIL_PROVIDER`). Its `Debug` shows no secret.
+#[derive(Clone, Debug)]
+pub enum MailProvider {
+    /// Logged, for development.
+    Console,
+    /// Written as `.eml` files into a folder.
+    File { outbox: PathBuf },
+    /// Handed to an SMTP server.
+    Smtp(SmtpSettings),
+    /// Posted to Mailgun's HTTP API.
+    Mailgun {
+        api_url: String,
+        domain: String,
+        api_key: SecretString,
+    },
+}
+
+pub const DEFAULT_MAILGUN_API_URL: &str = "https://api.mailgun.net";
+pub const DEFAULT_OUTBOX: &str = "./outbox";
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://magic_link_auth.db?mode=rwc";
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            database_url: DEFAULT_DATABASE_URL.into(),
+            paths: AuthPaths::default(),
+            public_url: "http://127.0.0.1:3000".to_owned(),
+            credential_lifetime: Duration::from_secs(1800),
+            session_lifetime: Duration::from_secs(604_800),
+            rate_limit: 5,
+            email_rate_limit: 10,
+            code_max_attempts: 5,
+            code_daily_limit: 10,
+            trusted_proxies: TrustedProxies::default(),
+            ipv6_prefix: 64,
+            cleanup_interval: Duration::from_secs(600),
+            allowed_emails: None,
+            captcha: None,
+            mail_provider: MailProvider::Console,
+            mail_timeout: Duration::from_secs(10),
+            mail_queue: MailQueueSettings::default(),
+            hash_queue: 256,
+            mail: MailSettings {
+                from: default_from("127.0.0.1"),
+                subject: DEFAULT_SUBJECT.to_owned(),
+                html: DEFAULT_HTML.to_owned(),
+            },
+        }
+    }
+}
+
+impl AuthConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`, so tests can supply them without touching the process.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let defaults = Self::default();
+        let read = |variable: &'static str| {
+            debug_assert!(
+                variables::variable(variable).is_some(),
+                "{variable} is missing from config::variables::VARIABLES"
+            );
+            lookup(variable)
+                .map(|value| value.trim().to_owned())
+                .filter(|value| !value.is_empty())
+                .map(|value| Setting { variable, value })
+        };
+
+        let public_url = match read("MAGIC_LINK_AUTH_PUBLIC_URL") {
+            Some(s) => s.origin()?,
+            None => defaults.public_url,
+        };
+        let mailgun_domain = read("MAILGUN_DOMAIN_NAME").map(|s| s.value);
+        let mail_provider = match read("MAGIC_LINK_MAIL_PROVIDER") {
+            // On https this is a deployment: console delivery would write every link and
+            // code into its logs. Console stays the default for local http development.
+            None if public_url.starts_with("https://") => {
+                return Err(ConfigError {
+                    variable: "MAGIC_LINK_MAIL_PROVIDER",
+                    value: String::new(),
+                    rule: "must be set when MAGIC_LINK_AUTH_PUBLIC_URL is https: smtp or mailgun (console would write every link and code into the logs)",
+                    secret: false,
+                });
+            }
+            None => MailProvider::Console,
+            Some(s) => match s.value.to_ascii_lowercase().as_str() {
+                "console" => MailProvider::Console,
+                "file" => MailProvider::File {
+                    outbox: read("MAGIC_LINK_MAIL_OUTBOX")
+                        .map_or_else(|| PathBuf::from(DEFAULT_OUTBOX), |s| PathBuf::from(s.value)),
+                },
+                "mailgun" => MailProvider::Mailgun {
+                    api_url: match read("MAILGUN_API_URL") {
+                        Some(s) => s.http_url()?,
+                        None => DEFAULT_MAILGUN_API_URL.to_owned(),
+                    },
+                    domain: required("MAILGUN_DOMAIN_NAME", mailgun_domain.clone())?,
+                    api_key: required("MAILGUN_API_KEY", read("MAILGUN_API_KEY").map(|s| s.value))?
+                        .into(),
+                },
+                "smtp" => MailProvider::Smtp(smtp_settings(&read)?),
+                _ => return s.reject("must be console, file, smtp or mailgun"),
+            },
+        };
+        let from_domain = mailgun_domain.unwrap_or_else(|| {
+            url::Url::parse(&public_url)
+                .ok()
+                .and_then(|url| url.host_str().map(str::to_owned))
+                .unwrap_or_else(|| "localhost".to_owned())
+        });
+        let mail = MailSettings {
+            from: match read("MAGIC_LINK_EMAIL_FROM") {
+                Some(s) => s.header_value()?,
+                None => default_from(&from_domain),
+            },
+            subject: match read("MAGIC_LINK_EMAIL_SUBJECT") {
+                Some(s) => s.header_value()?,
+                None => DEFAULT_SUBJECT.to_owned(),
+            },
+            html: match read("MAGIC_LINK_EMAIL_HTML") {
+                Some(s) => s.value,
+                None => DEFAULT_HTML.to_owned(),
+            },
+        };
+
+        let rate_limit = match read("MAGIC_LINK_AUTH_OTP_RATE_LIMIT") {
+            Some(s) => s.count()?,
+            None => defaults.rate_limit,
+        };
+        // Above what one client may ask for, so no one stranger can use it up alone.
+        let email_rate_limit = match read("MAGIC_LINK_AUTH_EMAIL_RATE_LIMIT") {
+            Some(s) => match s.count()? {
+                limit if limit > rate_limit => limit,
+                _ => {
+                    return s.reject(
+                        "must be a whole number above MAGIC_LINK_AUTH_OTP_RATE_LIMIT, so no one client can use it up",
+                    );
+                }
+            },
+            None => rate_limit.saturating_mul(2),
+        };
+
+        Ok(Self {
+            mail_provider,
+            mail_timeout: match read("MAGIC_LINK_MAIL_TIMEOUT_SECONDS") {
+                Some(s) => s.timeout_seconds()?,
+                None => defaults.mail_timeout,
+            },
+            mail,
+            public_url,
+            database_url: match read("DATABASE_URL") {
+                Some(s) => s.database_url()?.into(),
+                None => defaults.database_url,
+            },
+            paths: match read("MAGIC_LINK_AUTH_ROUTE") {
+                Some(s) => AuthPaths {
+                    link: s.absolute_path()?,
+                    ..defaults.paths
+                },
+                None => defaults.paths,
+            },
+            credential_lifetime: match read("MAGIC_LINK_AUTH_OTP_EXPIRATION_SECONDS") {
+                Some(s) => s.seconds()?,
+                None => defaults.credential_lifetime,
+            },
+            session_lifetime: match read("MAGIC_LINK_AUTH_SESSION_EXPIRATION_SECONDS") {
+                Some(s) => s.seconds()?,
+                None => defaults.session_lifetime,
+            },
+            rate_limit,
+            email_rate_limit,
+            code_max_attempts: match read("MAGIC_LINK_AUTH_CODE_MAX_ATTEMPTS") {
+                Some(s) => s.count()?,
+                None => defaults.code_max_attempts,
+            },
+            code_daily_limit: match read("MAGIC_LINK_AUTH_CODE_DAILY_LIMIT") {
+                Some(s) => s.count()?,
+                None => defaults.code_daily_limit,
+            },
+            trusted_proxies: match read("MAGIC_LINK_AUTH_TRUSTED_PROXIES") {
+                Some(s) => s.trusted_proxies()?,
+                None => defaults.trusted_proxies,
+            },
+            ipv6_prefix: match read("MAGIC_LINK_AUTH_IPV6_PREFIX") {
+                Some(s) => s.ipv6_prefix()?,
+                None => defaults.ipv6_prefix,
+            },
+            mail_queue: defaults.mail_queue,
+            hash_queue: defaults.hash_queue,
+            cleanup_interval: match read("MAGIC_LINK_AUTH_CLEANUP_INTERVAL_SECONDS") {
+                Some(s) => s.seconds()?,
+                None => defaults.cleanup_interval,
+            },
+            allowed_emails: match read("MAGIC_LINK_AUTH_ALLOWED_EMAILS") {
+                Some(s) => Some(s.allow_list()?),
+                None => defaults.allowed_emails,
+            },
+            captcha: match (
+                read("MAGIC_LINK_CAPTCHA_VERIFY_URL"),
+                read("MAGIC_LINK_CAPTCHA_SECRET"),
+            ) {
+                (Some(url), Some(secret)) => Some(CaptchaSettings {
+                    verify_url: url.http_url()?,
+                    secret: secret.value.into(),
+                }),
+                (Some(url), None) => {
+                    return url.reject("needs MAGIC_LINK_CAPTCHA_SECRET set as well");
+                }
+                (None, Some(secret)) => {
+                    return secret.reject("needs MAGIC_LINK_CAPTCHA_VERIFY_URL set as well");
+                }
+                (None, None) => None,
+            },
+        })
+    }
+
+    /// How long a queued email may take to go out: every try at `mail_timeout`, the pauses
+    /// between them, and a minute in the queue. Past it, an email still pending was lost (the
+    /// instance stopped before sending it), and the page waiting for it says it failed.
+    pub fn mail_deadline(&self) -> Duration {
+        let queue = &self.mail_queue;
+        let tries = self.mail_timeout.saturating_mul(queue.attempts);
+        let pauses = queue
+            .backoff
+            .saturating_mul(2u32.saturating_pow(queue.attempts.saturating_sub(1)));
+        tries
+            .saturating_add(pauses)
+            .saturating_add(Duration::from_secs(60))
+    }
+
+    /// Whether pages are served over https: the cookies are then `Secure` and `__Host-`,
+    /// and responses carry `Strict-Transport-Security`.
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+
+    /// What deserves a warning at start, though it is allowed.
+    pub fn warnings(&self) -> Vec<&'static str> {
+        let mut warnings = Vec::new();
+        if self.is_https() {
+            match self.mail_provider {
+                MailProvider::Console => warnings.push(
+                    "MAGIC_LINK_MAIL_PROVIDER=console on an https deployment: every sign-in link and code is written into the logs",
+                ),
+                MailProvider::File { .. } => warnings.push(
+                    "MAGIC_LINK_MAIL_PROVIDER=file on an https deployment: every sign-in link and code is written to disk, and nobody receives it",
+                ),
+                MailProvider::Smtp(_) | MailProvider::Mailgun { .. } => {}
+            }
+        }
+        warnings
+    }
+}
+
+/// The original's default sender: the app's name at the sending domain.
+fn default_from(domain: &str) -> String {
+    format!("Magic Link Auth <magic_link_auth@{domain}>")
+}
+
+/// A siteverify endpoint (`MAGIC_LINK_CAPTCHA_VERIFY_URL`) and the site's secret
+/// (`MAGIC_LINK_CAPTCHA_SECRET`).
+#[derive(Clone, Debug)]
+pub struct CaptchaSettings {
+    pub verify_url: String,
+    pub secret: SecretString,
+}
+
+/// The addresses allowed to sign in (`MAGIC_LINK_AUTH_ALLOWED_EMAILS`): exact addresses and
+/// whole domains, compared after the same normalisation as [`Email::parse`](crate::Email::parse).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AllowList {
+    addresses: Vec<String>,
+    domains: Vec<String>,
+}
+
+impl AllowList {
+    /// Whether the normalised address `email` is on the list.
+    pub fn allows(&self, email: &str) -> bool {
+        self.addresses.iter().any(|allowed| allowed == email)
+            || email
+                .rsplit_once('@')
+                .is_some_and(|(_, domain)| self.domains.iter().any(|allowed| allowed == domain))
+    }
+}

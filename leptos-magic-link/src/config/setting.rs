@@ -1,0 +1,220 @@
+//! Turning one variable's text into a value, or an error that names the variable, the
+//! value (never a secret's) and the rule.
+
+use std::time::Duration;
+
+use super::{
+    AllowList, ConfigError, SmtpSettings, SmtpTls, redact_url,
+    variables::{Shown, variable},
+};
+use crate::{client::TrustedProxies, domain::Email, paths::is_valid_path};
+
+pub(super) fn required(
+    variable: &'static str,
+    value: Option<String>,
+) -> Result<String, ConfigError> {
+    required_for(variable, value, "mailgun")
+}
+
+pub(super) fn required_for(
+    variable: &'static str,
+    value: Option<String>,
+    provider: &'static str,
+) -> Result<String, ConfigError> {
+    value.ok_or(ConfigError {
+        variable,
+        value: String::new(),
+        secret: false,
+        rule: match provider {
+            "smtp" => "is required when MAGIC_LINK_MAIL_PROVIDER=smtp",
+            _ => "is required when MAGIC_LINK_MAIL_PROVIDER=mailgun",
+        },
+    })
+}
+
+/// A variable that was set, with the checks that turn it into a value.
+pub(super) struct Setting {
+    pub(super) variable: &'static str,
+    pub(super) value: String,
+}
+
+/// The longest lifetime accepted: ten years, far past any sane setting, and small enough
+/// that adding it to the current time can never overflow.
+const MAX_SECONDS: u64 = 10 * 365 * 24 * 3600;
+
+impl Setting {
+    pub(super) fn reject<T>(&self, rule: &'static str) -> Result<T, ConfigError> {
+        let shown = variable(self.variable).map_or(Shown::Secret, |row| row.shown);
+        let secret = shown == Shown::Secret;
+        let value = match shown {
+            Shown::Secret => String::new(),
+            Shown::Url => redact_url(&self.value),
+            Shown::Plain => self.value.clone(),
+        };
+        Err(ConfigError {
+            variable: self.variable,
+            value,
+            rule,
+            secret,
+        })
+    }
+
+    pub(super) fn seconds(&self) -> Result<Duration, ConfigError> {
+        match self.value.parse::<u64>() {
+            Ok(secs) if (1..=MAX_SECONDS).contains(&secs) => Ok(Duration::from_secs(secs)),
+            _ => self.reject("must be a whole number of seconds from 1 to 315360000"),
+        }
+    }
+
+    pub(super) fn timeout_seconds(&self) -> Result<Duration, ConfigError> {
+        match self.value.parse::<u64>() {
+            Ok(secs) if (1..=300).contains(&secs) => Ok(Duration::from_secs(secs)),
+            _ => self.reject("must be a whole number of seconds from 1 to 300"),
+        }
+    }
+
+    pub(super) fn count(&self) -> Result<u32, ConfigError> {
+        match self.value.parse::<u32>() {
+            Ok(n) if n >= 1 => Ok(n),
+            _ => self.reject("must be a whole number, 1 or more"),
+        }
+    }
+
+    pub(super) fn absolute_path(&self) -> Result<String, ConfigError> {
+        // One segment: the router matches it as a single static segment.
+        let path = self.value.trim_end_matches('/');
+        if is_valid_path(path, false) {
+            Ok(path.to_owned())
+        } else {
+            self.reject(
+                "must be a one-segment absolute path such as /magic-link-auth, of letters, digits and - _ . ~",
+            )
+        }
+    }
+
+    pub(super) fn origin(&self) -> Result<String, ConfigError> {
+        let rule =
+            "must be an http:// or https:// origin with no path, such as https://app.example.com";
+        let Ok(url) = url::Url::parse(&self.value) else {
+            return self.reject(rule);
+        };
+        let plain = matches!(url.scheme(), "http" | "https")
+            && url.host().is_some()
+            && url.username().is_empty()
+            && url.password().is_none()
+            && url.path() == "/"
+            && url.query().is_none()
+            && url.fragment().is_none();
+        if plain {
+            Ok(url.origin().ascii_serialization())
+        } else {
+            self.reject(rule)
+        }
+    }
+
+    pub(super) fn http_url(&self) -> Result<String, ConfigError> {
+        match url::Url::parse(&self.value) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+                Ok(self.value.trim_end_matches('/').to_owned())
+            }
+            _ => self.reject("must be an http:// or https:// URL"),
+        }
+    }
+
+    /// A value that goes into a mail header: one line, no control characters.
+    pub(super) fn header_value(&self) -> Result<String, ConfigError> {
+        if self.value.chars().any(char::is_control) {
+            self.reject("must be one line with no control characters")
+        } else {
+            Ok(self.value.clone())
+        }
+    }
+
+    pub(super) fn database_url(&self) -> Result<String, ConfigError> {
+        let known = ["sqlite:", "postgres://", "postgresql://"];
+        if known.iter().any(|scheme| self.value.starts_with(scheme)) {
+            Ok(self.value.clone())
+        } else {
+            self.reject("must start with sqlite:, postgres:// or postgresql://")
+        }
+    }
+
+    pub(super) fn allow_list(&self) -> Result<AllowList, ConfigError> {
+        let rule = "must be a comma-separated list of email addresses and *@domain patterns, such as ada@example.com, *@example.org";
+        let mut list = AllowList::default();
+        for item in self
+            .value
+            .split(',')
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+        {
+            match item.strip_prefix("*@") {
+                Some(domain) => match Email::parse(&format!("x@{domain}")) {
+                    Ok(email) => list
+                        .domains
+                        .push(email.as_str().trim_start_matches("x@").to_owned()),
+                    Err(_) => return self.reject(rule),
+                },
+                None => match Email::parse(item) {
+                    Ok(email) => list.addresses.push(email.as_str().to_owned()),
+                    Err(_) => return self.reject(rule),
+                },
+            }
+        }
+        if list.addresses.is_empty() && list.domains.is_empty() {
+            return self.reject(rule);
+        }
+        Ok(list)
+    }
+
+    pub(super) fn trusted_proxies(&self) -> Result<TrustedProxies, ConfigError> {
+        TrustedProxies::parse_list(&self.value).or_else(|_| {
+            self.reject("must be a comma-separated list of IP addresses or CIDR blocks, such as 10.0.0.0/8, ::1")
+        })
+    }
+
+    pub(super) fn ipv6_prefix(&self) -> Result<u8, ConfigError> {
+        match self.value.parse::<u8>() {
+            Ok(bits) if (32..=128).contains(&bits) => Ok(bits),
+            _ => self.reject("must be a prefix length from 32 to 128, such as 64"),
+        }
+    }
+}
+
+pub(super) fn smtp_settings(
+    read: &impl Fn(&'static str) -> Option<Setting>,
+) -> Result<SmtpSettings, ConfigError> {
+    let host = required_for("SMTP_HOST", read("SMTP_HOST").map(|s| s.value), "smtp")?;
+    let tls = match read("SMTP_TLS") {
+        None => SmtpTls::StartTls,
+        Some(s) => match s.value.to_ascii_lowercase().as_str() {
+            "starttls" => SmtpTls::StartTls,
+            "tls" => SmtpTls::Implicit,
+            "none" => SmtpTls::None,
+            _ => return s.reject("must be starttls, tls or none"),
+        },
+    };
+    let port = match read("SMTP_PORT") {
+        Some(s) => match s.value.parse::<u16>() {
+            Ok(port) if port > 0 => port,
+            _ => return s.reject("must be a port number from 1 to 65535"),
+        },
+        None => match tls {
+            SmtpTls::StartTls => 587,
+            SmtpTls::Implicit => 465,
+            SmtpTls::None => 25,
+        },
+    };
+    let credentials = match (read("SMTP_USERNAME"), read("SMTP_PASSWORD")) {
+        (Some(user), Some(password)) => Some((user.value, password.value.into())),
+        (None, None) => None,
+        (Some(user), None) => return user.reject("needs SMTP_PASSWORD set as well"),
+        (None, Some(password)) => return password.reject("needs SMTP_USERNAME set as well"),
+    };
+    Ok(SmtpSettings {
+        host,
+        port,
+        tls,
+        credentials,
+    })
+}

@@ -1,0 +1,85 @@
+//! Describing a browser for people: the sessions list says "Firefox on macOS", not a
+//! User-Agent string.
+//!
+//! Hand-written rather than a user-agent parser crate: a handful of substring checks cover the
+//! browsers and systems people use, with no regex tables in the server.
+
+/// A short description of a browser from its `User-Agent`, such as "Firefox on macOS".
+pub fn describe_user_agent(user_agent: Option<&str>) -> String {
+    let Some(ua) = user_agent.map(str::trim).filter(|ua| !ua.is_empty()) else {
+        return "Unknown device".to_owned();
+    };
+    let browser = [
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("FxiOS/", "Firefox"),
+        ("CriOS/", "Chrome"),
+        ("Chrome/", "Chrome"),
+        ("Safari/", "Safari"),
+    ]
+    .into_iter()
+    .find(|(token, _)| ua.contains(token))
+    .map(|(_, name)| name);
+    let system = [
+        ("iPhone", "iPhone"),
+        ("iPad", "iPad"),
+        ("Android", "Android"),
+        ("CrOS", "ChromeOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("Linux", "Linux"),
+    ]
+    .into_iter()
+    .find(|(token, _)| ua.contains(token))
+    .map(|(_, name)| name);
+    match (browser, system) {
+        (Some(browser), Some(system)) => format!("{browser} on {system}"),
+        (Some(browser), None) => browser.to_owned(),
+        (None, Some(system)) => format!("A browser on {system}"),
+        // Not a browser: its first product token, such as `curl/8.5.0`.
+        (None, None) => ua
+            .split_whitespace()
+            .next()
+            .unwrap_or(ua)
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(40)
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe_user_agent;
+
+    #[test]
+    fn user_agents_are_described_briefly() {
+        let cases = [
+            (None, "Unknown device"),
+            (Some("  "), "Unknown device"),
+            (
+                Some(
+                    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
+                ),
+                "Safari on iPhone",
+            ),
+            (
+                Some(
+                    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36",
+                ),
+                "Chrome on Android",
+            ),
+            (
+                Some(
+                    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36 Edg/126.0.0.0",
+                ),
+                "Edge on Windows",
+            ),
+            (Some("curl/8.5.0"), "curl/8.5.0"),
+        ];
+        for (agent, expected) in cases {
+            assert_eq!(describe_user_agent(agent), expected, "{agent:?}");
+        }
+    }
+}

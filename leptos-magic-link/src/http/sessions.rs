@@ -1,0 +1,169 @@
+//! The visitor's session and the address's sessions: reading, listing and ending them.
+
+use axum::http::{StatusCode, request::Parts};
+use leptos_axum::redirect;
+
+use super::{
+    BROKEN, account_with_error, fail, home_with_error, parts, paths, service, unavailable,
+};
+use crate::{
+    cookies::{pending_cookie, read_cookie, session_cookie, set_cookie},
+    device::describe_user_agent,
+    domain::{Email, SessionToken},
+    replies::{AuthError, DeliveryReport, SessionInfo, SessionView},
+    service::AuthService,
+    store::Session,
+};
+
+const SIGN_IN_FIRST: &str = "Sign in to manage your sessions.";
+
+fn session_token(service: &AuthService, parts: &Parts) -> Option<SessionToken> {
+    read_cookie(parts, session_cookie(service)).and_then(|value| SessionToken::parse(&value).ok())
+}
+
+/// The live session of the browser asking, if it has one.
+pub(crate) async fn live_session(
+    service: &AuthService,
+    parts: &Parts,
+) -> Result<Option<Session>, AuthError> {
+    let Some(token) = session_token(service, parts) else {
+        return Ok(None);
+    };
+    service
+        .store
+        .session(&token, service.clock.now())
+        .await
+        .map_err(|err| unavailable(parts, &err, "read a session", home_with_error))
+}
+
+pub async fn current_session() -> Result<Option<SessionInfo>, AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    Ok(live_session(&service, &parts)
+        .await?
+        .map(|session| SessionInfo {
+            email: session.email,
+            persistent_id: session.persistent_id,
+            expires_at: session.expires_at.to_rfc3339(),
+        }))
+}
+
+/// The live session of the browser asking and its address, or a `401` when there is none.
+async fn signed_in_session(
+    service: &AuthService,
+    parts: &Parts,
+) -> Result<(Session, Email), AuthError> {
+    let Some(session) = live_session(service, parts).await? else {
+        return Err(fail(
+            parts,
+            StatusCode::UNAUTHORIZED,
+            SIGN_IN_FIRST,
+            home_with_error,
+        ));
+    };
+    let email = Email::parse(&session.email).map_err(|err| {
+        tracing::error!(error = %err, "a session holds an address that does not parse");
+        AuthError::new(BROKEN)
+    })?;
+    Ok((session, email))
+}
+
+pub async fn list_sessions() -> Result<Vec<SessionView>, AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let (current, email) = signed_in_session(&service, &parts).await?;
+    let when = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
+    match service
+        .store
+        .list_sessions(&email, service.clock.now())
+        .await
+    {
+        Ok(sessions) => Ok(sessions
+            .into_iter()
+            .map(|session| SessionView {
+                id: session.id,
+                device: describe_user_agent(session.user_agent.as_deref()),
+                ip: session.client_ip,
+                created: when(session.created_at),
+                expires: when(session.expires_at),
+                current: session.id == current.id,
+            })
+            .collect()),
+        Err(err) => Err(unavailable(
+            &parts,
+            &err,
+            "list sessions",
+            account_with_error,
+        )),
+    }
+}
+
+pub async fn end_session(id: String) -> Result<(), AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let (current, email) = signed_in_session(&service, &parts).await?;
+    let Ok(id) = id.trim().parse::<i64>() else {
+        return Err(fail(
+            &parts,
+            StatusCode::BAD_REQUEST,
+            "Choose a session to sign out.",
+            account_with_error,
+        ));
+    };
+    match service.end_session(&current, &email, id).await {
+        Ok(true) => {
+            if id == current.id {
+                set_cookie(&service, session_cookie(&service), "", 0);
+                redirect(&paths().login);
+            } else {
+                redirect(&paths().account);
+            }
+            Ok(())
+        }
+        // Not a live session of this address: already ended, or someone else's.
+        Ok(false) => Err(fail(
+            &parts,
+            StatusCode::NOT_FOUND,
+            "That session has already ended.",
+            account_with_error,
+        )),
+        Err(err) => Err(unavailable(
+            &parts,
+            &err,
+            "end a session",
+            account_with_error,
+        )),
+    }
+}
+
+pub async fn logout(everywhere: bool) -> Result<(), AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    if let Some(token) = session_token(&service, &parts)
+        && let Err(err) = service.sign_out(&token, everywhere).await
+    {
+        return Err(unavailable(&parts, &err, "end a session", home_with_error));
+    }
+    set_cookie(&service, session_cookie(&service), "", 0);
+    redirect(&paths().login);
+    Ok(())
+}
+
+/// Whether the mail for this browser's pending sign-in could not be sent. Only a failure is
+/// told: "still sending" and "sent" look alike, as does an address off the allow-list, so the
+/// answer says nothing about who may sign in.
+pub async fn delivery() -> Result<DeliveryReport, AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let Some(pending) = read_cookie(&parts, pending_cookie(&service)) else {
+        return Ok(DeliveryReport { failed: false });
+    };
+    match service
+        .store
+        .delivery_failed(&pending, service.clock.now())
+        .await
+    {
+        Ok(failed) => Ok(DeliveryReport { failed }),
+        Err(err) => Err(unavailable(
+            &parts,
+            &err,
+            "read what became of a sign-in email",
+            home_with_error,
+        )),
+    }
+}

@@ -1,0 +1,193 @@
+//! Signing in with a link or a typed code, and signing out: the whole flow, from the client's
+//! failure count to the app's hooks. The HTTP layer only turns the outcome into cookies,
+//! statuses and redirects.
+
+use chrono::{DateTime, Utc};
+
+use super::AuthService;
+use crate::{
+    client::Client,
+    domain::{Code, Email, LinkToken, SessionToken},
+    hooks::{SignedInEvent, SignedOutEvent},
+    store::{CodeClaim, Device, NewSession, RedeemError, Session, StoreError},
+};
+
+/// Why a sign-in was refused. Nothing was signed in; each maps to one status.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    /// This client has failed too often in the window: refused whatever it carries.
+    #[error("too many failed sign-ins from this client")]
+    TooManyFailures,
+    /// The link token, address or code is not even well formed. Counted as a failure.
+    #[error("{0}")]
+    Malformed(String),
+    /// The store refused the credential, or could not be reached.
+    #[error(transparent)]
+    Redeem(#[from] RedeemError),
+}
+
+impl From<StoreError> for SignInError {
+    fn from(err: StoreError) -> Self {
+        Self::Redeem(RedeemError::Store(err))
+    }
+}
+
+impl AuthService {
+    /// Signs in with the token of a magic link, opened by `client` on `device`.
+    pub async fn sign_in_with_link(
+        &self,
+        token: &str,
+        client: &Client,
+        device: &Device,
+    ) -> Result<NewSession, SignInError> {
+        self.refuse_after_too_many_failures(client).await?;
+        let token = match LinkToken::parse(token) {
+            Ok(token) => token,
+            Err(err) => {
+                self.count_failure(client).await;
+                return Err(SignInError::Malformed(err.to_string()));
+            }
+        };
+        let outcome = self
+            .store
+            .redeem_link(&token, &client.key, device, self.clock.now())
+            .await;
+        self.finish_sign_in(client, outcome).await
+    }
+
+    /// Signs in with the code typed for `email`. `pending` is the browser's pending sign-in
+    /// (its cookie): the code is checked against that link, else its client's newest.
+    pub async fn sign_in_with_code(
+        &self,
+        email: &str,
+        code: &str,
+        pending: Option<&str>,
+        client: &Client,
+        device: &Device,
+    ) -> Result<NewSession, SignInError> {
+        let parsed = Email::parse(email)
+            .map_err(|err| err.to_string())
+            .and_then(|email| {
+                Code::parse(code)
+                    .map(|code| (email, code))
+                    .map_err(|err| err.to_string())
+            });
+        self.refuse_after_too_many_failures(client).await?;
+        let (email, code) = match parsed {
+            Ok(pair) => pair,
+            Err(message) => {
+                self.count_failure(client).await;
+                return Err(SignInError::Malformed(message));
+            }
+        };
+        let claim = CodeClaim {
+            pending,
+            client: &client.key,
+        };
+        let outcome = self
+            .store
+            .redeem_code(&email, &code, &claim, device, self.clock.now())
+            .await;
+        self.finish_sign_in(client, outcome).await
+    }
+
+    /// Redeeming is limited per client too: each failure counts, and past the store's limit
+    /// every try is refused for the rest of the window, whatever it carries.
+    async fn refuse_after_too_many_failures(&self, client: &Client) -> Result<(), SignInError> {
+        if self
+            .store
+            .too_many_failures(&client.key, self.clock.now())
+            .await?
+        {
+            tracing::info!(client = %client.key, "redemption refused: too many failures from this client");
+            return Err(SignInError::TooManyFailures);
+        }
+        Ok(())
+    }
+
+    async fn count_failure(&self, client: &Client) {
+        if let Err(err) = self
+            .store
+            .record_failure(&client.key, self.clock.now())
+            .await
+        {
+            tracing::error!(error = %err, "could not record a failed redemption");
+        }
+    }
+
+    async fn finish_sign_in(
+        &self,
+        client: &Client,
+        outcome: Result<NewSession, RedeemError>,
+    ) -> Result<NewSession, SignInError> {
+        match outcome {
+            Ok(new_session) => {
+                tracing::info!(persistent_id = %new_session.session.persistent_id, "signed in");
+                let event = SignedInEvent {
+                    email: new_session.session.email.clone(),
+                    persistent_id: new_session.session.persistent_id.clone(),
+                    session_id: new_session.session.id,
+                    at: new_session.session.created_at,
+                };
+                if let Err(err) = self.hooks.signed_in(&event).await {
+                    tracing::error!(error = %err, "the sign-in hook failed");
+                }
+                Ok(new_session)
+            }
+            // Wrong codes are counted by the store, against the client and the address.
+            Err(err @ RedeemError::InvalidOrExpired) => {
+                self.count_failure(client).await;
+                Err(err.into())
+            }
+            Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Ends the session behind `token`, or with `everywhere` every session of its address,
+    /// and tells the app's hooks. Returns the session that was live, if there was one.
+    pub async fn sign_out(
+        &self,
+        token: &SessionToken,
+        everywhere: bool,
+    ) -> Result<Option<Session>, StoreError> {
+        let now = self.clock.now();
+        let Some(session) = self.store.session(token, now).await? else {
+            return Ok(None);
+        };
+        match Email::parse(&session.email) {
+            Ok(email) if everywhere => self.store.logout_all(&email, now).await.map(|_| ())?,
+            _ => self.store.logout(token, now).await.map(|_| ())?,
+        }
+        self.announce_sign_out(&session, everywhere, now).await;
+        Ok(Some(session))
+    }
+
+    /// Ends the session `id` of `email`, asked from the session `current`. False when it is
+    /// not a live session of that address (already ended, or someone else's).
+    pub async fn end_session(
+        &self,
+        current: &Session,
+        email: &Email,
+        id: i64,
+    ) -> Result<bool, StoreError> {
+        let now = self.clock.now();
+        let ended = self.store.logout_session(email, id, now).await?;
+        if ended {
+            self.announce_sign_out(current, false, now).await;
+        }
+        Ok(ended)
+    }
+
+    /// Tells the app's hooks that a session ended; a failing hook is logged, never shown.
+    async fn announce_sign_out(&self, session: &Session, everywhere: bool, at: DateTime<Utc>) {
+        let event = SignedOutEvent {
+            email: session.email.clone(),
+            persistent_id: session.persistent_id.clone(),
+            everywhere,
+            at,
+        };
+        if let Err(err) = self.hooks.signed_out(&event).await {
+            tracing::error!(error = %err, "the sign-out hook failed");
+        }
+    }
+}
