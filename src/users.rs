@@ -6,10 +6,15 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, sea_query::OnConflict};
 
-use crate::auth::hooks::{AuthHooks, HookFuture, SignedInEvent, SignedOutEvent};
+use crate::auth::{
+    Email, PersistentId,
+    hooks::{AuthHooks, HookFuture, SignedInEvent, SignedOutEvent},
+};
 
 pub mod user {
     use sea_orm::entity::prelude::*;
+
+    use crate::auth::{Email, PersistentId};
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "users")]
@@ -17,8 +22,8 @@ pub mod user {
         #[sea_orm(primary_key)]
         pub id: i64,
         #[sea_orm(unique)]
-        pub persistent_id: String,
-        pub email: String,
+        pub persistent_id: PersistentId,
+        pub email: Email,
         pub first_seen_at: DateTimeUtc,
         pub last_seen_at: DateTimeUtc,
     }
@@ -42,14 +47,14 @@ impl UsersTable {
 
     async fn seen(
         &self,
-        persistent_id: &str,
-        email: &str,
+        persistent_id: &PersistentId,
+        email: &Email,
         at: DateTime<Utc>,
     ) -> Result<(), sea_orm::DbErr> {
         // One statement, so two instances seeing the same person at once cannot both insert.
         user::Entity::insert(user::ActiveModel {
-            persistent_id: Set(persistent_id.to_owned()),
-            email: Set(email.to_owned()),
+            persistent_id: Set(persistent_id.clone()),
+            email: Set(email.clone()),
             first_seen_at: Set(at),
             last_seen_at: Set(at),
             ..Default::default()

@@ -13,6 +13,7 @@ const EMAIL_MAX_LEN: usize = 254;
 /// A normalised email address: trimmed, lower-cased, with one `@` between a non-empty
 /// local part and a dotted domain, and nothing that could break out of a mail header.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::DeriveValueType))]
 #[serde(try_from = "String", into = "String")]
 pub struct Email(String);
 
@@ -407,6 +408,7 @@ redacted_debug!(LinkToken, SessionToken, Code);
 /// A stable, opaque user id for other systems: the lower-case hex SHA-256 of the
 /// lower-cased email, exactly as the original computes it, so ids carry over.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(sea_orm::DeriveValueType))]
 pub struct PersistentId(String);
 
 impl PersistentId {

@@ -1,7 +1,10 @@
-//! The sea-orm entities of the auth tables (see the migrations that create them).
+//! The sea-orm entities of the auth tables (see the migrations that create them). Addresses
+//! and persistent ids are their own types here too, so a row read back is never parsed again.
 
 pub mod credential {
     use sea_orm::entity::prelude::*;
+
+    use crate::domain::Email;
 
     /// One outstanding sign-in credential: a link token and a typed code for one email.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,7 +12,7 @@ pub mod credential {
     pub struct Model {
         #[sea_orm(primary_key)]
         pub id: i64,
-        pub email: String,
+        pub email: Email,
         /// Lower-case hex SHA-256 of the link token.
         #[sea_orm(unique)]
         pub token_hash: String,
@@ -52,6 +55,8 @@ pub mod credential {
 pub mod session {
     use sea_orm::entity::prelude::*;
 
+    use crate::domain::{Email, PersistentId};
+
     /// One signed-in browser.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "auth_session")]
@@ -61,8 +66,8 @@ pub mod session {
         /// Lower-case hex SHA-256 of the session token.
         #[sea_orm(unique)]
         pub token_hash: String,
-        pub email: String,
-        pub persistent_id: String,
+        pub email: Email,
+        pub persistent_id: PersistentId,
         pub created_at: DateTimeUtc,
         pub expires_at: DateTimeUtc,
         /// The browser's `User-Agent` at sign-in, cut to 256 characters.
@@ -80,6 +85,8 @@ pub mod session {
 pub mod failure {
     use sea_orm::entity::prelude::*;
 
+    use crate::domain::Email;
+
     /// One failed attempt to redeem a link or a code.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "auth_failure")]
@@ -89,7 +96,7 @@ pub mod failure {
         /// Who tried: the client as the limits key it.
         pub client: String,
         /// For a wrong code, the address whose code it was.
-        pub email: Option<String>,
+        pub email: Option<Email>,
         pub created_at: DateTimeUtc,
     }
 
@@ -102,13 +109,15 @@ pub mod failure {
 pub mod known_client {
     use sea_orm::entity::prelude::*;
 
+    use crate::domain::Email;
+
     /// A client an address has signed in from: its own requests pass the per-address limit.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "auth_known_client")]
     pub struct Model {
         #[sea_orm(primary_key)]
         pub id: i64,
-        pub email: String,
+        pub email: Email,
         /// The client as the limits key it.
         pub client: String,
         pub last_seen_at: DateTimeUtc,

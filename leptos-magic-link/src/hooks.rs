@@ -11,14 +11,16 @@ use std::{future::Future, pin::Pin};
 
 use chrono::{DateTime, Utc};
 
+use crate::domain::{Email, PersistentId};
+
 pub type HookFuture<'a> =
     Pin<Box<dyn Future<Output = Result<(), Box<dyn std::error::Error + Send + Sync>>> + Send + 'a>>;
 
 /// A session has started.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedInEvent {
-    pub email: String,
-    pub persistent_id: String,
+    pub email: Email,
+    pub persistent_id: PersistentId,
     pub session_id: i64,
     pub at: DateTime<Utc>,
 }
@@ -26,8 +28,8 @@ pub struct SignedInEvent {
 /// A session, or with `everywhere` every session of the address, has ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedOutEvent {
-    pub email: String,
-    pub persistent_id: String,
+    pub email: Email,
+    pub persistent_id: PersistentId,
     pub everywhere: bool,
     pub at: DateTime<Utc>,
 }

@@ -7,6 +7,8 @@ use leptos::server_fn::{
 };
 use serde::{Deserialize, Serialize};
 
+use crate::domain::{Email, PersistentId};
+
 /// An error a person can act on. The HTTP status is set alongside it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{error}")]
@@ -53,8 +55,8 @@ impl FromServerFnError for AuthError {
 /// The signed-in session, as pages see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {
-    pub email: String,
-    pub persistent_id: String,
+    pub email: Email,
+    pub persistent_id: PersistentId,
     /// RFC 3339, UTC.
     pub expires_at: String,
 }
@@ -100,7 +102,7 @@ pub struct SignedIn {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinkPreview {
     /// The address the link signs in, or `None` when the link is unusable.
-    pub email: Option<String>,
+    pub email: Option<Email>,
     /// Whether this browser asked for the link, so it may sign in without a click.
     pub same_browser: bool,
 }

@@ -146,8 +146,8 @@ pub struct Issued {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Session {
     pub id: i64,
-    pub email: String,
-    pub persistent_id: String,
+    pub email: Email,
+    pub persistent_id: PersistentId,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     /// The browser's `User-Agent` at sign-in, when recorded.
@@ -291,7 +291,7 @@ impl AuthStore {
         }
         let reserved = credential::Entity::insert(credential::ActiveModel {
             id: NotSet,
-            email: Set(email.as_str().to_owned()),
+            email: Set(email.clone()),
             token_hash: Set(token_hash(token.expose())),
             code_hash: Set(String::new()),
             client: Set(client.as_str().to_owned()),
@@ -475,7 +475,7 @@ impl AuthStore {
         &self,
         token: &LinkToken,
         now: DateTime<Utc>,
-    ) -> Result<Option<String>, StoreError> {
+    ) -> Result<Option<Email>, StoreError> {
         Ok(self
             .live_link(token, now)
             .await?
@@ -559,7 +559,7 @@ impl AuthStore {
         let guess = failure::Entity::insert(failure::ActiveModel {
             id: NotSet,
             client: Set(claim.client.as_str().to_owned()),
-            email: Set(Some(email.as_str().to_owned())),
+            email: Set(Some(email.clone())),
             created_at: Set(now),
         })
         .exec(&txn)
@@ -643,10 +643,10 @@ impl AuthStore {
         now: DateTime<Utc>,
     ) -> Result<NewSession, RedeemError> {
         // An address taken off the allow-list signs in no more, whatever it still holds.
-        if !self.policy.allows(&live.email) {
+        if !self.policy.allows(live.email.as_str()) {
             return Err(RedeemError::InvalidOrExpired);
         }
-        let txn = self.begin_write(&[&live.email]).await?;
+        let txn = self.begin_write(&[live.email.as_str()]).await?;
         let won = credential::Entity::delete_many()
             .filter(credential::Column::Id.eq(live.id))
             .filter(credential::Column::ExpiresAt.gt(now))
@@ -681,23 +681,22 @@ impl AuthStore {
     async fn insert_session(
         &self,
         txn: &DatabaseTransaction,
-        email: &str,
+        email: &Email,
         device: &Device,
         now: DateTime<Utc>,
     ) -> Result<NewSession, RedeemError> {
-        let email = Email::parse(email).map_err(|_| RedeemError::InvalidOrExpired)?;
         let user_agent = device
             .user_agent
             .as_ref()
             .map(|ua| ua.chars().take(USER_AGENT_MAX).collect::<String>());
         let client_ip = device.client_ip.map(|ip| canonical(ip).to_string());
         let token = SessionToken::generate()?;
-        let persistent_id = PersistentId::for_email(&email).to_string();
+        let persistent_id = PersistentId::for_email(email);
         let expires_at = after(now, self.policy.session_lifetime);
         let inserted = session::Entity::insert(session::ActiveModel {
             id: NotSet,
             token_hash: Set(token_hash(token.expose())),
-            email: Set(email.as_str().to_owned()),
+            email: Set(email.clone()),
             persistent_id: Set(persistent_id.clone()),
             created_at: Set(now),
             expires_at: Set(expires_at),
@@ -710,7 +709,7 @@ impl AuthStore {
             token,
             session: Session {
                 id: inserted.last_insert_id,
-                email: email.as_str().to_owned(),
+                email: email.clone(),
                 persistent_id,
                 created_at: now,
                 expires_at,

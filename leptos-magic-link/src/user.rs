@@ -51,13 +51,9 @@ pub async fn current_user() -> Result<Option<SignedInUser>, AuthError> {
     let Some(session) = live_session(&service, &parts).await? else {
         return Ok(None);
     };
-    let email = Email::parse(&session.email).map_err(|err| {
-        tracing::error!(error = %err, "a session holds an address that does not parse");
-        AuthError::new("Something went wrong. Please try again.")
-    })?;
     Ok(Some(SignedInUser {
-        persistent_id: PersistentId::for_email(&email),
-        email,
+        email: session.email,
+        persistent_id: session.persistent_id,
         session_id: session.id,
     }))
 }

@@ -22,7 +22,7 @@ pub fn SiteHeader() -> impl IntoView {
                         Some(session) => {
                             view! {
                                 <span class="address" data-testid="signed-in-as">
-                                    {session.email}
+                                    {session.email.to_string()}
                                 </span>
                                 <a href="/dashboard">"Dashboard"</a>
                                 <a href=paths.account.clone()>"Account"</a>

@@ -21,7 +21,7 @@ fn Welcome(session: SessionInfo) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="welcome-title">
             <h1 id="welcome-title">"Welcome back!"</h1>
-            <p>"You are logged in as " <strong class="address">{session.email}</strong> "."</p>
+            <p>"You are logged in as " <strong class="address">{session.email.to_string()}</strong> "."</p>
             <p>
                 <a href="/dashboard">"Your dashboard"</a>
                 " · "

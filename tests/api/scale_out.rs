@@ -10,7 +10,10 @@ use crate::support::{
     app::{TestApp, cookie_pair, spawn_app_on, token_of},
 };
 use app::{
-    auth::entities::{credential, session},
+    auth::{
+        Email, PersistentId,
+        entities::{credential, session},
+    },
     server::connect_and_migrate,
 };
 use chrono::Utc;
@@ -101,11 +104,12 @@ async fn two_instances_on_one_postgresql_share_links_limits_sessions_and_cleanup
     // A session that ran out an hour ago is deleted by the instances' periodic cleanup,
     // which both run every second; the live rows stay.
     let hour_ago = Utc::now() - chrono::Duration::hours(1);
+    let gone = Email::parse("gone@example.com").unwrap();
     session::Entity::insert(session::ActiveModel {
         id: NotSet,
         token_hash: Set("0".repeat(64)),
-        email: Set("gone@example.com".to_owned()),
-        persistent_id: Set("0".repeat(64)),
+        email: Set(gone.clone()),
+        persistent_id: Set(PersistentId::for_email(&gone)),
         created_at: Set(hour_ago - chrono::Duration::hours(1)),
         expires_at: Set(hour_ago),
         user_agent: Set(None),

@@ -501,8 +501,8 @@ async fn the_demo_keeps_a_users_row_through_the_sign_in_and_sign_out_hooks() {
     let cookie = app.sign_in("Ada@Example.com").await;
     let first = users().await;
     assert_eq!(first.len(), 1);
-    assert_eq!(first[0].email, "ada@example.com");
-    assert_eq!(first[0].persistent_id.len(), 64);
+    assert_eq!(first[0].email.as_str(), "ada@example.com");
+    assert_eq!(first[0].persistent_id.as_str().len(), 64);
     assert_eq!(first[0].first_seen_at, first[0].last_seen_at);
 
     tokio::time::sleep(std::time::Duration::from_millis(20)).await;

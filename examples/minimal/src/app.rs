@@ -67,7 +67,7 @@ fn Private() -> impl IntoView {
     view! {
         <RequireAuth>
             <h1>"Private"</h1>
-            <p>"Signed in as " {move || auth.auth_session.get().map(|s| s.email)}</p>
+            <p>"Signed in as " {move || auth.auth_session.get().map(|s| s.email.to_string())}</p>
             <LogoutButton />
         </RequireAuth>
     }

@@ -3,9 +3,7 @@
 use axum::http::{StatusCode, request::Parts};
 use leptos_axum::redirect;
 
-use super::{
-    BROKEN, account_with_error, fail, home_with_error, parts, paths, service, unavailable,
-};
+use super::{account_with_error, fail, home_with_error, parts, paths, service, unavailable};
 use crate::{
     cookies::{pending_cookie, read_cookie, session_cookie, set_cookie},
     device::describe_user_agent,
@@ -60,10 +58,7 @@ async fn signed_in_session(
             home_with_error,
         ));
     };
-    let email = Email::parse(&session.email).map_err(|err| {
-        tracing::error!(error = %err, "a session holds an address that does not parse");
-        AuthError::new(BROKEN)
-    })?;
+    let email = session.email.clone();
     Ok((session, email))
 }
 

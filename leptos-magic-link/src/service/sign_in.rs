@@ -154,9 +154,10 @@ impl AuthService {
         let Some(session) = self.store.session(token, now).await? else {
             return Ok(None);
         };
-        match Email::parse(&session.email) {
-            Ok(email) if everywhere => self.store.logout_all(&email, now).await.map(|_| ())?,
-            _ => self.store.logout(token, now).await.map(|_| ())?,
+        if everywhere {
+            self.store.logout_all(&session.email, now).await?;
+        } else {
+            self.store.logout(token, now).await?;
         }
         self.announce_sign_out(&session, everywhere, now).await;
         Ok(Some(session))
