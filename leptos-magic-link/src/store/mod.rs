@@ -1,0 +1,351 @@
+//! The database work of magic-link sign-in: issuing credentials, redeeming them, and
+//! sessions. Server only.
+//!
+//! Three rules shape every query here:
+//! - **Single use is decided by the database.** A credential is consumed by a conditional
+//!   `DELETE` whose affected-row count says who won, never by reading and then writing.
+//! - **Secrets never reach a table.** Rows hold SHA-256 of tokens and argon2id of codes.
+//! - **Nobody can lock a person out.** Limits count per requester: another client's requests
+//!   and wrong codes never end a link someone holds, nor refuse their own next request.
+//!   Only the code, 6 digits, is limited per address as well.
+
+use std::{net::IpAddr, time::Duration};
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, QueryFilter, SqliteTransactionMode, Statement, TransactionOptions,
+    TransactionTrait,
+};
+
+mod issue;
+mod redeem;
+mod sessions;
+
+use super::{
+    client::ClientKey,
+    config::{AllowList, AuthConfig},
+    domain::{Code, Email, LinkToken, PersistentId, SessionToken},
+    entities::{
+        credential::{self},
+        failure, known_client, session,
+    },
+    secrets::{CodeHasher, SecretError},
+};
+
+/// The span the per-address cap on wrong codes counts over.
+pub const CODE_DAY: Duration = Duration::from_secs(24 * 3600);
+
+/// How long an address remembers a client it signed in from.
+pub const KNOWN_CLIENT_FOR: Duration = Duration::from_secs(90 * 24 * 3600);
+
+/// A fault below the auth rules: the database or the random source.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] DbErr),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+}
+
+/// How many rows one [`AuthStore::purge_expired`] deleted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub credentials: u64,
+    pub sessions: u64,
+    pub failures: u64,
+    pub known_clients: u64,
+}
+
+/// The longest user agent kept for a session.
+pub const USER_AGENT_MAX: usize = 256;
+
+/// Where a sign-in comes from, kept on its session for the sessions page.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Device {
+    /// The browser's `User-Agent`; cut to [`USER_AGENT_MAX`] characters when stored.
+    pub user_agent: Option<String>,
+    /// The client address.
+    pub client_ip: Option<IpAddr>,
+}
+
+/// Which rate limit refused a credential.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Limit {
+    /// The requesting client's own limit, whatever the addresses.
+    Client,
+    /// The address's limit across the clients it has not signed in from.
+    Email,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IssueError {
+    #[error("Too many attempts. Please try again later.")]
+    RateLimited(Limit),
+    /// The code-hashing queue is full: nothing was written.
+    #[error("The service is busy. Please try again in a moment.")]
+    Busy,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RedeemError {
+    #[error("This sign-in link or code is invalid, used or expired. Request a new one.")]
+    InvalidOrExpired,
+    #[error("That code is not right. {attempts_left} attempts left.")]
+    WrongCode { attempts_left: u32 },
+    /// That was the code's last try: the code is dead, its link is not.
+    #[error(
+        "That code is not right, and it can't be used again. Use the link in the email, or request a new one."
+    )]
+    CodeUsedUp,
+    /// The address has taken its day's wrong codes: codes are off until the day has passed.
+    #[error(
+        "Too many wrong codes were entered for this address today, so codes are paused for 24 hours. Use the link in the email instead."
+    )]
+    CodesPaused,
+    /// The code-hashing queue is full: the try was not counted.
+    #[error("The service is busy. Please try again in a moment.")]
+    Busy,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<DbErr> for IssueError {
+    fn from(err: DbErr) -> Self {
+        Self::Store(err.into())
+    }
+}
+
+impl From<DbErr> for RedeemError {
+    fn from(err: DbErr) -> Self {
+        Self::Store(err.into())
+    }
+}
+
+impl From<SecretError> for RedeemError {
+    fn from(err: SecretError) -> Self {
+        match err {
+            SecretError::Busy => Self::Busy,
+            other => Self::Store(other.into()),
+        }
+    }
+}
+
+/// A freshly issued credential. The secrets exist only here, on their way into an email.
+#[derive(Debug)]
+pub struct Issued {
+    /// The credential's row, for recording what became of its email.
+    pub id: i64,
+    pub email: Email,
+    pub token: LinkToken,
+    pub code: Code,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A session as the app sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Session {
+    pub id: i64,
+    pub email: Email,
+    pub persistent_id: PersistentId,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// The browser's `User-Agent` at sign-in, when recorded.
+    pub user_agent: Option<String>,
+    /// The client address at sign-in, when recorded.
+    pub client_ip: Option<String>,
+}
+
+impl From<session::Model> for Session {
+    fn from(row: session::Model) -> Self {
+        Self {
+            id: row.id,
+            email: row.email,
+            persistent_id: row.persistent_id,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            user_agent: row.user_agent,
+            client_ip: row.client_ip,
+        }
+    }
+}
+
+/// A new session. The token is handed out once, for the cookie; only its hash is kept.
+#[derive(Debug)]
+pub struct NewSession {
+    pub token: SessionToken,
+    pub session: Session,
+}
+
+/// A credential, with the address and the requester it was issued to.
+#[derive(Clone, Copy, Debug)]
+pub struct CredentialRef<'a> {
+    pub id: i64,
+    pub email: &'a Email,
+    pub client: &'a ClientKey,
+}
+
+/// Who is typing a code: the requesting browser's pending sign-in (the SHA-256 of its
+/// link token, from its cookie) and its client. A code is checked against the credential
+/// that browser asked for, else the newest one its client asked for: another client's
+/// guesses never reach it.
+#[derive(Clone, Debug)]
+pub struct CodeClaim<'a> {
+    pub pending: Option<&'a str>,
+    pub client: &'a ClientKey,
+}
+
+/// The rules the store enforces, taken from [`AuthConfig`].
+#[derive(Clone, Debug)]
+pub struct Policy {
+    pub credential_lifetime: Duration,
+    pub session_lifetime: Duration,
+    pub rate_limit: u32,
+    pub email_rate_limit: u32,
+    pub code_max_attempts: u32,
+    pub code_daily_limit: u32,
+    /// How long a queued email may take to go out, every try included: past it, a credential
+    /// whose email is still pending is told as failed.
+    pub mail_deadline: Duration,
+    /// Who may sign in; `None` lets everyone.
+    pub allowed_emails: Option<AllowList>,
+}
+
+impl Policy {
+    /// Whether `email` may sign in.
+    pub fn allows(&self, email: &str) -> bool {
+        self.allowed_emails
+            .as_ref()
+            .is_none_or(|list| list.allows(email))
+    }
+}
+
+impl From<&AuthConfig> for Policy {
+    fn from(config: &AuthConfig) -> Self {
+        Self {
+            credential_lifetime: config.credential_lifetime,
+            session_lifetime: config.session_lifetime,
+            rate_limit: config.rate_limit,
+            email_rate_limit: config.email_rate_limit,
+            code_max_attempts: config.code_max_attempts,
+            code_daily_limit: config.code_daily_limit,
+            mail_deadline: config.mail_deadline(),
+            allowed_emails: config.allowed_emails.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct AuthStore {
+    db: DatabaseConnection,
+    hasher: CodeHasher,
+    policy: Policy,
+}
+
+fn after(now: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(span)
+        .ok()
+        .and_then(|span| now.checked_add_signed(span))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
+fn before(now: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
+    chrono::Duration::from_std(span)
+        .ok()
+        .and_then(|span| now.checked_sub_signed(span))
+        .unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+impl AuthStore {
+    pub fn new(db: DatabaseConnection, hasher: CodeHasher, policy: Policy) -> Self {
+        Self { db, hasher, policy }
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Starts a transaction that serialises with every other writer of the same `keys`.
+    ///
+    /// SQLite has one writer at a time, so an IMMEDIATE transaction is enough. PostgreSQL
+    /// takes a transaction-scoped advisory lock per key, always in the order given, so
+    /// writers of different keys never wait for each other and never deadlock.
+    async fn begin_write(&self, keys: &[&str]) -> Result<DatabaseTransaction, DbErr> {
+        let backend = self.db.get_database_backend();
+        let txn = self
+            .db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..TransactionOptions::default()
+            })
+            .await?;
+        if backend == DbBackend::Postgres {
+            for key in keys {
+                txn.execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                    [(*key).into()],
+                ))
+                .await?;
+            }
+        }
+        Ok(txn)
+    }
+
+    /// A query on the auth tables, for health checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let probe = Statement::from_string(
+            self.db.get_database_backend(),
+            "SELECT 1 FROM auth_session LIMIT 1",
+        );
+        self.db.query_one_raw(probe).await?;
+        Ok(())
+    }
+
+    /// Deletes what can no longer matter: credentials and failed attempts older than the
+    /// rate-limit window (younger ones still count against the limits, even once used up or
+    /// superseded; wrong codes count for a day), sessions past their expiry, and clients an
+    /// address has not signed in from for [`KNOWN_CLIENT_FOR`].
+    ///
+    /// Each statement is one conditional `DELETE`, so several instances may run this at the
+    /// same moment: a row is deleted once, and the others find it gone.
+    pub async fn purge_expired(&self, now: DateTime<Utc>) -> Result<Purged, StoreError> {
+        let window_start = before(now, self.policy.credential_lifetime);
+        let credentials = credential::Entity::delete_many()
+            .filter(credential::Column::CreatedAt.lte(window_start))
+            .filter(credential::Column::ExpiresAt.lte(now))
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        // Wrong codes count against their address for a day, whatever the window.
+        let failures = failure::Entity::delete_many()
+            .filter(
+                failure::Column::CreatedAt.lte(std::cmp::min(window_start, before(now, CODE_DAY))),
+            )
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        let known_clients = known_client::Entity::delete_many()
+            .filter(known_client::Column::LastSeenAt.lte(before(now, KNOWN_CLIENT_FOR)))
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        let sessions = session::Entity::delete_many()
+            .filter(session::Column::ExpiresAt.lte(now))
+            .exec(&self.db)
+            .await?
+            .rows_affected;
+        Ok(Purged {
+            credentials,
+            sessions,
+            failures,
+            known_clients,
+        })
+    }
+}

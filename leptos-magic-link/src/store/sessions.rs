@@ -1,0 +1,92 @@
+//! Reading, listing and ending sessions.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::{Expr, IntoCondition},
+};
+
+use super::{AuthStore, Session, StoreError};
+use crate::{
+    domain::{Email, SessionToken},
+    entities::session,
+    secrets::token_hash,
+};
+
+impl AuthStore {
+    /// The live session behind `token`, if any.
+    pub async fn session(
+        &self,
+        token: &SessionToken,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Session>, StoreError> {
+        Ok(session::Entity::find()
+            .filter(session::Column::TokenHash.eq(token_hash(token.expose())))
+            .filter(session::Column::ExpiresAt.gt(now))
+            .one(&self.db)
+            .await?
+            .map(Session::from))
+    }
+
+    /// Ends the session behind `token`. Returns whether there was a live one.
+    pub async fn logout(
+        &self,
+        token: &SessionToken,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let which = session::Column::TokenHash.eq(token_hash(token.expose()));
+        Ok(self.end_live_sessions(which, now).await? > 0)
+    }
+
+    /// Ends session `id` if it is a live session of `email`. Returns whether one ended.
+    pub async fn logout_session(
+        &self,
+        email: &Email,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let which = Condition::all()
+            .add(session::Column::Id.eq(id))
+            .add(session::Column::Email.eq(email.as_str()));
+        Ok(self.end_live_sessions(which, now).await? > 0)
+    }
+
+    /// Ends every live session of `email`. Returns how many there were.
+    pub async fn logout_all(&self, email: &Email, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let which = session::Column::Email.eq(email.as_str());
+        self.end_live_sessions(which, now).await
+    }
+
+    /// Ends the live sessions that `which` picks by expiring them now. Returns how many.
+    async fn end_live_sessions(
+        &self,
+        which: impl IntoCondition,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        let ended = session::Entity::update_many()
+            .col_expr(session::Column::ExpiresAt, Expr::value(now))
+            .filter(which)
+            .filter(session::Column::ExpiresAt.gt(now))
+            .exec(&self.db)
+            .await?;
+        Ok(ended.rows_affected)
+    }
+
+    /// The live sessions of `email`, newest first.
+    pub async fn list_sessions(
+        &self,
+        email: &Email,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Session>, StoreError> {
+        Ok(session::Entity::find()
+            .filter(session::Column::Email.eq(email.as_str()))
+            .filter(session::Column::ExpiresAt.gt(now))
+            .order_by_desc(session::Column::CreatedAt)
+            .order_by_desc(session::Column::Id)
+            .all(&self.db)
+            .await?
+            .into_iter()
+            .map(Session::from)
+            .collect())
+    }
+}
