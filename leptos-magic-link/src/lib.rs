@@ -57,11 +57,17 @@
 //!   on: [`Email`], [`RedirectTarget`], [`LinkToken`], [`Code`], [`SessionToken`],
 //!   [`PersistentId`]. Shared with the wasm bundle.
 //! - [`paths`]: where the auth pages live.
-//! - `config`: [`AuthConfig`], read from the environment at start.
+//! - `config`: [`AuthConfig`], read from the environment at start; `config::variables` is
+//!   the table of every variable it reads.
+//! - `database`: the connection pool, and `open` for an app with no tables of its own.
 //! - `store`: [`AuthStore`](store::AuthStore), the database work. A magic link is made in
 //!   `AuthStore::issue`, checked and consumed in `AuthStore::redeem_link` (or
 //!   `redeem_code` for the typed code), and a session is read with `AuthStore::session`.
-//! - `service`: [`AuthService`], the store, mail queue, settings and clock together.
+//! - `service`: [`AuthService`], the store, mail queue, settings and clock together, and
+//!   the whole sign-in and sign-out flow.
+//! - `server`: [`AuthService::builder`], [`MagicLinkRouter`] and the health probe.
+//! - `user`: [`require_user`] and [`current_user`] for the app's server functions.
+//! - `http`, `cookies`: the server side of the endpoints: statuses, cookies, redirects.
 //! - `secrets`: token generation and hashing (SHA-256 for tokens, argon2id for codes).
 //! - `captcha`: the CAPTCHA hook asked before a link is issued.
 //! - `client`: who is asking: the address behind trusted proxies, and the key limits use.
