@@ -1,7 +1,7 @@
 # The two commands a newcomer needs:
 #   make dev    set up what is missing, then run the app with live reload at http://127.0.0.1:3000
 #   make test   set up what is missing, build the release binary, then run every test (cargo
-#               tests, which also run that binary alone; the example app's sign-in; then
+#               tests, which also run that binary alone and sign in on the example app; then
 #               Playwright against the release binary, which it starts without rebuilding)
 # `make setup` installs only what is missing, so it takes seconds once everything is there.
 
@@ -26,7 +26,6 @@ dev: setup
 test: setup
 	cargo leptos build --release
 	cargo test --workspace --features ssr
-	cargo test --manifest-path examples/minimal/Cargo.toml --features ssr --target-dir target
 	rm -rf target/e2e.db* target/e2e-outbox
 	cd end2end && playwright test
 

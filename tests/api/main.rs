@@ -8,9 +8,15 @@
 #[macro_use]
 mod support;
 
+/// The example app's own sources (`examples/minimal`), built here with this workspace's
+/// dependencies rather than as a second tree: `example` signs in on it.
+#[path = "../../examples/minimal/src/lib.rs"]
+mod minimal_app;
+
 mod captcha;
 mod concurrency;
 mod docs;
+mod example;
 mod faults;
 mod hostile;
 mod mail;

@@ -15,7 +15,7 @@ pub mod server {
     use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
     use leptos_magic_link::{AuthService, MagicLinkRouter};
 
-    use crate::app::{App, shell};
+    use super::app::{App, shell};
 
     /// Every route of the app, served with `auth`.
     pub fn router(options: LeptosOptions, auth: AuthService) -> Router {
@@ -25,7 +25,7 @@ pub mod server {
                 let options = options.clone();
                 move || shell(options.clone())
             })
-            .fallback(file_and_error_handler(shell))
+            .fallback(file_and_error_handler::<LeptosOptions, _>(shell))
             .with_state(options)
             .with_magic_link(auth)
     }

@@ -1,7 +1,6 @@
-//! The example signs in over HTTP: a private page sends a visitor to the login page, the
-//! emailed link signs them in, and the private page then shows their address.
-#![cfg(feature = "ssr")]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The example app (`examples/minimal`) signs in over HTTP: a private page sends a visitor
+//! to the login page, the emailed link signs them in, and the private page then shows their
+//! address. Its server is built here, with this workspace's dependencies.
 
 use std::{sync::Arc, time::Duration};
 
@@ -31,7 +30,7 @@ async fn a_visitor_signs_in_with_the_emailed_link() {
         .mailer(Arc::new(mailer.clone()))
         .build()
         .unwrap();
-    let app = minimal_app::server::router(
+    let app = crate::minimal_app::server::router(
         LeptosOptions::builder().output_name("minimal-app").build(),
         auth,
     );
