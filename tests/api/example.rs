@@ -16,14 +16,12 @@ async fn a_visitor_signs_in_with_the_emailed_link() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let database = format!("sqlite://{}?mode=rwc", dir.path().join("app.db").display());
-    let mut config = AuthConfig::from_lookup(|name| match name {
+    let config = AuthConfig::from_lookup(|name| match name {
         "DATABASE_URL" => Some(database.clone()),
         "MAGIC_LINK_AUTH_PUBLIC_URL" => Some(base.clone()),
         _ => None,
     })
     .unwrap();
-    // As main.rs sets it.
-    config.paths.login = "/login".into();
     let db = database::open(&config).await.unwrap();
     let mailer = RecordingMailer::default();
     let auth = AuthService::builder(db, config)
@@ -55,7 +53,7 @@ async fn a_visitor_signs_in_with_the_emailed_link() {
         .map(|v| v.to_str().unwrap().to_owned());
     assert_eq!(
         location.as_deref(),
-        Some("/login?redir=%2Fprivate"),
+        Some("/?redir=%2Fprivate"),
         "{:?}",
         private.status()
     );

@@ -38,7 +38,6 @@ pub fn App() -> impl IntoView {
                 <main>
                     <Routes fallback=|| "Page not found.".into_view()>
                         <Route path=StaticSegment("") view=HomePage />
-                        <Route path=StaticSegment(paths.segment(&paths.login)) view=LoginForm />
                         <Route path=StaticSegment(paths.segment(&paths.check_email)) view=CheckEmail />
                         <Route path=StaticSegment(paths.segment(&paths.link)) view=MagicLinkPage />
                         <Route path=StaticSegment("private") view=Private />
@@ -53,10 +52,15 @@ pub fn App() -> impl IntoView {
 fn HomePage() -> impl IntoView {
     let count = RwSignal::new(0);
     let on_click = move |_| *count.write() += 1;
+    let auth = leptos_magic_link::use_auth();
     view! {
         <h1>"Welcome to Leptos!"</h1>
         <button on:click=on_click>"Click Me: " {count}</button>
         <p><a href="/private">"The private page"</a></p>
+        // The login page is `/` (the default `paths.login`): the form, for a signed-out visitor.
+        <Show when=move || !auth.session_is_valid.get()>
+            <LoginForm />
+        </Show>
     }
 }
 

@@ -7,8 +7,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let conf = get_configuration(None)?;
     let addr = conf.leptos_options.site_addr;
     // Sign-in: settings from MAGIC_LINK_* variables, the auth tables, then the service.
-    let mut config = AuthConfig::from_env()?;
-    config.paths.login = "/login".into();
+    let config = AuthConfig::from_env()?;
     let db = database::open(&config).await?;
     let auth = AuthService::builder(db, config).build()?;
     auth.spawn_cleanup();
