@@ -34,6 +34,7 @@ lint:
 	cargo fmt --manifest-path examples/minimal/Cargo.toml -- --check
 	cargo clippy --workspace --all-targets --features ssr -- -D warnings
 	cargo clippy --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
+	cargo clippy -p front --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy --manifest-path examples/minimal/Cargo.toml --all-targets --features ssr \
 	  --target-dir target -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc -p leptos-magic-link --features ssr --no-deps

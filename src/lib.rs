@@ -15,11 +15,3 @@ pub mod assets;
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod users;
-
-/// The wasm entry point: attaches to the server-rendered HTML instead of re-rendering it.
-#[cfg(feature = "hydrate")]
-#[wasm_bindgen::prelude::wasm_bindgen]
-pub fn hydrate() {
-    console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
-}
