@@ -24,7 +24,7 @@ use crate::{
     paths::AuthPaths,
     replies::AuthError,
     service::AuthService,
-    store::{Device, RedeemError, StoreError},
+    store::{Device, RedeemError},
 };
 
 pub const RATE_LIMITED: &str = "Too many attempts. Please try again later.";
@@ -93,10 +93,11 @@ fn busy(parts: &Parts, back_to: impl Fn(&str) -> String) -> AuthError {
     fail(parts, StatusCode::SERVICE_UNAVAILABLE, BUSY, back_to)
 }
 
-/// As [`fail`] with a 503 for a database that could not be reached, which is logged.
+/// As [`fail`] with a 503 for a database or provider that could not be reached, which is
+/// logged.
 fn unavailable(
     parts: &Parts,
-    err: &StoreError,
+    err: &dyn std::fmt::Display,
     doing: &str,
     back_to: impl Fn(&str) -> String,
 ) -> AuthError {

@@ -7,7 +7,7 @@ use super::{account_with_error, fail, home_with_error, parts, paths, service, un
 use crate::{
     cookies::{pending_cookie, read_cookie, session_cookie, set_cookie},
     device::describe_user_agent,
-    domain::{Email, SessionToken},
+    domain::SessionToken,
     replies::{AuthError, DeliveryReport, SessionInfo, SessionView},
     service::AuthService,
     store::Session,
@@ -45,11 +45,8 @@ pub async fn current_session() -> Result<Option<SessionInfo>, AuthError> {
         }))
 }
 
-/// The live session of the browser asking and its address, or a `401` when there is none.
-async fn signed_in_session(
-    service: &AuthService,
-    parts: &Parts,
-) -> Result<(Session, Email), AuthError> {
+/// The live session of the browser asking, or a `401` when there is none.
+async fn signed_in_session(service: &AuthService, parts: &Parts) -> Result<Session, AuthError> {
     let Some(session) = live_session(service, parts).await? else {
         return Err(fail(
             parts,
@@ -58,17 +55,16 @@ async fn signed_in_session(
             home_with_error,
         ));
     };
-    let email = session.email.clone();
-    Ok((session, email))
+    Ok(session)
 }
 
 pub async fn list_sessions() -> Result<Vec<SessionView>, AuthError> {
     let (service, parts) = (service()?, parts()?);
-    let (current, email) = signed_in_session(&service, &parts).await?;
+    let current = signed_in_session(&service, &parts).await?;
     let when = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
     match service
         .store
-        .list_sessions(&email, service.clock.now())
+        .list_sessions(&current.email, service.clock.now())
         .await
     {
         Ok(sessions) => Ok(sessions
@@ -93,7 +89,7 @@ pub async fn list_sessions() -> Result<Vec<SessionView>, AuthError> {
 
 pub async fn end_session(id: String) -> Result<(), AuthError> {
     let (service, parts) = (service()?, parts()?);
-    let (current, email) = signed_in_session(&service, &parts).await?;
+    let current = signed_in_session(&service, &parts).await?;
     let Ok(id) = id.trim().parse::<i64>() else {
         return Err(fail(
             &parts,
@@ -102,7 +98,7 @@ pub async fn end_session(id: String) -> Result<(), AuthError> {
             account_with_error,
         ));
     };
-    match service.end_session(&current, &email, id).await {
+    match service.end_session(&current, id).await {
         Ok(true) => {
             if id == current.id {
                 set_cookie(&service, session_cookie(&service), "", 0);

@@ -4,12 +4,11 @@ use axum::http::StatusCode;
 use leptos_axum::redirect;
 
 use super::{
-    RATE_LIMITED, UNAVAILABLE, busy, client, device, fail, home_with_error, parts, paths,
-    redeem_refused, service, target, unavailable,
+    RATE_LIMITED, busy, client, device, fail, home_with_error, parts, paths, redeem_refused,
+    service, target, unavailable,
 };
 use crate::{
     captcha::CaptchaError,
-    client::Client,
     cookies::{pending_cookie, read_cookie, session_cookie, set_cookie},
     domain::{LinkToken, RedirectTarget, encode_query_value as enc},
     replies::{AuthError, LinkPreview, LinkRequested, SignedIn},
@@ -75,13 +74,7 @@ pub async fn request_link(
             Err(busy(&parts, back))
         }
         Err(RequestLinkError::Issue(IssueError::Store(err))) => {
-            tracing::error!(error = %err, "could not issue a credential");
-            Err(fail(
-                &parts,
-                StatusCode::SERVICE_UNAVAILABLE,
-                UNAVAILABLE,
-                back,
-            ))
+            Err(unavailable(&parts, &err, "issue a credential", back))
         }
         Err(RequestLinkError::Captcha(err @ CaptchaError::Refused)) => {
             tracing::info!("link request refused by the CAPTCHA check");
@@ -93,13 +86,7 @@ pub async fn request_link(
             ))
         }
         Err(RequestLinkError::Captcha(err @ CaptchaError::Unavailable(_))) => {
-            tracing::error!(error = %err, "could not check the CAPTCHA");
-            Err(fail(
-                &parts,
-                StatusCode::SERVICE_UNAVAILABLE,
-                UNAVAILABLE,
-                back,
-            ))
+            Err(unavailable(&parts, &err, "check the CAPTCHA", back))
         }
     }
 }
@@ -112,7 +99,7 @@ pub async fn redeem(token: String, redir: Option<String>) -> Result<SignedIn, Au
     let outcome = service
         .sign_in_with_link(&token, &client, &device(&parts, &client))
         .await;
-    finish_sign_in(&service, &parts, &client, outcome, &redir, back)
+    finish_sign_in(&service, &parts, outcome, &redir, back)
 }
 
 pub async fn verify_code(
@@ -141,7 +128,7 @@ pub async fn verify_code(
             &device(&parts, &client),
         )
         .await;
-    finish_sign_in(&service, &parts, &client, outcome, &redir, back)
+    finish_sign_in(&service, &parts, outcome, &redir, back)
 }
 
 /// On success the session cookie, the pending one cleared, and the redirect; else the
@@ -149,7 +136,6 @@ pub async fn verify_code(
 fn finish_sign_in(
     service: &AuthService,
     parts: &axum::http::request::Parts,
-    client: &Client,
     outcome: Result<NewSession, SignInError>,
     redir: &RedirectTarget,
     back: impl Fn(&str) -> String,
@@ -169,15 +155,13 @@ fn finish_sign_in(
                 redirect_to: redir.as_str().to_owned(),
             })
         }
-        Err(SignInError::TooManyFailures) => {
-            tracing::debug!(client = %client.key, "sign-in refused");
-            Err(fail(
-                parts,
-                StatusCode::TOO_MANY_REQUESTS,
-                RATE_LIMITED,
-                back,
-            ))
-        }
+        // Logged by the service, with the client.
+        Err(SignInError::TooManyFailures) => Err(fail(
+            parts,
+            StatusCode::TOO_MANY_REQUESTS,
+            RATE_LIMITED,
+            back,
+        )),
         Err(SignInError::Malformed(message)) => {
             Err(fail(parts, StatusCode::BAD_REQUEST, &message, back))
         }

@@ -128,12 +128,13 @@ impl AuthService {
         Self::builder(db, config).build()
     }
 
-    /// The service for `config`, with `mailer` and `clock` in place of the configured
-    /// provider and the system clock when given.
+    /// The service for `config`, with `mailer`, `captcha` and `clock` in place of the
+    /// configured provider, the configured CAPTCHA check and the system clock when given.
     pub(crate) fn from_parts(
         db: sea_orm::DatabaseConnection,
         config: AuthConfig,
         mailer: Option<Arc<dyn Mailer>>,
+        captcha: Option<Arc<dyn CaptchaVerifier>>,
         clock: Option<Arc<dyn Clock>>,
     ) -> Result<Self, ServiceError> {
         let mailer = match mailer {
@@ -142,13 +143,14 @@ impl AuthService {
         };
         let hasher = CodeHasher::per_core(config.hash_queue)?;
         let store = AuthStore::new(db, hasher, Policy::from(&config));
-        let captcha: Arc<dyn CaptchaVerifier> = match &config.captcha {
-            Some(site) => Arc::new(SiteVerify::new(
+        let captcha: Arc<dyn CaptchaVerifier> = match (captcha, &config.captcha) {
+            (Some(captcha), _) => captcha,
+            (None, Some(site)) => Arc::new(SiteVerify::new(
                 &site.verify_url,
                 site.secret.clone(),
                 CAPTCHA_TIMEOUT,
             )?),
-            None => Arc::new(NoCaptcha),
+            (None, None) => Arc::new(NoCaptcha),
         };
         let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
         Ok(Self::new(store, Arc::new(config), mailer, clock).with_captcha(captcha))

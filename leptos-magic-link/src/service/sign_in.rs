@@ -163,16 +163,11 @@ impl AuthService {
         Ok(Some(session))
     }
 
-    /// Ends the session `id` of `email`, asked from the session `current`. False when it is
-    /// not a live session of that address (already ended, or someone else's).
-    pub async fn end_session(
-        &self,
-        current: &Session,
-        email: &Email,
-        id: i64,
-    ) -> Result<bool, StoreError> {
+    /// Ends the session `id` of the address signed in as `current`. False when it is not a
+    /// live session of that address (already ended, or someone else's).
+    pub async fn end_session(&self, current: &Session, id: i64) -> Result<bool, StoreError> {
         let now = self.clock.now();
-        let ended = self.store.logout_session(email, id, now).await?;
+        let ended = self.store.logout_session(&current.email, id, now).await?;
         if ended {
             self.announce_sign_out(current, false, now).await;
         }
