@@ -102,15 +102,21 @@ async fn two_hundred_concurrent_requests_each_get_one_answer_and_one_mail(db: &D
     let mut accepted = Vec::new();
     for request in requests {
         let (n, status) = request.await.unwrap();
+        // 503 is an answer too: on a loaded machine a request may wait past the pool's
+        // acquire timeout, and is then refused at once with nothing issued. What must never
+        // happen is a 500, a hang, or a message for a request that was refused.
         assert!(
-            status == StatusCode::OK || status == StatusCode::TOO_MANY_REQUESTS,
+            status == StatusCode::OK
+                || status == StatusCode::TOO_MANY_REQUESTS
+                || status == StatusCode::SERVICE_UNAVAILABLE,
             "request {n}: {status}"
         );
         if status == StatusCode::OK {
             accepted.push(n);
         }
     }
-    // Every accepted request produced exactly one message, to its own address.
+    // Every accepted request produced exactly one message, to its own address, and no
+    // refused one produced any.
     let mut recipients = app.recipients().await;
     recipients.sort();
     let mut expected: Vec<String> = accepted
