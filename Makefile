@@ -38,6 +38,10 @@ lint:
 	cargo clippy --manifest-path examples/minimal/Cargo.toml --all-targets --features ssr \
 	  --target-dir target -- -D warnings
 	RUSTDOCFLAGS="-D warnings" cargo doc -p leptos-magic-link --features ssr --no-deps
+	@# The wasm must build with the patched tachys (patches/README.md): once leptos asks for a
+	@# newer tachys, cargo only warns that the patch is unused and the bundle grows again.
+	cargo tree -p front --target wasm32-unknown-unknown -i tachys -e normal | sed -n 1p \
+	  | grep 'patches/tachys' >/dev/null || { echo "patches/tachys is no longer used"; exit 1; }
 
 setup:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown \

@@ -103,7 +103,7 @@ async fn two_hundred_concurrent_requests_each_get_one_answer_and_one_mail(db: &D
     for request in requests {
         let (n, status) = request.await.unwrap();
         // 503 is an answer too: on a loaded machine a request may wait past the pool's
-        // acquire timeout, and is then refused at once with nothing issued. What must never
+        // acquire timeout, and is then refused at once, and sent nothing. What must never
         // happen is a 500, a hang, or a message for a request that was refused.
         assert!(
             status == StatusCode::OK
