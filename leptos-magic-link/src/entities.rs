@@ -128,3 +128,106 @@ pub mod known_client {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod passkey_user {
+    use sea_orm::entity::prelude::*;
+
+    use crate::domain::Email;
+
+    /// The user handle an address shows to authenticators: a random UUID, made on its first
+    /// passkey and kept while the address has any.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "auth_passkey_user")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        #[sea_orm(unique)]
+        pub email: Email,
+        /// Hyphenated lower-case UUID.
+        #[sea_orm(unique)]
+        pub user_handle: String,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod passkey {
+    use sea_orm::entity::prelude::*;
+
+    use crate::domain::Email;
+
+    /// One registered passkey.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "auth_passkey")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub email: Email,
+        /// The credential id, base64url without padding.
+        #[sea_orm(unique)]
+        pub credential_id: String,
+        /// The name its owner gave it.
+        pub name: String,
+        /// The public key and its flags, as webauthn-rs serialises a `Passkey` (JSON). It
+        /// holds no secret: the private key never leaves the authenticator.
+        #[sea_orm(column_type = "Text")]
+        pub passkey: String,
+        /// The highest signature counter seen; a use must raise it (unless both are 0).
+        pub sign_count: i64,
+        pub created_at: DateTimeUtc,
+        pub last_used_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod passkey_challenge {
+    use sea_orm::entity::prelude::*;
+
+    use crate::domain::Email;
+
+    /// A WebAuthn ceremony in progress: taken once, by the instance that finishes it.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "auth_passkey_challenge")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// Lower-case hex SHA-256 of the handle the browser holds.
+        #[sea_orm(unique)]
+        pub handle_hash: String,
+        /// What it is for: see [`Purpose`].
+        pub purpose: Purpose,
+        /// Whose it is: set for a registration (the signed-in address), empty for a sign-in.
+        pub email: Option<Email>,
+        /// The webauthn-rs ceremony state (JSON), challenge included.
+        #[sea_orm(column_type = "Text")]
+        pub state: String,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+    }
+
+    /// Which ceremony a challenge belongs to: a state made for one is never accepted by the
+    /// other.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+    pub enum Purpose {
+        /// Adding a passkey to a signed-in address.
+        #[sea_orm(string_value = "register")]
+        Register,
+        /// Signing in with a discoverable passkey, or confirming a fresh sign-in.
+        #[sea_orm(string_value = "sign_in")]
+        SignIn,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

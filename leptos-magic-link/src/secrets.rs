@@ -31,7 +31,7 @@ pub enum SecretError {
     Busy,
 }
 
-fn random_bytes<const N: usize>() -> Result<[u8; N], SecretError> {
+pub(crate) fn random_bytes<const N: usize>() -> Result<[u8; N], SecretError> {
     let mut bytes = [0u8; N];
     SysRng
         .try_fill_bytes(&mut bytes)
@@ -39,7 +39,8 @@ fn random_bytes<const N: usize>() -> Result<[u8; N], SecretError> {
     Ok(bytes)
 }
 
-fn random_token() -> Result<String, SecretError> {
+/// 256 bits from the CSPRNG, base64url without padding.
+pub(crate) fn random_token() -> Result<String, SecretError> {
     Ok(URL_SAFE_NO_PAD.encode(random_bytes::<32>()?))
 }
 

@@ -20,6 +20,7 @@ mod example;
 mod faults;
 mod hostile;
 mod mail;
+mod passkey_store;
 mod scale_out;
 mod server;
 mod standalone;

@@ -19,6 +19,8 @@ use sea_orm::{
 };
 
 mod issue;
+#[cfg(feature = "passkeys")]
+pub mod passkeys;
 mod redeem;
 mod sessions;
 
@@ -55,6 +57,8 @@ pub struct Purged {
     pub sessions: u64,
     pub failures: u64,
     pub known_clients: u64,
+    /// Passkey ceremonies past their expiry (always 0 without the `passkeys` feature).
+    pub passkey_challenges: u64,
 }
 
 /// The longest user agent kept for a session.
@@ -310,8 +314,8 @@ impl AuthStore {
 
     /// Deletes what can no longer matter: credentials and failed attempts older than the
     /// rate-limit window (younger ones still count against the limits, even once used up or
-    /// superseded; wrong codes count for a day), sessions past their expiry, and clients an
-    /// address has not signed in from for [`KNOWN_CLIENT_FOR`].
+    /// superseded; wrong codes count for a day), sessions and passkey ceremonies past their
+    /// expiry, and clients an address has not signed in from for [`KNOWN_CLIENT_FOR`].
     ///
     /// Each statement is one conditional `DELETE`, so several instances may run this at the
     /// same moment: a row is deleted once, and the others find it gone.
@@ -341,11 +345,16 @@ impl AuthStore {
             .exec(&self.db)
             .await?
             .rows_affected;
+        #[cfg(feature = "passkeys")]
+        let passkey_challenges = self.purge_expired_challenges(now).await?;
+        #[cfg(not(feature = "passkeys"))]
+        let passkey_challenges = 0;
         Ok(Purged {
             credentials,
             sessions,
             failures,
             known_clients,
+            passkey_challenges,
         })
     }
 }
