@@ -11,8 +11,8 @@
 use leptos::prelude::*;
 
 pub use crate::replies::{
-    AuthError, DeliveryReport, LinkPreview, LinkRequested, MAIL_FAILED, SessionInfo, SessionView,
-    SignedIn,
+    AuthError, DeliveryReport, LinkPreview, LinkRequested, MAIL_FAILED, PasskeyOptions,
+    PasskeyView, SessionInfo, SessionView, SignedIn,
 };
 
 /// Issues a credential and mails the link. `POST /api/auth/request` with `email`, `redir`,
@@ -83,4 +83,75 @@ pub async fn delivery() -> Result<DeliveryReport, AuthError> {
 #[server(prefix = "/api/auth", endpoint = "link")]
 pub async fn preview_link(token: Option<String>) -> Result<LinkPreview, AuthError> {
     super::http::preview_link(token.unwrap_or_default()).await
+}
+
+/// Starts adding a passkey to the signed-in address. `POST /api/auth/passkey-register-start`;
+/// `401` when signed out, `404` when passkeys are off.
+#[cfg(feature = "passkeys")]
+#[server(prefix = "/api/auth", endpoint = "passkey-register-start")]
+pub async fn passkey_register_start() -> Result<PasskeyOptions, AuthError> {
+    super::http::passkeys::register_start().await
+}
+
+/// Finishes adding a passkey. `POST /api/auth/passkey-register-finish` with `handle`,
+/// `name` and `credential` (the browser's `PublicKeyCredential`, as JSON).
+#[cfg(feature = "passkeys")]
+#[server(prefix = "/api/auth", endpoint = "passkey-register-finish")]
+pub async fn passkey_register_finish(
+    handle: Option<String>,
+    name: Option<String>,
+    credential: Option<String>,
+) -> Result<PasskeyView, AuthError> {
+    super::http::passkeys::register_finish(
+        handle.unwrap_or_default(),
+        name.unwrap_or_default(),
+        credential.unwrap_or_default(),
+    )
+    .await
+}
+
+/// Starts a sign-in with a passkey. `POST /api/auth/passkey-sign-in-start`.
+#[cfg(feature = "passkeys")]
+#[server(prefix = "/api/auth", endpoint = "passkey-sign-in-start")]
+pub async fn passkey_sign_in_start() -> Result<PasskeyOptions, AuthError> {
+    super::http::passkeys::sign_in_start().await
+}
+
+/// Signs in with a passkey. `POST /api/auth/passkey-sign-in-finish` with `handle`,
+/// `credential` (the browser's `PublicKeyCredential`, as JSON) and `redir`.
+#[cfg(feature = "passkeys")]
+#[server(prefix = "/api/auth", endpoint = "passkey-sign-in-finish")]
+pub async fn passkey_sign_in_finish(
+    handle: Option<String>,
+    credential: Option<String>,
+    redir: Option<String>,
+) -> Result<SignedIn, AuthError> {
+    super::http::passkeys::sign_in_finish(
+        handle.unwrap_or_default(),
+        credential.unwrap_or_default(),
+        redir,
+    )
+    .await
+}
+
+/// The signed-in address's passkeys, oldest first. `POST /api/auth/passkeys`.
+#[cfg(feature = "passkeys")]
+#[server(prefix = "/api/auth", endpoint = "passkeys")]
+pub async fn list_passkeys() -> Result<Vec<PasskeyView>, AuthError> {
+    super::http::passkeys::list().await
+}
+
+/// Renames one of the signed-in address's passkeys. `POST /api/auth/passkey-rename` with
+/// `id` and `name`.
+#[cfg(feature = "passkeys")]
+#[server(prefix = "/api/auth", endpoint = "passkey-rename")]
+pub async fn rename_passkey(id: Option<String>, name: Option<String>) -> Result<(), AuthError> {
+    super::http::passkeys::rename(id.unwrap_or_default(), name.unwrap_or_default()).await
+}
+
+/// Deletes one of the signed-in address's passkeys. `POST /api/auth/passkey-delete` with `id`.
+#[cfg(feature = "passkeys")]
+#[server(prefix = "/api/auth", endpoint = "passkey-delete")]
+pub async fn delete_passkey(id: Option<String>) -> Result<(), AuthError> {
+    super::http::passkeys::delete(id.unwrap_or_default()).await
 }

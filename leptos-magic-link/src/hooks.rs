@@ -23,6 +23,19 @@ pub struct SignedInEvent {
     pub persistent_id: PersistentId,
     pub session_id: i64,
     pub at: DateTime<Utc>,
+    /// How the person proved who they are.
+    pub method: SignInMethod,
+}
+
+/// How a session was signed in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignInMethod {
+    /// The link in the email.
+    Link,
+    /// The code in the email, typed.
+    Code,
+    /// A passkey (the `passkeys` feature).
+    Passkey,
 }
 
 /// A session, or with `everywhere` every session of the address, has ended.

@@ -131,7 +131,7 @@ pub use state::{AuthProvider, AuthState, use_auth};
 #[cfg(feature = "ssr")]
 pub use config::AuthConfig;
 #[cfg(feature = "ssr")]
-pub use hooks::{AuthHooks, SignedInEvent, SignedOutEvent};
+pub use hooks::{AuthHooks, SignInMethod, SignedInEvent, SignedOutEvent};
 #[cfg(feature = "ssr")]
 pub use server::{AuthBuilder, MagicLinkRouter};
 #[cfg(feature = "ssr")]

@@ -106,3 +106,23 @@ pub struct LinkPreview {
     /// Whether this browser asked for the link, so it may sign in without a click.
     pub same_browser: bool,
 }
+
+/// A passkey ceremony started by the server: what `navigator.credentials` is to be asked,
+/// and the handle that finishes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyOptions {
+    /// Sent back with the browser's answer; single use, for a few minutes.
+    pub handle: String,
+    /// The WebAuthn options, as JSON (`{"publicKey": …}`, binary fields in base64url).
+    pub options: String,
+}
+
+/// One of the signed-in address's passkeys, as the account page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyView {
+    pub id: i64,
+    pub name: String,
+    /// When it was added and last used, as `YYYY-MM-DD HH:MM UTC`.
+    pub created: String,
+    pub last_used: Option<String>,
+}

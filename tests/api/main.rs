@@ -21,6 +21,7 @@ mod faults;
 mod hostile;
 mod mail;
 mod passkey_store;
+mod passkeys;
 mod scale_out;
 mod server;
 mod standalone;

@@ -1,6 +1,8 @@
 //! The server side of the endpoints in `api`: cookies, client addresses, status codes and
 //! redirects. The flows themselves live in [`AuthService`]. Server only.
 
+#[cfg(feature = "passkeys")]
+pub(crate) mod passkeys;
 mod sessions;
 mod sign_in;
 
@@ -20,18 +22,19 @@ pub(crate) use sign_in::{preview_link, redeem, request_link, verify_code};
 
 use crate::{
     client::Client,
+    cookies::{pending_cookie, session_cookie, set_cookie},
     domain::{RedirectTarget, encode_query_value as enc},
     paths::AuthPaths,
     replies::AuthError,
     service::AuthService,
-    store::{Device, RedeemError},
+    store::{Device, NewSession, RedeemError},
 };
 
 pub const RATE_LIMITED: &str = "Too many attempts. Please try again later.";
 pub const UNAVAILABLE: &str =
     "The service is temporarily unavailable. Please try again in a moment.";
 pub const BUSY: &str = "The service is busy. Please try again in a moment.";
-const BROKEN: &str = "Something went wrong. Please try again.";
+pub(crate) const BROKEN: &str = "Something went wrong. Please try again.";
 
 /// The service: from the Leptos context when the app provides it there, else from the
 /// request's extensions, where [`MagicLinkRouter`](crate::MagicLinkRouter) puts it.
@@ -168,4 +171,16 @@ fn device(parts: &Parts, client: &Client) -> Device {
             .map(str::to_owned),
         client_ip: Some(client.ip),
     }
+}
+
+/// Gives the browser the new session's cookie, and clears its pending sign-in.
+fn start_session(service: &AuthService, new_session: &NewSession) {
+    let lifetime = service.config.session_lifetime.as_secs();
+    set_cookie(
+        service,
+        session_cookie(service),
+        new_session.token.expose(),
+        lifetime,
+    );
+    set_cookie(service, pending_cookie(service), "", 0);
 }

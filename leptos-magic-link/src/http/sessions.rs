@@ -46,7 +46,10 @@ pub async fn current_session() -> Result<Option<SessionInfo>, AuthError> {
 }
 
 /// The live session of the browser asking, or a `401` when there is none.
-async fn signed_in_session(service: &AuthService, parts: &Parts) -> Result<Session, AuthError> {
+pub(super) async fn signed_in_session(
+    service: &AuthService,
+    parts: &Parts,
+) -> Result<Session, AuthError> {
     let Some(session) = live_session(service, parts).await? else {
         return Err(fail(
             parts,

@@ -5,11 +5,11 @@ use leptos_axum::redirect;
 
 use super::{
     RATE_LIMITED, busy, client, device, fail, home_with_error, parts, paths, redeem_refused,
-    service, target, unavailable,
+    service, start_session, target, unavailable,
 };
 use crate::{
     captcha::CaptchaError,
-    cookies::{pending_cookie, read_cookie, session_cookie, set_cookie},
+    cookies::{pending_cookie, read_cookie, set_cookie},
     domain::{LinkToken, RedirectTarget, encode_query_value as enc},
     replies::{AuthError, LinkPreview, LinkRequested, SignedIn},
     secrets::{constant_time_eq, token_hash},
@@ -142,14 +142,7 @@ fn finish_sign_in(
 ) -> Result<SignedIn, AuthError> {
     match outcome {
         Ok(new_session) => {
-            let lifetime = service.config.session_lifetime.as_secs();
-            set_cookie(
-                service,
-                session_cookie(service),
-                new_session.token.expose(),
-                lifetime,
-            );
-            set_cookie(service, pending_cookie(service), "", 0);
+            start_session(service, &new_session);
             redirect(redir.as_str());
             Ok(SignedIn {
                 redirect_to: redir.as_str().to_owned(),

@@ -3,6 +3,8 @@
 
 use std::{sync::Arc, time::Duration};
 
+#[cfg(feature = "passkeys")]
+pub mod passkeys;
 mod sign_in;
 
 pub use sign_in::SignInError;
@@ -57,6 +59,10 @@ pub struct AuthService {
     pub captcha: Arc<dyn CaptchaVerifier>,
     /// Told of every sign-in and sign-out; [`NoHooks`] unless the app sets its own.
     pub hooks: Arc<dyn AuthHooks>,
+    /// The WebAuthn relying party, from `MAGIC_LINK_AUTH_PUBLIC_URL`; `None` when that
+    /// names no domain, which turns passkeys off.
+    #[cfg(feature = "passkeys")]
+    pub passkeys: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 /// What a successful request hands back to the HTTP layer: enough to bind the requesting
@@ -97,7 +103,11 @@ impl AuthService {
     ) -> Self {
         crate::paths::set(config.paths.clone());
         let mail = MailQueue::start(mailer, store.clone(), Arc::clone(&clock), config.mail_queue);
+        #[cfg(feature = "passkeys")]
+        let passkeys = passkeys::relying_party(&config.public_url);
         Self {
+            #[cfg(feature = "passkeys")]
+            passkeys,
             store,
             config,
             mail,

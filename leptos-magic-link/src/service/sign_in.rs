@@ -8,7 +8,7 @@ use super::AuthService;
 use crate::{
     client::Client,
     domain::{Code, Email, LinkToken, SessionToken},
-    hooks::{SignedInEvent, SignedOutEvent},
+    hooks::{SignInMethod, SignedInEvent, SignedOutEvent},
     store::{CodeClaim, Device, NewSession, RedeemError, Session, StoreError},
 };
 
@@ -52,7 +52,8 @@ impl AuthService {
             .store
             .redeem_link(&token, &client.key, device, self.clock.now())
             .await;
-        self.finish_sign_in(client, outcome).await
+        self.finish_sign_in(client, outcome, SignInMethod::Link)
+            .await
     }
 
     /// Signs in with the code typed for `email`. `pending` is the browser's pending sign-in
@@ -88,12 +89,16 @@ impl AuthService {
             .store
             .redeem_code(&email, &code, &claim, device, self.clock.now())
             .await;
-        self.finish_sign_in(client, outcome).await
+        self.finish_sign_in(client, outcome, SignInMethod::Code)
+            .await
     }
 
     /// Redeeming is limited per client too: each failure counts, and past the store's limit
     /// every try is refused for the rest of the window, whatever it carries.
-    async fn refuse_after_too_many_failures(&self, client: &Client) -> Result<(), SignInError> {
+    pub(super) async fn refuse_after_too_many_failures(
+        &self,
+        client: &Client,
+    ) -> Result<(), SignInError> {
         if self
             .store
             .too_many_failures(&client.key, self.clock.now())
@@ -105,7 +110,7 @@ impl AuthService {
         Ok(())
     }
 
-    async fn count_failure(&self, client: &Client) {
+    pub(super) async fn count_failure(&self, client: &Client) {
         if let Err(err) = self
             .store
             .record_failure(&client.key, self.clock.now())
@@ -119,19 +124,11 @@ impl AuthService {
         &self,
         client: &Client,
         outcome: Result<NewSession, RedeemError>,
+        method: SignInMethod,
     ) -> Result<NewSession, SignInError> {
         match outcome {
             Ok(new_session) => {
-                tracing::info!(persistent_id = %new_session.session.persistent_id, "signed in");
-                let event = SignedInEvent {
-                    email: new_session.session.email.clone(),
-                    persistent_id: new_session.session.persistent_id.clone(),
-                    session_id: new_session.session.id,
-                    at: new_session.session.created_at,
-                };
-                if let Err(err) = self.hooks.signed_in(&event).await {
-                    tracing::error!(error = %err, "the sign-in hook failed");
-                }
+                self.announce_sign_in(&new_session, method).await;
                 Ok(new_session)
             }
             // Wrong codes are counted by the store, against the client and the address.
@@ -140,6 +137,21 @@ impl AuthService {
                 Err(err.into())
             }
             Err(err) => Err(err.into()),
+        }
+    }
+
+    /// Tells the app's hooks that a session started; a failing hook is logged, never shown.
+    pub(super) async fn announce_sign_in(&self, new_session: &NewSession, method: SignInMethod) {
+        tracing::info!(persistent_id = %new_session.session.persistent_id, ?method, "signed in");
+        let event = SignedInEvent {
+            email: new_session.session.email.clone(),
+            persistent_id: new_session.session.persistent_id.clone(),
+            session_id: new_session.session.id,
+            at: new_session.session.created_at,
+            method,
+        };
+        if let Err(err) = self.hooks.signed_in(&event).await {
+            tracing::error!(error = %err, "the sign-in hook failed");
         }
     }
 

@@ -11,13 +11,14 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, TryInsertResult,
-    sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    TryInsertResult, sea_query::Expr,
 };
 pub use uuid::Uuid;
 
-use super::{AuthStore, StoreError, after};
+use super::{AuthStore, Device, NewSession, StoreError, after};
 use crate::{
+    client::ClientKey,
     domain::Email,
     entities::{
         passkey,
@@ -103,6 +104,9 @@ pub enum PasskeyError {
     /// No such passkey, or not this address's.
     #[error("This passkey is not registered.")]
     NotFound,
+    /// The address is not on the allow-list (any more).
+    #[error("This address may not sign in.")]
+    NotAllowed,
     /// The signature counter did not go up: the authenticator may have been cloned.
     #[error("This passkey's signature counter went backwards, so it was refused.")]
     CounterWentBack,
@@ -368,35 +372,84 @@ impl AuthStore {
         passkey_json: &str,
         now: DateTime<Utc>,
     ) -> Result<(), PasskeyError> {
-        let counter = i64::from(counter);
-        let counter_rule = if counter == 0 {
-            passkey::Column::SignCount.eq(0)
-        } else {
-            passkey::Column::SignCount.lt(counter)
-        };
-        let updated = passkey::Entity::update_many()
-            .col_expr(passkey::Column::SignCount, Expr::value(counter))
-            .col_expr(passkey::Column::Passkey, Expr::value(passkey_json))
-            .col_expr(passkey::Column::LastUsedAt, Expr::value(Some(now)))
-            .filter(passkey::Column::Id.eq(id))
-            .filter(passkey::Column::Email.eq(email.as_str()))
-            .filter(counter_rule)
-            .exec(&self.db)
-            .await?;
-        if updated.rows_affected == 1 {
-            return Ok(());
-        }
-        let exists = passkey::Entity::find_by_id(id)
-            .filter(passkey::Column::Email.eq(email.as_str()))
-            .one(&self.db)
-            .await?
-            .is_some();
-        Err(if exists {
-            PasskeyError::CounterWentBack
-        } else {
-            PasskeyError::NotFound
-        })
+        record_use(&self.db, email, id, counter, passkey_json, now).await
     }
+
+    /// Signs in with passkey `id` of `email`, which the authenticator just signed with
+    /// `counter`: records the use as [`Self::record_passkey_use`] does, starts a session and
+    /// remembers `client`, all in one transaction. An address taken off the allow-list signs
+    /// in no more, whatever passkeys it still has.
+    pub async fn sign_in_with_passkey(
+        &self,
+        used: PasskeyUse<'_>,
+        client: &ClientKey,
+        device: &Device,
+        now: DateTime<Utc>,
+    ) -> Result<NewSession, PasskeyError> {
+        if !self.policy.allows(used.email.as_str()) {
+            return Err(PasskeyError::NotAllowed);
+        }
+        let txn = self.begin_write(&[used.email.as_str()]).await?;
+        if let Err(err) =
+            record_use(&txn, used.email, used.id, used.counter, used.passkey, now).await
+        {
+            txn.rollback().await?;
+            return Err(err);
+        }
+        let new_session = self.insert_session(&txn, used.email, device, now).await?;
+        self.remember_client(&txn, used.email, client, now).await?;
+        txn.commit().await?;
+        Ok(new_session)
+    }
+}
+
+/// A passkey an authenticator has just signed with.
+#[derive(Clone, Copy, Debug)]
+pub struct PasskeyUse<'a> {
+    pub email: &'a Email,
+    pub id: i64,
+    /// The signature counter the authenticator sent.
+    pub counter: u32,
+    /// The passkey as it is to be stored after this use (webauthn-rs JSON).
+    pub passkey: &'a str,
+}
+
+async fn record_use(
+    conn: &impl ConnectionTrait,
+    email: &Email,
+    id: i64,
+    counter: u32,
+    passkey_json: &str,
+    now: DateTime<Utc>,
+) -> Result<(), PasskeyError> {
+    let counter = i64::from(counter);
+    let counter_rule = if counter == 0 {
+        passkey::Column::SignCount.eq(0)
+    } else {
+        passkey::Column::SignCount.lt(counter)
+    };
+    let updated = passkey::Entity::update_many()
+        .col_expr(passkey::Column::SignCount, Expr::value(counter))
+        .col_expr(passkey::Column::Passkey, Expr::value(passkey_json))
+        .col_expr(passkey::Column::LastUsedAt, Expr::value(Some(now)))
+        .filter(passkey::Column::Id.eq(id))
+        .filter(passkey::Column::Email.eq(email.as_str()))
+        .filter(counter_rule)
+        .exec(conn)
+        .await?;
+    if updated.rows_affected == 1 {
+        return Ok(());
+    }
+    let exists = passkey::Entity::find_by_id(id)
+        .filter(passkey::Column::Email.eq(email.as_str()))
+        .one(conn)
+        .await?
+        .is_some();
+    Err(if exists {
+        PasskeyError::CounterWentBack
+    } else {
+        PasskeyError::NotFound
+    })
 }
 
 #[cfg(test)]

@@ -217,9 +217,23 @@ impl AuthStore {
             .exec(&txn)
             .await?;
         let new_session = self.insert_session(&txn, &live.email, device, now).await?;
+        self.remember_client(&txn, &live.email, client, now).await?;
+        txn.commit().await?;
+        Ok(new_session)
+    }
+
+    /// Remembers `client` as one `email` signs in from, so the per-address limit never
+    /// refuses its own requests.
+    pub(super) async fn remember_client(
+        &self,
+        txn: &DatabaseTransaction,
+        email: &Email,
+        client: &ClientKey,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
         known_client::Entity::insert(known_client::ActiveModel {
             id: NotSet,
-            email: Set(live.email.clone()),
+            email: Set(email.clone()),
             client: Set(client.as_str().to_owned()),
             last_seen_at: Set(now),
         })
@@ -228,19 +242,18 @@ impl AuthStore {
                 .update_column(known_client::Column::LastSeenAt)
                 .to_owned(),
         )
-        .exec_without_returning(&txn)
+        .exec_without_returning(txn)
         .await?;
-        txn.commit().await?;
-        Ok(new_session)
+        Ok(())
     }
 
-    async fn insert_session(
+    pub(super) async fn insert_session(
         &self,
         txn: &DatabaseTransaction,
         email: &Email,
         device: &Device,
         now: DateTime<Utc>,
-    ) -> Result<NewSession, RedeemError> {
+    ) -> Result<NewSession, StoreError> {
         let user_agent = device
             .user_agent
             .as_ref()

@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
 pub mod app;
+pub mod authenticator;
 pub mod mailgun;
 pub mod smtp;
 

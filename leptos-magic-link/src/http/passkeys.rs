@@ -1,0 +1,207 @@
+//! Passkeys over HTTP: the two halves of adding one and of signing in with one, and the
+//! account page's list, rename and delete. Only the browser's JavaScript calls these, so
+//! they answer JSON and never redirect.
+
+use axum::http::StatusCode;
+
+use super::{
+    RATE_LIMITED, account_with_error, client, device, fail, home_with_error, parts, service,
+    sessions::signed_in_session, start_session, target, unavailable,
+};
+use crate::{
+    replies::{AuthError, PasskeyOptions, PasskeyView, SignedIn},
+    service::passkeys::PasskeyFlowError,
+    store::passkeys::{PasskeyError, PasskeyInfo},
+};
+
+fn when(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+impl From<PasskeyInfo> for PasskeyView {
+    fn from(info: PasskeyInfo) -> Self {
+        Self {
+            id: info.id,
+            name: info.name,
+            created: when(info.created_at),
+            last_used: info.last_used_at.map(when),
+        }
+    }
+}
+
+/// The status and message for a failed ceremony; faults of this service are logged.
+fn refused(parts: &axum::http::request::Parts, err: PasskeyFlowError) -> AuthError {
+    let status = match &err {
+        PasskeyFlowError::Unavailable => StatusCode::NOT_FOUND,
+        PasskeyFlowError::TooManyFailures => {
+            return fail(
+                parts,
+                StatusCode::TOO_MANY_REQUESTS,
+                RATE_LIMITED,
+                home_with_error,
+            );
+        }
+        PasskeyFlowError::Passkey(PasskeyError::AlreadyRegistered) => StatusCode::CONFLICT,
+        PasskeyFlowError::Passkey(PasskeyError::NotAllowed) => StatusCode::FORBIDDEN,
+        PasskeyFlowError::Passkey(PasskeyError::Store(store)) => {
+            return unavailable(parts, store, "run a passkey ceremony", home_with_error);
+        }
+        PasskeyFlowError::State(_) | PasskeyFlowError::Internal(_) => {
+            tracing::error!(error = %err, "passkey ceremony failed on the server");
+            return fail(
+                parts,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                super::BROKEN,
+                home_with_error,
+            );
+        }
+        PasskeyFlowError::Rejected(cause) => {
+            tracing::info!(error = %cause, "passkey refused");
+            StatusCode::BAD_REQUEST
+        }
+        _ => StatusCode::BAD_REQUEST,
+    };
+    fail(parts, status, &err.to_string(), home_with_error)
+}
+
+fn options_json(options: &impl serde::Serialize) -> Result<String, PasskeyFlowError> {
+    serde_json::to_string(options).map_err(PasskeyFlowError::State)
+}
+
+pub async fn register_start() -> Result<PasskeyOptions, AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let session = signed_in_session(&service, &parts).await?;
+    let started = service
+        .start_passkey_registration(&session)
+        .await
+        .and_then(|started| {
+            Ok(PasskeyOptions {
+                options: options_json(&started.options)?,
+                handle: started.handle,
+            })
+        });
+    started.map_err(|err| refused(&parts, err))
+}
+
+pub async fn register_finish(
+    handle: String,
+    name: String,
+    credential: String,
+) -> Result<PasskeyView, AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let session = signed_in_session(&service, &parts).await?;
+    service
+        .finish_passkey_registration(&session, &handle, &name, &credential)
+        .await
+        .map(PasskeyView::from)
+        .map_err(|err| refused(&parts, err))
+}
+
+pub async fn sign_in_start() -> Result<PasskeyOptions, AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let started = service.start_passkey_sign_in().await.and_then(|started| {
+        Ok(PasskeyOptions {
+            options: options_json(&started.options)?,
+            handle: started.handle,
+        })
+    });
+    started.map_err(|err| refused(&parts, err))
+}
+
+pub async fn sign_in_finish(
+    handle: String,
+    credential: String,
+    redir: Option<String>,
+) -> Result<SignedIn, AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let redir = target(redir.as_deref());
+    let client = client(&service, &parts);
+    match service
+        .finish_passkey_sign_in(&handle, &credential, &client, &device(&parts, &client))
+        .await
+    {
+        Ok(new_session) => {
+            start_session(&service, &new_session);
+            Ok(SignedIn {
+                redirect_to: redir.as_str().to_owned(),
+            })
+        }
+        Err(err) => Err(refused(&parts, err)),
+    }
+}
+
+pub async fn list() -> Result<Vec<PasskeyView>, AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let session = signed_in_session(&service, &parts).await?;
+    match service.store.list_passkeys(&session.email).await {
+        Ok(passkeys) => Ok(passkeys.into_iter().map(PasskeyView::from).collect()),
+        Err(err) => Err(unavailable(
+            &parts,
+            &err,
+            "list passkeys",
+            account_with_error,
+        )),
+    }
+}
+
+fn passkey_id(parts: &axum::http::request::Parts, id: &str) -> Result<i64, AuthError> {
+    id.trim().parse::<i64>().map_err(|_| {
+        fail(
+            parts,
+            StatusCode::BAD_REQUEST,
+            "Choose a passkey.",
+            account_with_error,
+        )
+    })
+}
+
+const NO_SUCH_PASSKEY: &str = "That passkey is not registered.";
+
+pub async fn rename(id: String, name: String) -> Result<(), AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let session = signed_in_session(&service, &parts).await?;
+    let id = passkey_id(&parts, &id)?;
+    match service
+        .store
+        .rename_passkey(&session.email, id, &name)
+        .await
+    {
+        Ok(true) => Ok(()),
+        Ok(false) => Err(fail(
+            &parts,
+            StatusCode::NOT_FOUND,
+            NO_SUCH_PASSKEY,
+            account_with_error,
+        )),
+        Err(err) => Err(unavailable(
+            &parts,
+            &err,
+            "rename a passkey",
+            account_with_error,
+        )),
+    }
+}
+
+pub async fn delete(id: String) -> Result<(), AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let session = signed_in_session(&service, &parts).await?;
+    let id = passkey_id(&parts, &id)?;
+    match service.store.delete_passkey(&session.email, id).await {
+        Ok(true) => {
+            tracing::info!(persistent_id = %session.persistent_id, passkey = id, "passkey deleted");
+            Ok(())
+        }
+        Ok(false) => Err(fail(
+            &parts,
+            StatusCode::NOT_FOUND,
+            NO_SUCH_PASSKEY,
+            account_with_error,
+        )),
+        Err(err) => Err(unavailable(
+            &parts,
+            &err,
+            "delete a passkey",
+            account_with_error,
+        )),
+    }
+}

@@ -1,0 +1,315 @@
+//! Passkeys: adding one to a signed-in address, and signing in with one (the `passkeys`
+//! feature). The WebAuthn checks are webauthn-rs's; this module keeps its ceremony state in
+//! the database between the two halves of each ceremony, so any instance may finish what
+//! another started.
+
+use std::{sync::Arc, time::Duration};
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use webauthn_rs::prelude::{
+    CreationChallengeResponse, DiscoverableAuthentication, Passkey, PasskeyRegistration,
+    PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Url, Webauthn,
+    WebauthnBuilder, WebauthnError,
+};
+use webauthn_rs_proto::ResidentKeyRequirement;
+
+use super::AuthService;
+use crate::{
+    client::Client,
+    entities::passkey_challenge::Purpose,
+    hooks::SignInMethod,
+    store::{
+        Device, NewSession, Session, StoreError,
+        passkeys::{NewPasskey, PasskeyError, PasskeyInfo, PasskeyUse},
+    },
+};
+
+/// How long a browser has to answer a passkey prompt: webauthn-rs's own timeout, which the
+/// browser is told too.
+pub const CEREMONY_LIFETIME: Duration = webauthn_rs::DEFAULT_AUTHENTICATOR_TIMEOUT;
+
+/// Why a passkey could not be added or used. [`is_bad_input`](Self::is_bad_input) tells the
+/// HTTP layer whether it is the request's fault (4xx) or the service's.
+#[derive(Debug, thiserror::Error)]
+pub enum PasskeyFlowError {
+    /// `MAGIC_LINK_AUTH_PUBLIC_URL` has no domain name (browsers refuse an IP address as
+    /// the relying party), so passkeys are off.
+    #[error("Passkeys are not available on this site.")]
+    Unavailable,
+    /// The ceremony is unknown, used, expired, or someone else's.
+    #[error("This passkey request has expired or was already used. Please try again.")]
+    ChallengeExpired,
+    /// The browser's answer is not JSON of the expected shape.
+    #[error("The passkey response could not be read.")]
+    Malformed(#[source] serde_json::Error),
+    /// The answer failed a WebAuthn check: wrong origin or relying party, bad signature,
+    /// no user verification, another ceremony's challenge.
+    #[error("The passkey could not be verified.")]
+    Rejected(#[source] WebauthnError),
+    /// This client has failed too often in the window.
+    #[error("Too many attempts. Please try again later.")]
+    TooManyFailures,
+    #[error(transparent)]
+    Passkey(#[from] PasskeyError),
+    /// Ceremony state that could not be written or read back: a fault of this service.
+    #[error("passkey ceremony state: {0}")]
+    State(#[source] serde_json::Error),
+    /// webauthn-rs refused a request this service built: a fault of this service.
+    #[error("passkey ceremony: {0}")]
+    Internal(#[source] WebauthnError),
+}
+
+impl From<StoreError> for PasskeyFlowError {
+    fn from(err: StoreError) -> Self {
+        Self::Passkey(PasskeyError::Store(err))
+    }
+}
+
+impl PasskeyFlowError {
+    /// Whether the request was at fault (a 4xx), rather than this service (a 5xx).
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            Self::Unavailable
+            | Self::ChallengeExpired
+            | Self::Malformed(_)
+            | Self::Rejected(_)
+            | Self::TooManyFailures => true,
+            Self::Passkey(PasskeyError::Store(_)) | Self::State(_) | Self::Internal(_) => false,
+            Self::Passkey(_) => true,
+        }
+    }
+}
+
+/// A ceremony started: the options for `navigator.credentials`, and the handle that
+/// finishes it.
+#[derive(Debug)]
+pub struct Started<T> {
+    /// The handle the browser sends back with its answer; only its hash is stored.
+    pub handle: String,
+    pub options: T,
+}
+
+/// The relying party for `public_url`, or `None` when its host is not a domain name. Its
+/// name, which authenticators show beside the account, is the domain.
+pub fn relying_party(public_url: &str) -> Option<Arc<Webauthn>> {
+    let origin = Url::parse(public_url).ok()?;
+    let Some(url::Host::Domain(rp_id)) = origin.host() else {
+        tracing::warn!(
+            public_url,
+            "passkeys are off: MAGIC_LINK_AUTH_PUBLIC_URL must name a domain (such as localhost), not an IP address"
+        );
+        return None;
+    };
+    let rp_id = rp_id.to_owned();
+    match WebauthnBuilder::new(&rp_id, &origin).and_then(|b| b.rp_name(&rp_id).build()) {
+        Ok(webauthn) => Some(Arc::new(webauthn)),
+        Err(err) => {
+            tracing::warn!(error = %err, public_url, "passkeys are off: no relying party for this address");
+            None
+        }
+    }
+}
+
+/// The stored form of a credential id.
+fn credential_id(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+impl AuthService {
+    fn webauthn(&self) -> Result<&Webauthn, PasskeyFlowError> {
+        self.passkeys
+            .as_deref()
+            .ok_or(PasskeyFlowError::Unavailable)
+    }
+
+    /// Whether passkeys can be used on this site.
+    pub fn passkeys_enabled(&self) -> bool {
+        self.passkeys.is_some()
+    }
+
+    /// Starts adding a passkey to `session`'s address. Its existing passkeys are excluded,
+    /// so one authenticator is not registered twice.
+    pub async fn start_passkey_registration(
+        &self,
+        session: &Session,
+    ) -> Result<Started<CreationChallengeResponse>, PasskeyFlowError> {
+        let webauthn = self.webauthn()?;
+        let now = self.clock.now();
+        let user_handle = self.store.passkey_user_handle(&session.email, now).await?;
+        let mut exclude = Vec::new();
+        for stored in self.store.passkeys_of(&session.email).await? {
+            if let Ok(bytes) = URL_SAFE_NO_PAD.decode(&stored.credential_id) {
+                exclude.push(bytes.into());
+            }
+        }
+        let email = session.email.as_str();
+        let (mut options, state) = webauthn
+            .start_passkey_registration(user_handle, email, email, Some(exclude))
+            .map_err(PasskeyFlowError::Internal)?;
+        // Signing in without typing an address needs a discoverable credential, which
+        // webauthn-rs's passkey registration only prefers: require it.
+        if let Some(selection) = options.public_key.authenticator_selection.as_mut() {
+            selection.resident_key = Some(ResidentKeyRequirement::Required);
+            selection.require_resident_key = true;
+        }
+        let state = serde_json::to_string(&state).map_err(PasskeyFlowError::State)?;
+        let handle = self
+            .store
+            .save_challenge(
+                Purpose::Register,
+                Some(&session.email),
+                state,
+                now,
+                CEREMONY_LIFETIME,
+            )
+            .await?;
+        Ok(Started { handle, options })
+    }
+
+    /// Finishes adding a passkey, named `name`, to `session`'s address with the browser's
+    /// `credential` (JSON of a `RegisterPublicKeyCredential`).
+    pub async fn finish_passkey_registration(
+        &self,
+        session: &Session,
+        handle: &str,
+        name: &str,
+        credential: &str,
+    ) -> Result<PasskeyInfo, PasskeyFlowError> {
+        let webauthn = self.webauthn()?;
+        let now = self.clock.now();
+        let taken = self
+            .store
+            .take_challenge(Purpose::Register, handle, now)
+            .await?
+            .filter(|taken| taken.email.as_ref() == Some(&session.email))
+            .ok_or(PasskeyFlowError::ChallengeExpired)?;
+        let credential: RegisterPublicKeyCredential =
+            serde_json::from_str(credential).map_err(PasskeyFlowError::Malformed)?;
+        let state: PasskeyRegistration =
+            serde_json::from_str(&taken.state).map_err(PasskeyFlowError::State)?;
+        let passkey = webauthn
+            .finish_passkey_registration(&credential, &state)
+            .map_err(PasskeyFlowError::Rejected)?;
+        let serialised = serde_json::to_string(&passkey).map_err(PasskeyFlowError::State)?;
+        let info = self
+            .store
+            .add_passkey(
+                NewPasskey {
+                    email: &session.email,
+                    name,
+                    credential_id: &credential_id(passkey.cred_id()),
+                    passkey: &serialised,
+                },
+                now,
+            )
+            .await?;
+        tracing::info!(persistent_id = %session.persistent_id, passkey = info.id, "passkey added");
+        Ok(info)
+    }
+
+    /// Starts a sign-in with a discoverable passkey: no address is asked for.
+    pub async fn start_passkey_sign_in(
+        &self,
+    ) -> Result<Started<RequestChallengeResponse>, PasskeyFlowError> {
+        let webauthn = self.webauthn()?;
+        let (mut options, state) = webauthn
+            .start_discoverable_authentication()
+            .map_err(PasskeyFlowError::Internal)?;
+        // The browser decides between the button (a modal prompt) and autofill.
+        options.mediation = None;
+        let state = serde_json::to_string(&state).map_err(PasskeyFlowError::State)?;
+        let handle = self
+            .store
+            .save_challenge(
+                Purpose::SignIn,
+                None,
+                state,
+                self.clock.now(),
+                CEREMONY_LIFETIME,
+            )
+            .await?;
+        Ok(Started { handle, options })
+    }
+
+    /// Finishes a passkey sign-in with the browser's `credential` (JSON of a
+    /// `PublicKeyCredential`), opened by `client` on `device`, and starts a session.
+    ///
+    /// Each refusal counts against `client`, as a wrong link does: past the limit, its
+    /// tries are refused whatever they carry. Nobody else's sign-in is affected.
+    pub async fn finish_passkey_sign_in(
+        &self,
+        handle: &str,
+        credential: &str,
+        client: &Client,
+        device: &Device,
+    ) -> Result<NewSession, PasskeyFlowError> {
+        let webauthn = self.webauthn()?;
+        if self.refuse_after_too_many_failures(client).await.is_err() {
+            return Err(PasskeyFlowError::TooManyFailures);
+        }
+        let outcome = self
+            .passkey_sign_in(webauthn, handle, credential, client, device)
+            .await;
+        match outcome {
+            Ok(new_session) => {
+                self.announce_sign_in(&new_session, SignInMethod::Passkey)
+                    .await;
+                Ok(new_session)
+            }
+            Err(err) => {
+                if err.is_bad_input() {
+                    self.count_failure(client).await;
+                }
+                Err(err)
+            }
+        }
+    }
+
+    async fn passkey_sign_in(
+        &self,
+        webauthn: &Webauthn,
+        handle: &str,
+        credential: &str,
+        client: &Client,
+        device: &Device,
+    ) -> Result<NewSession, PasskeyFlowError> {
+        let now = self.clock.now();
+        let taken = self
+            .store
+            .take_challenge(Purpose::SignIn, handle, now)
+            .await?
+            .ok_or(PasskeyFlowError::ChallengeExpired)?;
+        let credential: PublicKeyCredential =
+            serde_json::from_str(credential).map_err(PasskeyFlowError::Malformed)?;
+        let state: DiscoverableAuthentication =
+            serde_json::from_str(&taken.state).map_err(PasskeyFlowError::State)?;
+        let (user_handle, credential_bytes) = webauthn
+            .identify_discoverable_authentication(&credential)
+            .map_err(PasskeyFlowError::Rejected)?;
+        // The passkey must exist, and belong to the address its user handle names.
+        let owner = self.store.email_of_user_handle(&user_handle).await?;
+        let stored = self
+            .store
+            .passkey_by_credential(&credential_id(credential_bytes))
+            .await?
+            .filter(|stored| Some(&stored.email) == owner.as_ref())
+            .ok_or(PasskeyError::NotFound)?;
+        let mut passkey: Passkey =
+            serde_json::from_str(&stored.passkey).map_err(PasskeyFlowError::State)?;
+        let result = webauthn
+            .finish_discoverable_authentication_v2(&credential, state, &passkey)
+            .map_err(PasskeyFlowError::Rejected)?;
+        passkey.update_credential(&result);
+        let serialised = serde_json::to_string(&passkey).map_err(PasskeyFlowError::State)?;
+        let used = PasskeyUse {
+            email: &stored.email,
+            id: stored.id,
+            counter: result.counter(),
+            passkey: &serialised,
+        };
+        Ok(self
+            .store
+            .sign_in_with_passkey(used, &client.key, device, now)
+            .await?)
+    }
+}

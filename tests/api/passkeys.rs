@@ -1,0 +1,410 @@
+//! Passkeys over HTTP against the real server, with a software authenticator holding a real
+//! P-256 key: adding one after a link, signing in with it, and every way an answer can be
+//! wrong. The server is at `http://localhost:PORT`, as browsers require a domain for the
+//! relying party.
+
+use app::auth::entities::{passkey, passkey_challenge, session};
+use reqwest::{StatusCode, header};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::Value;
+
+use crate::support::{
+    app::{TestApp, cookie_pair, spawn_app_with},
+    authenticator::{Bend, SoftAuthenticator},
+};
+
+/// The app with its public URL on `localhost`, which WebAuthn accepts as a relying party.
+async fn spawn() -> TestApp {
+    spawn_app_with(|config| {
+        config.public_url = config.public_url.replace("127.0.0.1", "localhost");
+    })
+    .await
+}
+
+fn origin(app: &TestApp) -> String {
+    app.base.replace("127.0.0.1", "localhost")
+}
+
+fn json(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|err| panic!("{err}: {body}"))
+}
+
+/// Starts a ceremony at `path`; returns the handle and the options.
+async fn start(app: &TestApp, path: &str, cookie: Option<&str>) -> (String, String) {
+    let reply = app.post(path, &[], cookie).await;
+    assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
+    let started = json(&reply.body);
+    (
+        started["handle"].as_str().unwrap().to_owned(),
+        started["options"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// Adds `authenticator`'s passkey to the address signed in as `cookie`.
+async fn register(
+    app: &TestApp,
+    cookie: &str,
+    authenticator: &mut SoftAuthenticator,
+    name: &str,
+) -> Value {
+    let (handle, options) = start(app, "/api/auth/passkey-register-start", Some(cookie)).await;
+    let credential = authenticator.register(&options, &origin(app), &Bend::default());
+    let reply = app
+        .post(
+            "/api/auth/passkey-register-finish",
+            &[
+                ("handle", &handle),
+                ("name", name),
+                ("credential", &credential),
+            ],
+            Some(cookie),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    json(&reply.body)
+}
+
+/// Answers a fresh sign-in ceremony with `authenticator`, bent by `bend`.
+async fn sign_in(
+    app: &TestApp,
+    authenticator: &mut SoftAuthenticator,
+    bend: &Bend,
+) -> crate::support::app::Reply {
+    let (handle, options) = start(app, "/api/auth/passkey-sign-in-start", None).await;
+    let credential = authenticator.assert(&options, &origin(app), bend);
+    app.post(
+        "/api/auth/passkey-sign-in-finish",
+        &[
+            ("handle", &handle),
+            ("credential", &credential),
+            ("redir", "/dashboard"),
+        ],
+        None,
+    )
+    .await
+}
+
+async fn sessions(app: &TestApp) -> u64 {
+    session::Entity::find().count(&app.db).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passkey_added_after_a_link_signs_in_without_an_email() {
+    let app = spawn().await;
+    let cookie = app.sign_in("alice@example.com").await;
+    let mut laptop = SoftAuthenticator::new("laptop");
+    let added = register(&app, &cookie, &mut laptop, "  Laptop  ").await;
+    assert_eq!(added["name"], "Laptop");
+    assert_eq!(added["last_used"], Value::Null);
+
+    // The user handle given to the authenticator is random: not the address, nor its hash.
+    assert_eq!(laptop.user_handle.len(), 16);
+    let handle_text = String::from_utf8_lossy(&laptop.user_handle).to_string();
+    assert!(!handle_text.contains("alice"));
+    let listed = json(
+        &app.post("/api/auth/passkeys", &[], Some(&cookie))
+            .await
+            .body,
+    );
+    assert_eq!(listed.as_array().unwrap().len(), 1);
+
+    // Sign in with it, as a new browser: no email goes out.
+    let mails_before = app.mails().await.len();
+    let signed_in = sign_in(&app, &mut laptop, &Bend::default()).await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
+    assert_eq!(json(&signed_in.body)["redirect_to"], "/dashboard");
+    let set_cookie = signed_in.cookie("session").expect("a session cookie");
+    assert!(
+        set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"),
+        "{set_cookie}"
+    );
+    let new_session = cookie_pair(&set_cookie);
+    let who = app.post("/api/auth/session", &[], Some(&new_session)).await;
+    assert_eq!(json(&who.body)["email"], "alice@example.com");
+    assert_eq!(
+        app.mails().await.len(),
+        mails_before,
+        "no email for a passkey sign-in"
+    );
+
+    // It shows on the sessions page, and the passkey shows its use.
+    let listed = json(
+        &app.post("/api/auth/sessions", &[], Some(&new_session))
+            .await
+            .body,
+    );
+    assert_eq!(listed.as_array().unwrap().len(), 2);
+    let listed = json(
+        &app.post("/api/auth/passkeys", &[], Some(&cookie))
+            .await
+            .body,
+    );
+    assert!(listed[0]["last_used"].is_string());
+
+    // Rename, then delete: afterwards it signs nobody in.
+    let id = added["id"].to_string();
+    let renamed = app
+        .post(
+            "/api/auth/passkey-rename",
+            &[("id", &id), ("name", "Work laptop")],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+    let listed = json(
+        &app.post("/api/auth/passkeys", &[], Some(&cookie))
+            .await
+            .body,
+    );
+    assert_eq!(listed[0]["name"], "Work laptop");
+    let deleted = app
+        .post("/api/auth/passkey-delete", &[("id", &id)], Some(&cookie))
+        .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
+    let before = sessions(&app).await;
+    let refused = sign_in(&app, &mut laptop, &Bend::default()).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    assert_eq!(
+        json(&refused.body)["error"],
+        "This passkey is not registered."
+    );
+    assert_eq!(sessions(&app).await, before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replayed_cloned_and_misdirected_answers_are_refused_with_a_400() {
+    let app = spawn().await;
+    let cookie = app.sign_in("bob@example.com").await;
+    let mut phone = SoftAuthenticator::new("phone");
+    register(&app, &cookie, &mut phone, "Phone").await;
+    let before = sessions(&app).await;
+
+    // Another origin, another relying party: refused.
+    let other_origin = Bend {
+        origin: Some("http://evil.example".into()),
+        ..Bend::default()
+    };
+    let other_rp = Bend {
+        rp_id: Some("evil.example".into()),
+        ..Bend::default()
+    };
+    for bend in [other_origin, other_rp] {
+        let reply = sign_in(&app, &mut phone, &bend).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{bend:?}: {}",
+            reply.body
+        );
+        assert_eq!(
+            json(&reply.body)["error"],
+            "The passkey could not be verified."
+        );
+    }
+
+    // A replayed answer: the same handle again, or the same answer to a new challenge.
+    let (handle, options) = start(&app, "/api/auth/passkey-sign-in-start", None).await;
+    let credential = phone.assert(&options, &origin(&app), &Bend::default());
+    let first = app
+        .post(
+            "/api/auth/passkey-sign-in-finish",
+            &[("handle", &handle), ("credential", &credential)],
+            None,
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::OK, "{}", first.body);
+    let again = app
+        .post(
+            "/api/auth/passkey-sign-in-finish",
+            &[("handle", &handle), ("credential", &credential)],
+            None,
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::BAD_REQUEST, "{}", again.body);
+    let (fresh, _) = start(&app, "/api/auth/passkey-sign-in-start", None).await;
+    let replayed = app
+        .post(
+            "/api/auth/passkey-sign-in-finish",
+            &[("handle", &fresh), ("credential", &credential)],
+            None,
+        )
+        .await;
+    assert_eq!(
+        replayed.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        replayed.body
+    );
+
+    // A cloned authenticator: its counter is behind the one last seen.
+    phone.counter -= 2;
+    let cloned = sign_in(&app, &mut phone, &Bend::default()).await;
+    assert_eq!(cloned.status, StatusCode::BAD_REQUEST, "{}", cloned.body);
+    assert_eq!(
+        sessions(&app).await,
+        before + 1,
+        "only the one honest sign-in"
+    );
+
+    // A registration answered for another origin adds nothing.
+    let mut tablet = SoftAuthenticator::new("tablet");
+    let (handle, options) = start(&app, "/api/auth/passkey-register-start", Some(&cookie)).await;
+    let bent = Bend {
+        origin: Some("https://evil.example".into()),
+        ..Bend::default()
+    };
+    let credential = tablet.register(&options, &origin(&app), &bent);
+    let reply = app
+        .post(
+            "/api/auth/passkey-register-finish",
+            &[
+                ("handle", &handle),
+                ("name", "Tablet"),
+                ("credential", &credential),
+            ],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert_eq!(passkey::Entity::find().count(&app.db).await.unwrap(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkeys_belong_to_their_address_and_need_a_session() {
+    let app = spawn().await;
+    let alice = app.sign_in("alice@example.com").await;
+    let mallory = app.sign_in("mallory@example.com").await;
+    let mut key = SoftAuthenticator::new("alice's key");
+    let added = register(&app, &alice, &mut key, "Key").await;
+    let id = added["id"].to_string();
+
+    let listed = json(
+        &app.post("/api/auth/passkeys", &[], Some(&mallory))
+            .await
+            .body,
+    );
+    assert_eq!(listed, Value::Array(vec![]));
+    for (path, form) in [
+        (
+            "/api/auth/passkey-rename",
+            vec![("id", id.as_str()), ("name", "mine")],
+        ),
+        ("/api/auth/passkey-delete", vec![("id", id.as_str())]),
+    ] {
+        let reply = app.post(path, &form, Some(&mallory)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::NOT_FOUND,
+            "{path}: {}",
+            reply.body
+        );
+    }
+    let listed = json(&app.post("/api/auth/passkeys", &[], Some(&alice)).await.body);
+    assert_eq!(listed[0]["name"], "Key");
+
+    // Signed out: every passkey management call is a 401.
+    for path in [
+        "/api/auth/passkeys",
+        "/api/auth/passkey-register-start",
+        "/api/auth/passkey-register-finish",
+        "/api/auth/passkey-rename",
+        "/api/auth/passkey-delete",
+    ] {
+        let reply = app.post(path, &[("id", id.as_str())], None).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNAUTHORIZED,
+            "{path}: {}",
+            reply.body
+        );
+    }
+
+    // A registration started by one address cannot be finished by another.
+    let (handle, options) = start(&app, "/api/auth/passkey-register-start", Some(&alice)).await;
+    let mut other = SoftAuthenticator::new("mallory's key");
+    let credential = other.register(&options, &origin(&app), &Bend::default());
+    let reply = app
+        .post(
+            "/api/auth/passkey-register-finish",
+            &[
+                ("handle", &handle),
+                ("name", "x"),
+                ("credential", &credential),
+            ],
+            Some(&mallory),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    assert_eq!(passkey::Entity::find().count(&app.db).await.unwrap(), 1);
+
+    // The same authenticator twice: the second is refused.
+    let (handle, options) = start(&app, "/api/auth/passkey-register-start", Some(&alice)).await;
+    let credential = key.register(&options, &origin(&app), &Bend::default());
+    let reply = app
+        .post(
+            "/api/auth/passkey-register-finish",
+            &[
+                ("handle", &handle),
+                ("name", "again"),
+                ("credential", &credential),
+            ],
+            Some(&alice),
+        )
+        .await;
+    assert!(
+        reply.status.is_client_error(),
+        "{}: {}",
+        reply.status,
+        reply.body
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkey_calls_from_another_site_are_refused() {
+    let app = spawn().await;
+    let cookie = app.sign_in("carol@example.com").await;
+    for path in [
+        "/api/auth/passkey-register-start",
+        "/api/auth/passkey-sign-in-start",
+        "/api/auth/passkey-sign-in-finish",
+        "/api/auth/passkey-delete",
+    ] {
+        let reply = app
+            .send(
+                app.http
+                    .post(format!("{}{path}", app.base))
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header(header::ACCEPT, "application/json")
+                    .header(header::ORIGIN, "https://evil.example")
+                    .header("sec-fetch-site", "cross-site")
+                    .header(header::COOKIE, &cookie)
+                    .body("id=1"),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            reply.body
+        );
+    }
+    assert_eq!(
+        passkey_challenge::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passkeys_are_off_when_the_public_url_is_an_ip_address() {
+    // The default test app is at http://127.0.0.1:PORT: no relying party can be made.
+    let app = spawn_app_with(|_| {}).await;
+    let reply = app.post("/api/auth/passkey-sign-in-start", &[], None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "{}", reply.body);
+    assert_eq!(
+        json(&reply.body)["error"],
+        "Passkeys are not available on this site."
+    );
+}
