@@ -155,3 +155,26 @@ pub async fn rename_passkey(id: Option<String>, name: Option<String>) -> Result<
 pub async fn delete_passkey(id: Option<String>) -> Result<(), AuthError> {
     super::http::passkeys::delete(id.unwrap_or_default()).await
 }
+
+/// Starts confirming, with one of the signed-in address's passkeys, that it is still them,
+/// before a sensitive action. `POST /api/auth/passkey-confirm-start`.
+#[cfg(feature = "passkeys")]
+#[server(prefix = "/api/auth", endpoint = "passkey-confirm-start")]
+pub async fn passkey_confirm_start() -> Result<PasskeyOptions, AuthError> {
+    super::http::passkeys::confirm_start().await
+}
+
+/// Finishes the confirmation: this session counts as freshly signed in.
+/// `POST /api/auth/passkey-confirm-finish` with `handle` and `credential`.
+#[cfg(feature = "passkeys")]
+#[server(prefix = "/api/auth", endpoint = "passkey-confirm-finish")]
+pub async fn passkey_confirm_finish(
+    handle: Option<String>,
+    credential: Option<String>,
+) -> Result<(), AuthError> {
+    super::http::passkeys::confirm_finish(
+        handle.unwrap_or_default(),
+        credential.unwrap_or_default(),
+    )
+    .await
+}

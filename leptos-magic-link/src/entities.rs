@@ -74,6 +74,9 @@ pub mod session {
         pub user_agent: Option<String>,
         /// The client address at sign-in.
         pub client_ip: Option<String>,
+        /// When it last proved who it is: its sign-in, or a later confirmation. `None` for
+        /// sessions from before this column, which count from `created_at`.
+        pub authenticated_at: Option<DateTimeUtc>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -66,7 +66,8 @@
 //! - `service`: [`AuthService`], the store, mail queue, settings and clock together, and
 //!   the whole sign-in and sign-out flow.
 //! - `server`: [`AuthService::builder`], [`MagicLinkRouter`] and the health probe.
-//! - `user`: [`require_user`] and [`current_user`] for the app's server functions.
+//! - `user`: [`require_user`], [`require_fresh_user`] and [`current_user`] for the app's server
+//!   functions.
 //! - `http`, `cookies`: the server side of the endpoints: statuses, cookies, redirects.
 //! - `secrets`: token generation and hashing (SHA-256 for tokens, argon2id for codes).
 //! - `captcha`: the CAPTCHA hook asked before a link is issued.
@@ -137,7 +138,7 @@ pub use server::{AuthBuilder, MagicLinkRouter};
 #[cfg(feature = "ssr")]
 pub use service::AuthService;
 #[cfg(feature = "ssr")]
-pub use user::{SignedInUser, auth_service, current_user, require_user};
+pub use user::{SignedInUser, auth_service, current_user, require_fresh_user, require_user};
 
 /// The default stylesheet for the components' classes (see [`components`]). An app may
 /// serve it, include it in its own, or style the classes itself.

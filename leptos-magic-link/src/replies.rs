@@ -14,12 +14,29 @@ use crate::domain::{Email, PersistentId};
 #[error("{error}")]
 pub struct AuthError {
     pub error: String,
+    /// Set when the action is sensitive and this session signed in too long ago: the page
+    /// offers to confirm (with a passkey, or a fresh code by email), then to try again.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fresh_sign_in_required: bool,
 }
+
+/// What a stale session is told when it tries a sensitive action.
+pub const FRESH_SIGN_IN_REQUIRED: &str =
+    "For your security, confirm it's you before doing this: you signed in a while ago.";
 
 impl AuthError {
     pub fn new(error: impl Into<String>) -> Self {
         Self {
             error: error.into(),
+            fresh_sign_in_required: false,
+        }
+    }
+
+    /// The refusal of a sensitive action to a session that signed in too long ago.
+    pub fn fresh_sign_in_required() -> Self {
+        Self {
+            error: FRESH_SIGN_IN_REQUIRED.to_owned(),
+            fresh_sign_in_required: true,
         }
     }
 }

@@ -31,6 +31,8 @@ pub struct SignedInUser {
     pub persistent_id: PersistentId,
     /// This browser's session (the id the sessions list shows).
     pub session_id: i64,
+    /// When this session last proved who it is: at sign-in, or a later confirmation.
+    pub authenticated_at: chrono::DateTime<chrono::Utc>,
 }
 
 /// The [`AuthService`](crate::AuthService) serving this request, for the app's own server
@@ -51,11 +53,18 @@ pub async fn current_user() -> Result<Option<SignedInUser>, AuthError> {
     let Some(session) = live_session(&service, &parts).await? else {
         return Ok(None);
     };
-    Ok(Some(SignedInUser {
-        email: session.email,
-        persistent_id: session.persistent_id,
-        session_id: session.id,
-    }))
+    Ok(Some(SignedInUser::from(session)))
+}
+
+impl From<crate::store::Session> for SignedInUser {
+    fn from(session: crate::store::Session) -> Self {
+        Self {
+            email: session.email,
+            persistent_id: session.persistent_id,
+            session_id: session.id,
+            authenticated_at: session.authenticated_at,
+        }
+    }
 }
 
 /// The signed-in person, or an [`AuthError`] with the response set to `401 Unauthorized`.
@@ -69,4 +78,28 @@ pub async fn require_user() -> Result<SignedInUser, AuthError> {
             Err(AuthError::new(SIGN_IN_REQUIRED))
         }
     }
+}
+
+/// The signed-in person, if this session signed in (or confirmed who it is) within
+/// `MAGIC_LINK_AUTH_FRESH_SECONDS`: for sensitive actions, such as changing where the account's
+/// mail goes. Else an [`AuthError`] with `401` (signed out) or `403` and
+/// [`AuthError::fresh_sign_in_required`] set, which the account page answers by offering to
+/// confirm.
+///
+/// ```no_run
+/// use leptos::prelude::*;
+/// use leptos_magic_link::{AuthError, require_fresh_user};
+///
+/// #[server]
+/// pub async fn delete_all_notes() -> Result<(), AuthError> {
+///     let user = require_fresh_user().await?;
+///     // ... delete the notes of user.persistent_id
+///     Ok(())
+/// }
+/// ```
+pub async fn require_fresh_user() -> Result<SignedInUser, AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    crate::http::sessions::fresh_session(&service, &parts)
+        .await
+        .map(SignedInUser::from)
 }

@@ -408,3 +408,138 @@ async fn passkeys_are_off_when_the_public_url_is_an_ip_address() {
         "Passkeys are not available on this site."
     );
 }
+
+/// Makes every session of `email` look as if it signed in an hour ago.
+async fn age_sessions(app: &TestApp, email: &str) {
+    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
+    let hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+    session::Entity::update_many()
+        .col_expr(
+            session::Column::AuthenticatedAt,
+            Expr::value(Some(hour_ago)),
+        )
+        .filter(session::Column::Email.eq(email))
+        .exec(&app.db)
+        .await
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sensitive_actions_need_a_fresh_sign_in_and_a_passkey_confirms_it() {
+    let app = spawn().await;
+    let cookie = app.sign_in("dana@example.com").await;
+    let other = app.sign_in("dana@example.com").await;
+    let mut key = SoftAuthenticator::new("dana's key");
+    let added = register(&app, &cookie, &mut key, "Key").await;
+    let id = added["id"].to_string();
+    age_sessions(&app, "dana@example.com").await;
+
+    let sessions_list = json(
+        &app.post("/api/auth/sessions", &[], Some(&cookie))
+            .await
+            .body,
+    );
+    let other_id = sessions_list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["current"] == false)
+        .unwrap()["id"]
+        .to_string();
+    // Stale: each sensitive action is a 403 that asks to confirm, and changes nothing.
+    for (path, form) in [
+        ("/api/auth/passkey-register-start", vec![]),
+        ("/api/auth/passkey-delete", vec![("id", id.as_str())]),
+        ("/api/auth/logout-all", vec![]),
+        ("/api/auth/end-session", vec![("id", other_id.as_str())]),
+    ] {
+        let reply = app.post(path, &form, Some(&cookie)).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::FORBIDDEN,
+            "{path}: {}",
+            reply.body
+        );
+        assert_eq!(json(&reply.body)["fresh_sign_in_required"], true, "{path}");
+    }
+    assert_eq!(passkey::Entity::find().count(&app.db).await.unwrap(), 1);
+    let who = app.post("/api/auth/session", &[], Some(&other)).await;
+    assert_eq!(
+        json(&who.body)["email"],
+        "dana@example.com",
+        "the other session lives"
+    );
+    // Not sensitive: renaming, and signing this browser out.
+    let renamed = app
+        .post(
+            "/api/auth/passkey-rename",
+            &[("id", &id), ("name", "Old key")],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.body);
+
+    // Another address's passkey cannot confirm this session.
+    let stranger = app.sign_in("erin@example.com").await;
+    let mut erins = SoftAuthenticator::new("erin's key");
+    register(&app, &stranger, &mut erins, "Erin's").await;
+    let (handle, options) = start(&app, "/api/auth/passkey-confirm-start", Some(&cookie)).await;
+    let credential = erins.assert(&options, &origin(&app), &Bend::default());
+    let reply = app
+        .post(
+            "/api/auth/passkey-confirm-finish",
+            &[("handle", &handle), ("credential", &credential)],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    let still = app.post("/api/auth/logout-all", &[], Some(&cookie)).await;
+    assert_eq!(still.status, StatusCode::FORBIDDEN);
+
+    // Confirmed with its own passkey, the session may act again.
+    let (handle, options) = start(&app, "/api/auth/passkey-confirm-start", Some(&cookie)).await;
+    let credential = key.assert(&options, &origin(&app), &Bend::default());
+    let reply = app
+        .post(
+            "/api/auth/passkey-confirm-finish",
+            &[("handle", &handle), ("credential", &credential)],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let ended = app
+        .post("/api/auth/end-session", &[("id", &other_id)], Some(&cookie))
+        .await;
+    assert_eq!(ended.status, StatusCode::OK, "{}", ended.body);
+    let deleted = app
+        .post("/api/auth/passkey-delete", &[("id", &id)], Some(&cookie))
+        .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
+
+    // With no passkey left, a fresh code by email is the way to confirm: a new sign-in.
+    age_sessions(&app, "dana@example.com").await;
+    let refused = app
+        .post("/api/auth/passkey-confirm-start", &[], Some(&cookie))
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    let sent = app
+        .post(
+            "/api/auth/request",
+            &[("email", "dana@example.com")],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let (_, code) = app.last_link_and_code().await;
+    let confirmed = app
+        .post(
+            "/api/auth/verify-code",
+            &[("email", "dana@example.com"), ("code", &code)],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
+    let fresh = cookie_pair(&confirmed.cookie("session").unwrap());
+    let everywhere = app.post("/api/auth/logout-all", &[], Some(&fresh)).await;
+    assert_eq!(everywhere.status, StatusCode::OK, "{}", everywhere.body);
+}

@@ -114,6 +114,7 @@ async fn two_instances_on_one_postgresql_share_links_limits_sessions_and_cleanup
         expires_at: Set(hour_ago),
         user_agent: Set(None),
         client_ip: Set(None),
+        authenticated_at: Set(None),
     })
     .exec(&database.db)
     .await

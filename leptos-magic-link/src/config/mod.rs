@@ -88,6 +88,9 @@ pub struct AuthConfig {
     pub credential_lifetime: Duration,
     /// How long a session lasts.
     pub session_lifetime: Duration,
+    /// How recently a session must have signed in for a sensitive action (adding or deleting
+    /// a passkey, signing out everywhere, ending another session).
+    pub fresh_for: Duration,
     /// How many credentials one client may be issued per window, whatever the addresses.
     pub rate_limit: u32,
     /// How many credentials one address may be issued per window across all the clients it
@@ -158,6 +161,7 @@ impl Default for AuthConfig {
             trusted_proxies: TrustedProxies::default(),
             ipv6_prefix: 64,
             cleanup_interval: Duration::from_secs(600),
+            fresh_for: Duration::from_secs(600),
             allowed_emails: None,
             captcha: None,
             mail_provider: MailProvider::Console,
@@ -292,6 +296,10 @@ impl AuthConfig {
             session_lifetime: match read("MAGIC_LINK_AUTH_SESSION_EXPIRATION_SECONDS") {
                 Some(s) => s.seconds()?,
                 None => defaults.session_lifetime,
+            },
+            fresh_for: match read("MAGIC_LINK_AUTH_FRESH_SECONDS") {
+                Some(s) => s.seconds()?,
+                None => defaults.fresh_for,
             },
             rate_limit,
             email_rate_limit,

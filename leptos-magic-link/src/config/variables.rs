@@ -60,6 +60,12 @@ pub const VARIABLES: &[Variable] = &[
         shown: Shown::Plain,
     },
     Variable {
+        name: "MAGIC_LINK_AUTH_FRESH_SECONDS",
+        default: "`600` (10 minutes)",
+        rule: "whole seconds, 1 to 315360000: how recently a session must have signed in (or confirmed with a passkey or a fresh code) to add or delete a passkey, sign out everywhere or end another session",
+        shown: Shown::Plain,
+    },
+    Variable {
         name: "MAGIC_LINK_AUTH_OTP_RATE_LIMIT",
         default: "`5`",
         rule: "a whole number, 1 or more: links one client may ask for per window, whatever the addresses",

@@ -3,7 +3,7 @@
 
 #[cfg(feature = "passkeys")]
 pub(crate) mod passkeys;
-mod sessions;
+pub(crate) mod sessions;
 mod sign_in;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -75,8 +75,18 @@ fn fail(
     message: &str,
     back_to: impl Fn(&str) -> String,
 ) -> AuthError {
+    fail_with(parts, status, AuthError::new(message), back_to)
+}
+
+/// As [`fail`], with the whole error to answer.
+fn fail_with(
+    parts: &Parts,
+    status: StatusCode,
+    error: AuthError,
+    back_to: impl Fn(&str) -> String,
+) -> AuthError {
     if is_form_post(&parts.headers) {
-        redirect(&back_to(&enc(message)));
+        redirect(&back_to(&enc(&error.error)));
     } else if let Some(response) = use_context::<ResponseOptions>() {
         response.set_status(status);
         response.insert_header(
@@ -84,7 +94,7 @@ fn fail(
             HeaderValue::from_static("application/json"),
         );
     }
-    AuthError::new(message)
+    error
 }
 
 /// As [`fail`] with a 503 that tells the client when to come back: the server is busy, and

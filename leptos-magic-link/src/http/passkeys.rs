@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 
 use super::{
     RATE_LIMITED, account_with_error, client, device, fail, home_with_error, parts, service,
-    sessions::signed_in_session, start_session, target, unavailable,
+    sessions::{fresh_session, signed_in_session},
+    start_session, target, unavailable,
 };
 use crate::{
     replies::{AuthError, PasskeyOptions, PasskeyView, SignedIn},
@@ -70,7 +71,7 @@ fn options_json(options: &impl serde::Serialize) -> Result<String, PasskeyFlowEr
 
 pub async fn register_start() -> Result<PasskeyOptions, AuthError> {
     let (service, parts) = (service()?, parts()?);
-    let session = signed_in_session(&service, &parts).await?;
+    let session = fresh_session(&service, &parts).await?;
     let started = service
         .start_passkey_registration(&session)
         .await
@@ -89,7 +90,7 @@ pub async fn register_finish(
     credential: String,
 ) -> Result<PasskeyView, AuthError> {
     let (service, parts) = (service()?, parts()?);
-    let session = signed_in_session(&service, &parts).await?;
+    let session = fresh_session(&service, &parts).await?;
     service
         .finish_passkey_registration(&session, &handle, &name, &credential)
         .await
@@ -184,7 +185,7 @@ pub async fn rename(id: String, name: String) -> Result<(), AuthError> {
 
 pub async fn delete(id: String) -> Result<(), AuthError> {
     let (service, parts) = (service()?, parts()?);
-    let session = signed_in_session(&service, &parts).await?;
+    let session = fresh_session(&service, &parts).await?;
     let id = passkey_id(&parts, &id)?;
     match service.store.delete_passkey(&session.email, id).await {
         Ok(true) => {
@@ -204,4 +205,29 @@ pub async fn delete(id: String) -> Result<(), AuthError> {
             account_with_error,
         )),
     }
+}
+
+pub async fn confirm_start() -> Result<PasskeyOptions, AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let session = signed_in_session(&service, &parts).await?;
+    let started = service
+        .start_passkey_confirmation(&session)
+        .await
+        .and_then(|started| {
+            Ok(PasskeyOptions {
+                options: options_json(&started.options)?,
+                handle: started.handle,
+            })
+        });
+    started.map_err(|err| refused(&parts, err))
+}
+
+pub async fn confirm_finish(handle: String, credential: String) -> Result<(), AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let session = signed_in_session(&service, &parts).await?;
+    let client = client(&service, &parts);
+    service
+        .finish_passkey_confirmation(&session, &handle, &credential, &client)
+        .await
+        .map_err(|err| refused(&parts, err))
 }

@@ -3,7 +3,9 @@
 use axum::http::{StatusCode, request::Parts};
 use leptos_axum::redirect;
 
-use super::{account_with_error, fail, home_with_error, parts, paths, service, unavailable};
+use super::{
+    account_with_error, fail, fail_with, home_with_error, parts, paths, service, unavailable,
+};
 use crate::{
     cookies::{pending_cookie, read_cookie, session_cookie, set_cookie},
     device::describe_user_agent,
@@ -61,6 +63,29 @@ pub(super) async fn signed_in_session(
     Ok(session)
 }
 
+/// The live session of the browser asking if it signed in recently enough for a sensitive
+/// action: else a `401` when there is none, or a `403` that asks it to confirm.
+pub(crate) async fn fresh_session(
+    service: &AuthService,
+    parts: &Parts,
+) -> Result<Session, AuthError> {
+    let session = signed_in_session(service, parts).await?;
+    if session.is_fresh(service.clock.now(), service.config.fresh_for) {
+        return Ok(session);
+    }
+    tracing::info!(
+        session = session.id,
+        "sensitive action refused: the sign-in is not fresh"
+    );
+    let refusal = AuthError::fresh_sign_in_required();
+    Err(fail_with(
+        parts,
+        StatusCode::FORBIDDEN,
+        refusal,
+        account_with_error,
+    ))
+}
+
 pub async fn list_sessions() -> Result<Vec<SessionView>, AuthError> {
     let (service, parts) = (service()?, parts()?);
     let current = signed_in_session(&service, &parts).await?;
@@ -101,6 +126,10 @@ pub async fn end_session(id: String) -> Result<(), AuthError> {
             account_with_error,
         ));
     };
+    // Signing this browser out is always allowed; ending another session is sensitive.
+    if id != current.id {
+        fresh_session(&service, &parts).await?;
+    }
     match service.end_session(&current, id).await {
         Ok(true) => {
             if id == current.id {
@@ -129,6 +158,10 @@ pub async fn end_session(id: String) -> Result<(), AuthError> {
 
 pub async fn logout(everywhere: bool) -> Result<(), AuthError> {
     let (service, parts) = (service()?, parts()?);
+    // Signing out everywhere is sensitive; signing this browser out never is.
+    if everywhere {
+        fresh_session(&service, &parts).await?;
+    }
     if let Some(token) = session_token(&service, &parts)
         && let Err(err) = service.sign_out(&token, everywhere).await
     {

@@ -26,6 +26,7 @@ mod m20261125_000002_create_auth_failure;
 mod m20261125_000004_add_session_device;
 mod m20261125_000005_limits_per_requester;
 mod m20261126_000006_create_passkeys;
+mod m20261126_000007_session_authenticated_at;
 
 /// Every auth migration, oldest first.
 pub fn all() -> Vec<Box<dyn MigrationTrait>> {
@@ -35,6 +36,7 @@ pub fn all() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m20261125_000004_add_session_device::Migration),
         Box::new(m20261125_000005_limits_per_requester::Migration),
         Box::new(m20261126_000006_create_passkeys::Migration),
+        Box::new(m20261126_000007_session_authenticated_at::Migration),
     ]
 }
 

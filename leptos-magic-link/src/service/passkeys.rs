@@ -7,9 +7,9 @@ use std::{sync::Arc, time::Duration};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use webauthn_rs::prelude::{
-    CreationChallengeResponse, DiscoverableAuthentication, Passkey, PasskeyRegistration,
-    PublicKeyCredential, RegisterPublicKeyCredential, RequestChallengeResponse, Url, Webauthn,
-    WebauthnBuilder, WebauthnError,
+    CreationChallengeResponse, DiscoverableAuthentication, Passkey, PasskeyAuthentication,
+    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
+    RequestChallengeResponse, Url, Webauthn, WebauthnBuilder, WebauthnError,
 };
 use webauthn_rs_proto::ResidentKeyRequirement;
 
@@ -311,5 +311,113 @@ impl AuthService {
             .store
             .sign_in_with_passkey(used, &client.key, device, now)
             .await?)
+    }
+
+    /// Starts confirming that `session`'s person is still there, with one of its address's
+    /// passkeys, before a sensitive action. Only that address's passkeys are offered.
+    pub async fn start_passkey_confirmation(
+        &self,
+        session: &Session,
+    ) -> Result<Started<RequestChallengeResponse>, PasskeyFlowError> {
+        let webauthn = self.webauthn()?;
+        let mut passkeys = Vec::new();
+        for stored in self.store.passkeys_of(&session.email).await? {
+            let passkey: Passkey =
+                serde_json::from_str(&stored.passkey).map_err(PasskeyFlowError::State)?;
+            passkeys.push(passkey);
+        }
+        if passkeys.is_empty() {
+            return Err(PasskeyError::NotFound.into());
+        }
+        let (options, state) = webauthn
+            .start_passkey_authentication(&passkeys)
+            .map_err(PasskeyFlowError::Internal)?;
+        let state = serde_json::to_string(&state).map_err(PasskeyFlowError::State)?;
+        let handle = self
+            .store
+            .save_challenge(
+                Purpose::SignIn,
+                Some(&session.email),
+                state,
+                self.clock.now(),
+                CEREMONY_LIFETIME,
+            )
+            .await?;
+        Ok(Started { handle, options })
+    }
+
+    /// Finishes a confirmation started by [`Self::start_passkey_confirmation`]: `session`
+    /// counts as freshly signed in. A refusal counts against `client`.
+    pub async fn finish_passkey_confirmation(
+        &self,
+        session: &Session,
+        handle: &str,
+        credential: &str,
+        client: &Client,
+    ) -> Result<(), PasskeyFlowError> {
+        let webauthn = self.webauthn()?;
+        if self.refuse_after_too_many_failures(client).await.is_err() {
+            return Err(PasskeyFlowError::TooManyFailures);
+        }
+        let outcome = self
+            .passkey_confirmation(webauthn, session, handle, credential)
+            .await;
+        if let Err(err) = &outcome
+            && err.is_bad_input()
+        {
+            self.count_failure(client).await;
+        }
+        outcome
+    }
+
+    async fn passkey_confirmation(
+        &self,
+        webauthn: &Webauthn,
+        session: &Session,
+        handle: &str,
+        credential: &str,
+    ) -> Result<(), PasskeyFlowError> {
+        let now = self.clock.now();
+        let taken = self
+            .store
+            .take_challenge(Purpose::SignIn, handle, now)
+            .await?
+            .filter(|taken| taken.email.as_ref() == Some(&session.email))
+            .ok_or(PasskeyFlowError::ChallengeExpired)?;
+        let credential: PublicKeyCredential =
+            serde_json::from_str(credential).map_err(PasskeyFlowError::Malformed)?;
+        let state: PasskeyAuthentication =
+            serde_json::from_str(&taken.state).map_err(PasskeyFlowError::State)?;
+        let result = webauthn
+            .finish_passkey_authentication(&credential, &state)
+            .map_err(PasskeyFlowError::Rejected)?;
+        let stored = self
+            .store
+            .passkey_by_credential(&credential_id(result.cred_id()))
+            .await?
+            .filter(|stored| stored.email == session.email)
+            .ok_or(PasskeyError::NotFound)?;
+        let mut passkey: Passkey =
+            serde_json::from_str(&stored.passkey).map_err(PasskeyFlowError::State)?;
+        passkey.update_credential(&result);
+        let serialised = serde_json::to_string(&passkey).map_err(PasskeyFlowError::State)?;
+        self.store
+            .record_passkey_use(
+                &session.email,
+                stored.id,
+                result.counter(),
+                &serialised,
+                now,
+            )
+            .await?;
+        if !self
+            .store
+            .confirm_session(&session.email, session.id, now)
+            .await?
+        {
+            return Err(PasskeyFlowError::ChallengeExpired);
+        }
+        tracing::info!(session = session.id, "session confirmed with a passkey");
+        Ok(())
     }
 }

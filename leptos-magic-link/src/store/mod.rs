@@ -160,6 +160,15 @@ pub struct Session {
     pub user_agent: Option<String>,
     /// The client address at sign-in, when recorded.
     pub client_ip: Option<String>,
+    /// When it last proved who it is: at sign-in, or a later confirmation.
+    pub authenticated_at: DateTime<Utc>,
+}
+
+impl Session {
+    /// Whether it proved who it is within `fresh_for` of `now`, as a sensitive action needs.
+    pub fn is_fresh(&self, now: DateTime<Utc>, fresh_for: Duration) -> bool {
+        self.authenticated_at > before(now, fresh_for)
+    }
 }
 
 impl From<session::Model> for Session {
@@ -172,6 +181,7 @@ impl From<session::Model> for Session {
             expires_at: row.expires_at,
             user_agent: row.user_agent,
             client_ip: row.client_ip,
+            authenticated_at: row.authenticated_at.unwrap_or(row.created_at),
         }
     }
 }

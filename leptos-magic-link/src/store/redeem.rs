@@ -271,6 +271,7 @@ impl AuthStore {
             expires_at: Set(expires_at),
             user_agent: Set(user_agent.clone()),
             client_ip: Set(client_ip.clone()),
+            authenticated_at: Set(Some(now)),
         })
         .exec(txn)
         .await?;
@@ -284,6 +285,7 @@ impl AuthStore {
                 expires_at,
                 user_agent,
                 client_ip,
+                authenticated_at: now,
             },
         })
     }

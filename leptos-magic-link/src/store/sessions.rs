@@ -51,6 +51,24 @@ impl AuthStore {
         Ok(self.end_live_sessions(which, now).await? > 0)
     }
 
+    /// Marks live session `id` of `email` as having proved who it is at `now`. Returns
+    /// whether there was one.
+    pub async fn confirm_session(
+        &self,
+        email: &Email,
+        id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let confirmed = session::Entity::update_many()
+            .col_expr(session::Column::AuthenticatedAt, Expr::value(Some(now)))
+            .filter(session::Column::Id.eq(id))
+            .filter(session::Column::Email.eq(email.as_str()))
+            .filter(session::Column::ExpiresAt.gt(now))
+            .exec(&self.db)
+            .await?;
+        Ok(confirmed.rows_affected == 1)
+    }
+
     /// Ends every live session of `email`. Returns how many there were.
     pub async fn logout_all(&self, email: &Email, now: DateTime<Utc>) -> Result<u64, StoreError> {
         let which = session::Column::Email.eq(email.as_str());
