@@ -592,3 +592,245 @@ async fn hostile_input_never_breaks_the_server_or_leaks_a_redirect() {
         );
     }
 }
+
+/// A passkey answer bent by `edit`, as JSON.
+fn bent(answer: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
+    let mut value: serde_json::Value = serde_json::from_str(answer).unwrap();
+    edit(&mut value);
+    value.to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_passkey_answers_get_a_400_and_change_nothing() {
+    use crate::support::authenticator::{Bend, SoftAuthenticator};
+    use app::auth::entities::passkey;
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+
+    let app = spawn_app_with(|config| {
+        config.trusted_proxies = TrustedProxies::parse_list("127.0.0.1").unwrap();
+        config.public_url = config.public_url.replace("127.0.0.1", "localhost");
+    })
+    .await;
+    let origin = app.base.replace("127.0.0.1", "localhost");
+    let cookie = app.sign_in("keeper@example.com").await;
+    let mut key = SoftAuthenticator::new("keeper");
+    let started = app
+        .post("/api/auth/passkey-register-start", &[], Some(&cookie))
+        .await;
+    let started: serde_json::Value = serde_json::from_str(&started.body).unwrap();
+    let answer = key.register(
+        started["options"].as_str().unwrap(),
+        &origin,
+        &Bend::default(),
+    );
+    let added = app
+        .post(
+            "/api/auth/passkey-register-finish",
+            &[
+                ("handle", started["handle"].as_str().unwrap()),
+                ("name", "Key"),
+                ("credential", &answer),
+            ],
+            Some(&cookie),
+        )
+        .await;
+    assert_eq!(added.status, StatusCode::OK, "{}", added.body);
+    let passkeys = || async { passkey::Entity::find().count(&app.db).await.unwrap() };
+    assert_eq!(passkeys().await, 1);
+
+    let mut n = 10_000;
+    let mut next = || {
+        n += 1;
+        n
+    };
+    let start_sign_in = || async {
+        let reply = app.post("/api/auth/passkey-sign-in-start", &[], None).await;
+        let value: serde_json::Value = serde_json::from_str(&reply.body).unwrap();
+        (
+            value["handle"].as_str().unwrap().to_owned(),
+            value["options"].as_str().unwrap().to_owned(),
+        )
+    };
+
+    // Answers that are not a credential at all, on a live ceremony.
+    let long = "A".repeat(15_000);
+    let garbage = [
+        "",
+        "null",
+        "[]",
+        "{}",
+        "\"x\"",
+        "{\"id\": 1}",
+        "{\"id\":\"AA\",\"rawId\":\"AA\",\"type\":\"public-key\",\"response\":{}}",
+        "<script>alert(1)</script>",
+        "' OR 1=1 --",
+        long.as_str(),
+    ];
+    for credential in garbage {
+        let (handle, _) = start_sign_in().await;
+        let outcome = case(
+            &app,
+            next(),
+            "/api/auth/passkey-sign-in-finish",
+            form(&[("handle", &handle), ("credential", credential)]),
+            None,
+        )
+        .await;
+        assert_eq!(outcome.status, StatusCode::BAD_REQUEST, "{credential:.40}");
+    }
+
+    // Real signatures, bent: another origin or relying party, a get answered as a create,
+    // a flipped signature byte, truncated authenticator data, a stranger's user handle,
+    // base64 that is not.
+    let origin_for = origin.clone();
+    let other_rp = origin.clone();
+    let mut cases: Vec<(&str, Box<dyn Fn(&mut SoftAuthenticator, &str) -> String>)> = vec![
+        (
+            "other origin",
+            Box::new(move |k, o| {
+                let bend = Bend {
+                    origin: Some("https://evil.example".into()),
+                    ..Bend::default()
+                };
+                k.assert(o, &origin_for, &bend)
+            }),
+        ),
+        (
+            "other relying party",
+            Box::new(move |k, o| {
+                let bend = Bend {
+                    rp_id: Some("evil.example".into()),
+                    ..Bend::default()
+                };
+                k.assert(o, &other_rp, &bend)
+            }),
+        ),
+    ];
+    let honest =
+        |k: &mut SoftAuthenticator, o: &str, origin: &str| k.assert(o, origin, &Bend::default());
+    let origin_for = origin.clone();
+    cases.push((
+        "create type",
+        Box::new(move |k, o| {
+            bent(&honest(k, o, &origin_for), |v| {
+                let data = B64
+                    .decode(v["response"]["clientDataJSON"].as_str().unwrap())
+                    .unwrap();
+                let text = String::from_utf8(data)
+                    .unwrap()
+                    .replace("webauthn.get", "webauthn.create");
+                v["response"]["clientDataJSON"] = B64.encode(text).into();
+            })
+        }),
+    ));
+    let origin_for = origin.clone();
+    cases.push((
+        "flipped signature",
+        Box::new(move |k, o| {
+            bent(&honest(k, o, &origin_for), |v| {
+                let mut sig = B64
+                    .decode(v["response"]["signature"].as_str().unwrap())
+                    .unwrap();
+                let last = sig.len() - 1;
+                sig[last] ^= 1;
+                v["response"]["signature"] = B64.encode(sig).into();
+            })
+        }),
+    ));
+    let origin_for = origin.clone();
+    cases.push((
+        "truncated authenticator data",
+        Box::new(move |k, o| {
+            bent(&honest(k, o, &origin_for), |v| {
+                let data = B64
+                    .decode(v["response"]["authenticatorData"].as_str().unwrap())
+                    .unwrap();
+                v["response"]["authenticatorData"] = B64.encode(&data[..20]).into();
+            })
+        }),
+    ));
+    let origin_for = origin.clone();
+    cases.push((
+        "stranger's user handle",
+        Box::new(move |k, o| {
+            bent(&honest(k, o, &origin_for), |v| {
+                v["response"]["userHandle"] = B64.encode([7u8; 16]).into();
+            })
+        }),
+    ));
+    let origin_for = origin.clone();
+    cases.push((
+        "short user handle",
+        Box::new(move |k, o| {
+            bent(&honest(k, o, &origin_for), |v| {
+                v["response"]["userHandle"] = B64.encode([7u8; 3]).into();
+            })
+        }),
+    ));
+    let origin_for = origin.clone();
+    cases.push((
+        "not base64",
+        Box::new(move |k, o| {
+            bent(&honest(k, o, &origin_for), |v| {
+                v["response"]["signature"] = "!!!".into();
+            })
+        }),
+    ));
+    for (name, make) in &cases {
+        let (handle, options) = start_sign_in().await;
+        let credential = make(&mut key, &options);
+        let outcome = case(
+            &app,
+            next(),
+            "/api/auth/passkey-sign-in-finish",
+            form(&[("handle", &handle), ("credential", &credential)]),
+            None,
+        )
+        .await;
+        assert_eq!(outcome.status, StatusCode::BAD_REQUEST, "{name}");
+    }
+
+    // Handles that name no ceremony, with an honest answer.
+    let (_, options) = start_sign_in().await;
+    let honest_answer = key.assert(&options, &origin, &Bend::default());
+    for handle in ["", "x", "A".repeat(43).as_str(), "../../", "\0"] {
+        let outcome = case(
+            &app,
+            next(),
+            "/api/auth/passkey-sign-in-finish",
+            form(&[("handle", handle), ("credential", &honest_answer)]),
+            None,
+        )
+        .await;
+        assert_eq!(outcome.status, StatusCode::BAD_REQUEST, "{handle:?}");
+    }
+
+    // An answer too big for any form is refused unread.
+    let (handle, _) = start_sign_in().await;
+    let huge = form(&[("handle", &handle), ("credential", &"A".repeat(20_000))]);
+    let outcome = case(&app, next(), "/api/auth/passkey-sign-in-finish", huge, None).await;
+    assert_eq!(outcome.status, StatusCode::PAYLOAD_TOO_LARGE);
+
+    // Registrations: garbage and bent answers add nothing.
+    for credential in garbage {
+        let started = app
+            .post("/api/auth/passkey-register-start", &[], Some(&cookie))
+            .await;
+        let started: serde_json::Value = serde_json::from_str(&started.body).unwrap();
+        let outcome = case(
+            &app,
+            next(),
+            "/api/auth/passkey-register-finish",
+            form(&[
+                ("handle", started["handle"].as_str().unwrap()),
+                ("name", "x"),
+                ("credential", credential),
+            ]),
+            Some(&cookie),
+        )
+        .await;
+        assert_eq!(outcome.status, StatusCode::BAD_REQUEST, "{credential:.40}");
+    }
+    assert_eq!(passkeys().await, 1, "nothing was added");
+    println!("{} hostile passkey cases, each a 4xx", n - 10_000);
+}
