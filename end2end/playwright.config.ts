@@ -30,10 +30,24 @@ const server = {
   },
 };
 
+// A second instance for the passkey tests: browsers refuse an IP address as the WebAuthn
+// relying party, so it is reached as http://localhost:3002 and its public URL says so. It has
+// its own database, which the tests age sessions in, and shares the outbox.
+const passkeyServer = {
+  ...server,
+  url: "http://127.0.0.1:3002/healthz",
+  env: {
+    ...server.env,
+    LEPTOS_SITE_ADDR: "127.0.0.1:3002",
+    MAGIC_LINK_AUTH_PUBLIC_URL: "http://localhost:3002",
+    DATABASE_URL: "sqlite://target/e2e-passkeys.db?mode=rwc",
+  },
+};
+
 export default defineConfig({
   testDir: "./tests",
   globalSetup: "./global-setup.ts",
-  webServer: process.env.BASE_URL ? undefined : server,
+  webServer: process.env.BASE_URL ? undefined : [server, passkeyServer],
   timeout: 30_000,
   expect: { timeout: 10_000 },
   fullyParallel: true,

@@ -99,3 +99,24 @@ export async function requestLink(
   await page.getByRole("button", { name: "Send Magic Link" }).click();
   await expect(page.getByRole("heading", { name: "Check your email for a magic link!" })).toBeVisible();
 }
+
+/**
+ * The instance the passkey tests use (see playwright.config.ts): WebAuthn needs a domain, so
+ * it is reached as localhost. With BASE_URL set, PASSKEY_BASE_URL names its counterpart.
+ */
+export const PASSKEY_BASE = process.env.PASSKEY_BASE_URL ?? "http://localhost:3002";
+export const PASSKEY_DB = path.resolve(
+  __dirname,
+  "..",
+  "..",
+  process.env.PASSKEY_DB ?? "target/e2e-passkeys.db",
+);
+
+/** How many messages to `email` the outbox holds. */
+export function mailCount(email: string): number {
+  if (!existsSync(outbox)) return 0;
+  return readdirSync(outbox)
+    .filter((f) => f.endsWith(".eml"))
+    .filter((f) => readFileSync(path.join(outbox, f), "utf8").includes(`\r\nTo: ${email.toLowerCase()}\r\n`))
+    .length;
+}

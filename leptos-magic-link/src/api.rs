@@ -11,8 +11,8 @@
 use leptos::prelude::*;
 
 pub use crate::replies::{
-    AuthError, DeliveryReport, LinkPreview, LinkRequested, MAIL_FAILED, PasskeyOptions,
-    PasskeyView, SessionInfo, SessionView, SignedIn,
+    AuthError, DeliveryReport, FRESH_SIGN_IN_REQUIRED, LinkPreview, LinkRequested, MAIL_FAILED,
+    PasskeyOptions, PasskeyView, SessionInfo, SessionView, SignedIn,
 };
 
 /// Issues a credential and mails the link. `POST /api/auth/request` with `email`, `redir`,

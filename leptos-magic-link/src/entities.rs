@@ -209,6 +209,8 @@ pub mod passkey_challenge {
         pub purpose: Purpose,
         /// Whose it is: set for a registration (the signed-in address), empty for a sign-in.
         pub email: Option<Email>,
+        /// Who started it, as the limits key clients (see `ClientKey`); set for sign-ins.
+        pub client: Option<String>,
         /// The webauthn-rs ceremony state (JSON), challenge included.
         #[sea_orm(column_type = "Text")]
         pub state: String,

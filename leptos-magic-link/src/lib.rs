@@ -122,8 +122,14 @@ pub mod service;
 pub mod store;
 #[cfg(feature = "ssr")]
 pub mod user;
+#[cfg(feature = "passkeys")]
+mod webauthn;
 
-pub use components::{CheckEmail, LoginForm, LogoutButton, MagicLinkPage, RequireAuth, Sessions};
+pub use components::{
+    CheckEmail, ConfirmPrompt, LoginForm, LogoutButton, MagicLinkPage, RequireAuth, Sessions,
+};
+#[cfg(feature = "passkeys")]
+pub use components::{PasskeySignIn, Passkeys};
 pub use domain::{Code, Email, LinkToken, PersistentId, RedirectTarget, SessionToken};
 pub use paths::AuthPaths;
 pub use replies::{AuthError, SessionInfo};

@@ -593,6 +593,9 @@ async fn hostile_input_never_breaks_the_server_or_leaks_a_redirect() {
     }
 }
 
+/// Makes one bent passkey answer from the authenticator and the server's options.
+type Answer = Box<dyn Fn(&mut crate::support::authenticator::SoftAuthenticator, &str) -> String>;
+
 /// A passkey answer bent by `edit`, as JSON.
 fn bent(answer: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
     let mut value: serde_json::Value = serde_json::from_str(answer).unwrap();
@@ -684,7 +687,7 @@ async fn hostile_passkey_answers_get_a_400_and_change_nothing() {
     // base64 that is not.
     let origin_for = origin.clone();
     let other_rp = origin.clone();
-    let mut cases: Vec<(&str, Box<dyn Fn(&mut SoftAuthenticator, &str) -> String>)> = vec![
+    let mut cases: Vec<(&str, Answer)> = vec![
         (
             "other origin",
             Box::new(move |k, o| {

@@ -8,7 +8,7 @@ use app::auth::{
     secrets::CodeHasher,
     store::{
         AuthStore, Policy,
-        passkeys::{NewPasskey, PASSKEY_NAME_MAX, PasskeyError, Uuid},
+        passkeys::{ChallengeOwner, NewPasskey, PASSKEY_NAME_MAX, PasskeyError, Uuid},
     },
 };
 use chrono::{DateTime, TimeZone, Utc};
@@ -71,7 +71,10 @@ async fn a_challenge_is_taken_once_before_it_expires_and_for_its_purpose(db: &Da
     let handle = store
         .save_challenge(
             Purpose::Register,
-            Some(&alice),
+            ChallengeOwner {
+                email: Some(&alice),
+                client: None,
+            },
             "state-1".into(),
             noon(),
             CHALLENGE_LIFETIME,
@@ -98,7 +101,7 @@ async fn a_challenge_is_taken_once_before_it_expires_and_for_its_purpose(db: &Da
     let late = store
         .save_challenge(
             Purpose::SignIn,
-            None,
+            ChallengeOwner::default(),
             "state-2".into(),
             noon(),
             CHALLENGE_LIFETIME,
@@ -125,7 +128,7 @@ async fn a_challenge_is_taken_once_before_it_expires_and_for_its_purpose(db: &Da
     let sign_in = store
         .save_challenge(
             Purpose::SignIn,
-            None,
+            ChallengeOwner::default(),
             "state-3".into(),
             noon(),
             CHALLENGE_LIFETIME,
@@ -151,7 +154,7 @@ async fn a_challenge_is_taken_once_before_it_expires_and_for_its_purpose(db: &Da
     let kept = store
         .save_challenge(
             Purpose::SignIn,
-            None,
+            ChallengeOwner::default(),
             "state-4".into(),
             noon(),
             CHALLENGE_LIFETIME,

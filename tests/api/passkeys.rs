@@ -543,3 +543,75 @@ async fn sensitive_actions_need_a_fresh_sign_in_and_a_passkey_confirms_it() {
     let everywhere = app.post("/api/auth/logout-all", &[], Some(&fresh)).await;
     assert_eq!(everywhere.status, StatusCode::OK, "{}", everywhere.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_client_cannot_fill_the_table_with_sign_in_ceremonies_and_others_are_unaffected() {
+    use app::auth::{client::TrustedProxies, service::passkeys::LIVE_SIGN_INS_PER_CLIENT};
+    let app = spawn_app_with(|config| {
+        config.public_url = config.public_url.replace("127.0.0.1", "localhost");
+        config.trusted_proxies = TrustedProxies::parse_list("127.0.0.1").unwrap();
+    })
+    .await;
+    let start_from = |ip: &'static str| {
+        app.send(
+            app.http
+                .post(format!("{}/api/auth/passkey-sign-in-start", app.base))
+                .header(header::ACCEPT, "application/json")
+                .header("x-forwarded-for", ip),
+        )
+    };
+    for _ in 0..LIVE_SIGN_INS_PER_CLIENT {
+        assert_eq!(start_from("203.0.113.7").await.status, StatusCode::OK);
+    }
+    let refused = start_from("203.0.113.7").await;
+    assert_eq!(
+        refused.status,
+        StatusCode::TOO_MANY_REQUESTS,
+        "{}",
+        refused.body
+    );
+    assert_eq!(
+        passkey_challenge::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        LIVE_SIGN_INS_PER_CLIENT,
+        "the refused start wrote nothing"
+    );
+    assert_eq!(
+        start_from("198.51.100.9").await.status,
+        StatusCode::OK,
+        "another client"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_is_stale_once_fresh_seconds_have_passed() {
+    let app = spawn_app_with(|config| {
+        config.fresh_for = std::time::Duration::from_secs(1);
+    })
+    .await;
+    let cookie = app.sign_in("frank@example.com").await;
+    // Past the second, whatever the machine's speed: stale, and refused.
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await;
+    let refused = app.post("/api/auth/logout-all", &[], Some(&cookie)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+    let reply = json(&refused.body);
+    assert_eq!(reply["fresh_sign_in_required"], true);
+    assert!(
+        reply["error"]
+            .as_str()
+            .unwrap()
+            .contains("confirm it's you"),
+        "{reply}"
+    );
+    let who = app.post("/api/auth/session", &[], Some(&cookie)).await;
+    assert_eq!(
+        json(&who.body)["email"],
+        "frank@example.com",
+        "still signed in"
+    );
+    // Signing this browser out is never refused.
+    let out = app.post("/api/auth/logout", &[], Some(&cookie)).await;
+    assert_eq!(out.status, StatusCode::OK, "{}", out.body);
+}

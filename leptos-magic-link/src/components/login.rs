@@ -4,6 +4,22 @@ use leptos_router::hooks::use_query_map;
 use super::{FormError, form_error};
 use crate::api::RequestLink;
 
+/// The email field's autofill: with passkeys, the browser may offer them from the field
+/// itself (conditional mediation), which needs the `webauthn` token.
+const AUTOCOMPLETE: &str = if cfg!(feature = "passkeys") {
+    "username webauthn"
+} else {
+    "email"
+};
+
+#[cfg(feature = "passkeys")]
+fn passkey_sign_in() -> impl IntoView {
+    view! { <super::PasskeySignIn /> }
+}
+
+#[cfg(not(feature = "passkeys"))]
+fn passkey_sign_in() -> impl IntoView {}
+
 /// The login form: an email field that asks for a magic link, carrying the `redir` of the
 /// page's URL. With JavaScript off it posts as a plain form; errors come back in the URL.
 #[component]
@@ -29,7 +45,7 @@ pub fn LoginForm() -> impl IntoView {
                         name="email"
                         type="text"
                         inputmode="email"
-                        autocomplete="email"
+                        autocomplete=AUTOCOMPLETE
                         autocapitalize="none"
                         spellcheck="false"
                         placeholder="you@example.com"
@@ -45,6 +61,7 @@ pub fn LoginForm() -> impl IntoView {
                     {move || if pending.get() { "Sending…" } else { "Send Magic Link" }}
                 </button>
             </ActionForm>
+            {passkey_sign_in()}
         </section>
     }
 }

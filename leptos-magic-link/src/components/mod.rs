@@ -9,6 +9,9 @@
 //! | [`RequireAuth`] | shows its children to a signed-in visitor, sends anyone else to the login page | `callout-error` |
 //! | [`LogoutButton`] | ends this browser's session | `button`, `button-secondary` |
 //! | [`Sessions`] | every session of the address, each with a way to end it, and "sign out everywhere" | `card`, `sessions`, `session`, `badge`, `hint`, `button-secondary`, `callout-error` |
+//! | [`ConfirmPrompt`] | asks a stale session to confirm (passkey, or a fresh code by email) before a sensitive action | `confirm`, `button`, `button-secondary`, `callout-error` |
+//! | `PasskeySignIn` (`passkeys`) | "Sign in with a passkey" and passkey autofill; [`LoginForm`] includes it | `passkey-sign-in`, `hint`, `button-secondary`, `callout-error` |
+//! | `Passkeys` (`passkeys`) | the address's passkeys: add (named), rename, delete | `card`, `passkeys`, `passkey`, `passkey-name`, `add-passkey`, `rename-passkey`, `field`, `hint`, `visually-hidden`, `button`, `button-secondary`, `callout-error` |
 //!
 //! Every form works without JavaScript too. The default stylesheet for these classes is
 //! [`STYLESHEET`](crate::STYLESHEET) (`style/magic-link.css` in this crate).
@@ -19,15 +22,21 @@ use leptos_router::hooks::use_query_map;
 use crate::api::AuthError;
 
 mod check_email;
+mod confirm;
 mod gate;
 mod link_page;
 mod login;
+#[cfg(feature = "passkeys")]
+mod passkeys;
 mod sessions;
 
 pub use check_email::CheckEmail;
+pub use confirm::{ConfirmPrompt, needs_confirmation};
 pub use gate::{LogoutButton, RequireAuth};
 pub use link_page::MagicLinkPage;
 pub use login::LoginForm;
+#[cfg(feature = "passkeys")]
+pub use passkeys::{PasskeySignIn, Passkeys};
 pub use sessions::Sessions;
 
 /// The message to show under a form: its action's last error, or, with JavaScript off, the

@@ -1,7 +1,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-use super::{FormError, form_error};
+use super::{ConfirmPrompt, FormError, form_error, needs_confirmation};
 use crate::{
     api::{EndSession, LogoutAll, SessionView, list_sessions},
     state::use_auth,
@@ -19,11 +19,27 @@ pub fn Sessions() -> impl IntoView {
     auth.refetch_after(end_all.version());
     let sessions = Resource::new(move || end.version().get(), |_| list_sessions());
     let query = use_query_map();
-    let error = move || {
-        form_error(
-            end.value().get(),
-            query.read().get("error").unwrap_or_default(),
-        )
+    let redirected = move || query.read().get("error").unwrap_or_default();
+    let error = move || form_error(end.value().get().or(end_all.value().get()), redirected());
+    // Ending another session and signing out everywhere need a recent sign-in: when it is
+    // stale, offer to confirm, then run the refused action again.
+    let last_end = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if let Some(input) = end.input().get() {
+            last_end.set(input.id);
+        }
+    });
+    let stale_end = move || needs_confirmation(end.value().get(), "");
+    let stale_all = move || needs_confirmation(end_all.value().get(), "");
+    let stale = move || {
+        stale_end() || stale_all() || needs_confirmation(None::<Result<(), _>>, &redirected())
+    };
+    let on_confirmed = move |()| {
+        if stale_all() {
+            end_all.dispatch(LogoutAll {});
+        } else if let Some(id) = last_end.get_untracked() {
+            end.dispatch(EndSession { id: Some(id) });
+        }
     };
 
     view! {
@@ -31,7 +47,9 @@ pub fn Sessions() -> impl IntoView {
             <h1 id="sessions-title">"Your sessions"</h1>
             <p>"Every browser signed in as you. Sign out any you don't recognise."</p>
             <div aria-live="polite">
-                <FormError message=Signal::derive(error) />
+                <Show when=stale fallback=move || view! { <FormError message=Signal::derive(error) /> }>
+                    <ConfirmPrompt on_confirmed=on_confirmed />
+                </Show>
             </div>
             <Transition fallback=|| view! { <p>"Loading…"</p> }>
                 {move || {

@@ -100,12 +100,16 @@ pub async fn register_finish(
 
 pub async fn sign_in_start() -> Result<PasskeyOptions, AuthError> {
     let (service, parts) = (service()?, parts()?);
-    let started = service.start_passkey_sign_in().await.and_then(|started| {
-        Ok(PasskeyOptions {
-            options: options_json(&started.options)?,
-            handle: started.handle,
-        })
-    });
+    let client = client(&service, &parts);
+    let started = service
+        .start_passkey_sign_in(&client)
+        .await
+        .and_then(|started| {
+            Ok(PasskeyOptions {
+                options: options_json(&started.options)?,
+                handle: started.handle,
+            })
+        });
     started.map_err(|err| refused(&parts, err))
 }
 

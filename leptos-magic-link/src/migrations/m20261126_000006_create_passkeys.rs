@@ -7,7 +7,8 @@
 //!   its own column so a counter going backwards is refused by the database.
 //! - `auth_passkey_challenge`: a WebAuthn ceremony in progress. Rows live in the database,
 //!   not in memory, so any instance behind one database can finish what another started;
-//!   each is taken once and expires.
+//!   each is taken once and expires. A sign-in ceremony records the client that started it,
+//!   so one client cannot fill the table.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -43,6 +44,7 @@ enum AuthPasskeyChallenge {
     HandleHash,
     Purpose,
     Email,
+    Client,
     State,
     CreatedAt,
     ExpiresAt,
@@ -50,6 +52,7 @@ enum AuthPasskeyChallenge {
 
 const PASSKEY_EMAIL_INDEX: &str = "idx_auth_passkey_email";
 const CHALLENGE_EXPIRES_INDEX: &str = "idx_auth_passkey_challenge_expires";
+const CHALLENGE_CLIENT_INDEX: &str = "idx_auth_passkey_challenge_client";
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
@@ -101,6 +104,7 @@ impl MigrationTrait for Migration {
                     .col(string_uniq(AuthPasskeyChallenge::HandleHash))
                     .col(string_len(AuthPasskeyChallenge::Purpose, 16))
                     .col(string_null(AuthPasskeyChallenge::Email))
+                    .col(string_null(AuthPasskeyChallenge::Client))
                     .col(text(AuthPasskeyChallenge::State))
                     .col(timestamp_with_time_zone(AuthPasskeyChallenge::CreatedAt))
                     .col(timestamp_with_time_zone(AuthPasskeyChallenge::ExpiresAt))
@@ -112,6 +116,17 @@ impl MigrationTrait for Migration {
                 Index::create()
                     .name(CHALLENGE_EXPIRES_INDEX)
                     .table(AuthPasskeyChallenge::Table)
+                    .col(AuthPasskeyChallenge::ExpiresAt)
+                    .if_not_exists()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name(CHALLENGE_CLIENT_INDEX)
+                    .table(AuthPasskeyChallenge::Table)
+                    .col(AuthPasskeyChallenge::Client)
                     .col(AuthPasskeyChallenge::ExpiresAt)
                     .if_not_exists()
                     .to_owned(),

@@ -20,13 +20,17 @@ use crate::{
     hooks::SignInMethod,
     store::{
         Device, NewSession, Session, StoreError,
-        passkeys::{NewPasskey, PasskeyError, PasskeyInfo, PasskeyUse},
+        passkeys::{ChallengeOwner, NewPasskey, PasskeyError, PasskeyInfo, PasskeyUse},
     },
 };
 
 /// How long a browser has to answer a passkey prompt: webauthn-rs's own timeout, which the
 /// browser is told too.
 pub const CEREMONY_LIFETIME: Duration = webauthn_rs::DEFAULT_AUTHENTICATOR_TIMEOUT;
+
+/// How many unfinished passkey sign-ins one client may hold. A login page starts one for
+/// autofill and one per button press; a person never needs more than a few.
+pub const LIVE_SIGN_INS_PER_CLIENT: u64 = 20;
 
 /// Why a passkey could not be added or used. [`is_bad_input`](Self::is_bad_input) tells the
 /// HTTP layer whether it is the request's fault (4xx) or the service's.
@@ -139,7 +143,7 @@ impl AuthService {
         let mut exclude = Vec::new();
         for stored in self.store.passkeys_of(&session.email).await? {
             if let Ok(bytes) = URL_SAFE_NO_PAD.decode(&stored.credential_id) {
-                exclude.push(bytes.into());
+                exclude.push(bytes);
             }
         }
         let email = session.email.as_str();
@@ -157,7 +161,10 @@ impl AuthService {
             .store
             .save_challenge(
                 Purpose::Register,
-                Some(&session.email),
+                ChallengeOwner {
+                    email: Some(&session.email),
+                    client: None,
+                },
                 state,
                 now,
                 CEREMONY_LIFETIME,
@@ -207,11 +214,20 @@ impl AuthService {
         Ok(info)
     }
 
-    /// Starts a sign-in with a discoverable passkey: no address is asked for.
+    /// Starts a sign-in with a discoverable passkey, for `client`: no address is asked for.
+    ///
+    /// Anyone may start one, so each client may hold at most [`LIVE_SIGN_INS_PER_CLIENT`]
+    /// unfinished ceremonies: past that it is refused until some expire, and nobody else is.
     pub async fn start_passkey_sign_in(
         &self,
+        client: &Client,
     ) -> Result<Started<RequestChallengeResponse>, PasskeyFlowError> {
         let webauthn = self.webauthn()?;
+        let now = self.clock.now();
+        if self.store.live_challenges_of(&client.key, now).await? >= LIVE_SIGN_INS_PER_CLIENT {
+            tracing::info!(client = %client.key, "passkey sign-in refused: too many unfinished ceremonies");
+            return Err(PasskeyFlowError::TooManyFailures);
+        }
         let (mut options, state) = webauthn
             .start_discoverable_authentication()
             .map_err(PasskeyFlowError::Internal)?;
@@ -222,9 +238,12 @@ impl AuthService {
             .store
             .save_challenge(
                 Purpose::SignIn,
-                None,
+                ChallengeOwner {
+                    email: None,
+                    client: Some(&client.key),
+                },
                 state,
-                self.clock.now(),
+                now,
                 CEREMONY_LIFETIME,
             )
             .await?;
@@ -337,7 +356,10 @@ impl AuthService {
             .store
             .save_challenge(
                 Purpose::SignIn,
-                Some(&session.email),
+                ChallengeOwner {
+                    email: Some(&session.email),
+                    client: None,
+                },
                 state,
                 self.clock.now(),
                 CEREMONY_LIFETIME,

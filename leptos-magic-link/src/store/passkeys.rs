@@ -11,8 +11,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
-    TryInsertResult, sea_query::Expr,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, TryInsertResult, sea_query::Expr,
 };
 pub use uuid::Uuid;
 
@@ -82,6 +82,14 @@ pub struct TakenChallenge {
     pub email: Option<Email>,
     /// The webauthn-rs state, as JSON.
     pub state: String,
+}
+
+/// Whose a ceremony is: the address it is for (registrations and confirmations), and the
+/// client that started it (sign-ins, which the per-client cap counts).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct ChallengeOwner<'a> {
+    pub email: Option<&'a Email>,
+    pub client: Option<&'a ClientKey>,
 }
 
 /// A passkey being added.
@@ -195,7 +203,7 @@ impl AuthStore {
     pub async fn save_challenge(
         &self,
         purpose: Purpose,
-        email: Option<&Email>,
+        owner: ChallengeOwner<'_>,
         state: String,
         now: DateTime<Utc>,
         lifetime: std::time::Duration,
@@ -204,7 +212,8 @@ impl AuthStore {
         let row = passkey_challenge::ActiveModel {
             handle_hash: Set(token_hash(&handle)),
             purpose: Set(purpose),
-            email: Set(email.cloned()),
+            email: Set(owner.email.cloned()),
+            client: Set(owner.client.map(|client| client.as_str().to_owned())),
             state: Set(state),
             created_at: Set(now),
             expires_at: Set(after(now, lifetime)),
@@ -249,6 +258,19 @@ impl AuthStore {
             email: row.email,
             state: row.state,
         }))
+    }
+
+    /// How many ceremonies `client` started that are still live at `now`.
+    pub async fn live_challenges_of(
+        &self,
+        client: &ClientKey,
+        now: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        Ok(passkey_challenge::Entity::find()
+            .filter(passkey_challenge::Column::Client.eq(client.as_str()))
+            .filter(passkey_challenge::Column::ExpiresAt.gt(now))
+            .count(&self.db)
+            .await?)
     }
 
     /// Deletes ceremonies that expired before `now`. Returns how many.
