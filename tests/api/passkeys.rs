@@ -615,3 +615,29 @@ async fn a_session_is_stale_once_fresh_seconds_have_passed() {
     let out = app.post("/api/auth/logout", &[], Some(&cookie)).await;
     assert_eq!(out.status, StatusCode::OK, "{}", out.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_pages_with_passkeys_render_on_the_server_again_and_again() {
+    // Server rendering moves between worker threads: a value tied to one thread would panic
+    // when dropped on another, and the page would never arrive.
+    let app = spawn().await;
+    let cookie = app.sign_in("grace@example.com").await;
+    for _ in 0..20 {
+        let login = app.get("/").await;
+        assert_eq!(login.status, StatusCode::OK);
+        assert!(
+            login.body.contains(r#"autocomplete="username webauthn""#),
+            "{}",
+            login.body
+        );
+        let account = app
+            .send(
+                app.http
+                    .get(format!("{}/account", app.base))
+                    .header(header::COOKIE, &cookie),
+            )
+            .await;
+        assert_eq!(account.status, StatusCode::OK);
+        assert!(account.body.contains("Passkeys"), "{}", account.body);
+    }
+}

@@ -112,7 +112,6 @@ pub fn PasskeySignIn() -> impl IntoView {
             });
         }
     };
-    let on_click = StoredValue::new_local(on_click);
     view! {
         <Show when=move || supported.get()>
             <div class="passkey-sign-in">
@@ -122,7 +121,7 @@ pub fn PasskeySignIn() -> impl IntoView {
                     class="button button-secondary"
                     data-testid="passkey-sign-in"
                     disabled=move || pending.get()
-                    on:click=move |ev| on_click.with_value(|f| f(ev))
+                    on:click=on_click.clone()
                 >
                     {move || {
                         if pending.get() { "Waiting for your passkey…" } else { "Sign in with a passkey" }
