@@ -22,7 +22,36 @@ pub fn AuthProvider(children: Children) -> impl IntoView {
     AuthState::provide();
     view! {
         <Meta name=paths::META_NAME content=paths::meta_content() />
+        <Meta name=PASSKEYS_META content=if passkeys_on() { "on" } else { "off" } />
         {children()}
+    }
+}
+
+/// The `<meta>` that tells the browser whether this server takes passkeys: the `passkeys`
+/// feature is on, and `MAGIC_LINK_AUTH_PUBLIC_URL` names a domain.
+pub const PASSKEYS_META: &str = "magic-link-passkeys";
+
+/// Whether this server takes passkeys: on the server from the service that answers this
+/// request, in the browser from the page the server wrote.
+pub(crate) fn passkeys_on() -> bool {
+    #[cfg(all(feature = "ssr", feature = "passkeys"))]
+    {
+        // Outside a request (a test rendering a component alone) there is no service.
+        use_context::<leptos_axum::ResponseOptions>().is_some()
+            && crate::http::service().is_ok_and(|service| service.passkeys_enabled())
+    }
+    #[cfg(all(feature = "hydrate", feature = "passkeys"))]
+    {
+        document()
+            .query_selector(&format!("meta[name=\"{PASSKEYS_META}\"]"))
+            .ok()
+            .flatten()
+            .and_then(|meta| meta.get_attribute("content"))
+            .is_some_and(|content| content == "on")
+    }
+    #[cfg(not(all(any(feature = "ssr", feature = "hydrate"), feature = "passkeys")))]
+    {
+        false
     }
 }
 

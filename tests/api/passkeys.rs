@@ -641,3 +641,70 @@ async fn the_pages_with_passkeys_render_on_the_server_again_and_again() {
         assert!(account.body.contains("Passkeys"), "{}", account.body);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_passkey_sign_in_tells_the_hook_its_method() {
+    use std::sync::{Arc, Mutex};
+
+    use app::auth::{
+        AuthConfig, AuthHooks, AuthService, SignInMethod, SignedInEvent,
+        client::Client,
+        hooks::HookFuture,
+        mail::recording::RecordingMailer,
+        store::{Device, Session},
+    };
+
+    #[derive(Default)]
+    struct Recorder(Mutex<Vec<SignInMethod>>);
+    impl AuthHooks for Recorder {
+        fn signed_in<'a>(&'a self, event: &'a SignedInEvent) -> HookFuture<'a> {
+            self.0.lock().unwrap().push(event.method);
+            Box::pin(std::future::ready(Ok(())))
+        }
+    }
+
+    let db = crate::support::TestDb::sqlite().await;
+    let config = AuthConfig {
+        public_url: "http://localhost:3000".to_owned(),
+        ..AuthConfig::default()
+    };
+    let recorder = Arc::new(Recorder::default());
+    let service = AuthService::builder(db.db.clone(), config)
+        .mailer(Arc::new(RecordingMailer::default()))
+        .hooks(recorder.clone())
+        .build()
+        .unwrap();
+    let email = app::auth::Email::parse("heidi@example.com").unwrap();
+    let now = chrono::Utc::now();
+    let session = Session {
+        id: 1,
+        persistent_id: app::auth::PersistentId::for_email(&email),
+        email,
+        created_at: now,
+        expires_at: now + chrono::Duration::hours(1),
+        user_agent: None,
+        client_ip: None,
+        authenticated_at: now,
+    };
+    let origin = "http://localhost:3000";
+    let mut key = SoftAuthenticator::new("heidi");
+    let started = service.start_passkey_registration(&session).await.unwrap();
+    let options = serde_json::to_string(&started.options).unwrap();
+    let answer = key.register(&options, origin, &Bend::default());
+    service
+        .finish_passkey_registration(&session, &started.handle, "Key", &answer)
+        .await
+        .unwrap();
+
+    let client = Client::new("203.0.113.5".parse().unwrap(), 64);
+    let started = service.start_passkey_sign_in(&client).await.unwrap();
+    let options = serde_json::to_string(&started.options).unwrap();
+    let answer = key.assert(&options, origin, &Bend::default());
+    let signed_in = service
+        .finish_passkey_sign_in(&started.handle, &answer, &client, &Device::default())
+        .await
+        .unwrap();
+    assert_eq!(signed_in.session.email.as_str(), "heidi@example.com");
+    assert_eq!(*recorder.0.lock().unwrap(), vec![SignInMethod::Passkey]);
+    db.finish().await;
+}

@@ -17,11 +17,12 @@ use crate::{
     webauthn,
 };
 
-/// A signal that turns true once the page runs in a browser with WebAuthn. Effects run only
+/// A signal that turns true once the page runs in a browser with WebAuthn, on a server that
+/// takes passkeys. Effects run only
 /// in the browser, so the server's HTML and the first hydration pass agree on "no".
 pub(super) fn webauthn_supported() -> ReadSignal<bool> {
     let (supported, set_supported) = signal(false);
-    Effect::new(move |_| set_supported.set(webauthn::supported()));
+    Effect::new(move |_| set_supported.set(crate::state::passkeys_on() && webauthn::supported()));
     supported
 }
 
@@ -44,6 +45,9 @@ async fn passkey_sign_in(
 /// "Sign in with a passkey" for the login page, and passkey autofill on its email field
 /// where the browser offers it. Usernameless: the passkey says whose it is.
 #[component]
+// On the server the click handler captures nothing and is `Copy`; in the browser it is only
+// `Clone`, and the view takes a copy each time it renders the button.
+#[cfg_attr(not(feature = "hydrate"), allow(clippy::clone_on_copy))]
 pub fn PasskeySignIn() -> impl IntoView {
     let auth = use_auth();
     let supported = webauthn_supported();
