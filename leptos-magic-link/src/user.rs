@@ -98,8 +98,18 @@ pub async fn require_user() -> Result<SignedInUser, AuthError> {
 /// }
 /// ```
 pub async fn require_fresh_user() -> Result<SignedInUser, AuthError> {
-    let (service, parts) = (service()?, parts()?);
-    crate::http::sessions::fresh_session(&service, &parts)
-        .await
-        .map(SignedInUser::from)
+    let user = require_user().await?;
+    let service = service()?;
+    let now = service.clock.now();
+    if crate::store::is_fresh(user.authenticated_at, now, service.config.fresh_for) {
+        return Ok(user);
+    }
+    tracing::info!(
+        session = user.session_id,
+        "sensitive action refused: the sign-in is not fresh"
+    );
+    if let Some(response) = use_context::<ResponseOptions>() {
+        response.set_status(StatusCode::FORBIDDEN);
+    }
+    Err(AuthError::fresh_sign_in_required())
 }

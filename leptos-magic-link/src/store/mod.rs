@@ -167,8 +167,13 @@ pub struct Session {
 impl Session {
     /// Whether it proved who it is within `fresh_for` of `now`, as a sensitive action needs.
     pub fn is_fresh(&self, now: DateTime<Utc>, fresh_for: Duration) -> bool {
-        self.authenticated_at > before(now, fresh_for)
+        is_fresh(self.authenticated_at, now, fresh_for)
     }
+}
+
+/// Whether a sign-in (or confirmation) at `authenticated_at` is within `fresh_for` of `now`.
+pub fn is_fresh(authenticated_at: DateTime<Utc>, now: DateTime<Utc>, fresh_for: Duration) -> bool {
+    authenticated_at > before(now, fresh_for)
 }
 
 impl From<session::Model> for Session {
