@@ -66,6 +66,17 @@ test("a passkey added after a link signs in without an email, is renamed, and de
   });
   const page = await context.newPage();
   const { cdp, authenticatorId } = await virtualAuthenticator(page);
+  // The whole flow runs under the page's Content-Security-Policy: the wasm calls WebAuthn
+  // itself, with no script of its own. (The stale-session 403 is logged as a failed load, so
+  // only violations and uncaught errors are counted.)
+  const pageErrors: string[] = [];
+  const violations: string[] = [];
+  page.on("pageerror", (err) => pageErrors.push(err.message));
+  page.on("console", (message) => {
+    if (message.type() === "error" && /Content.Security.Policy|Refused to/i.test(message.text())) {
+      violations.push(message.text());
+    }
+  });
 
   // 1. Sign in by link.
   await requestLink(page, email);
@@ -140,6 +151,8 @@ test("a passkey added after a link signs in without an email, is renamed, and de
   await page.getByRole("button", { name: "Logout" }).click();
   await expect(signedInAs(page)).toHaveText(email);
   expect(mailCount(email)).toBe(mailsBefore);
+  expect(pageErrors).toEqual([]);
+  expect(violations).toEqual([]);
   await context.close();
 });
 

@@ -53,6 +53,9 @@ pub enum PasskeyFlowError {
     /// This client has failed too often in the window.
     #[error("Too many attempts. Please try again later.")]
     TooManyFailures,
+    /// A confirmation was asked for by an address that has no passkey.
+    #[error("You have no passkey yet: use \"Email me a code\" instead.")]
+    NoPasskeys,
     #[error(transparent)]
     Passkey(#[from] PasskeyError),
     /// Ceremony state that could not be written or read back: a fault of this service.
@@ -77,7 +80,8 @@ impl PasskeyFlowError {
             | Self::ChallengeExpired
             | Self::Malformed(_)
             | Self::Rejected(_)
-            | Self::TooManyFailures => true,
+            | Self::TooManyFailures
+            | Self::NoPasskeys => true,
             Self::Passkey(PasskeyError::Store(_)) | Self::State(_) | Self::Internal(_) => false,
             Self::Passkey(_) => true,
         }
@@ -346,7 +350,7 @@ impl AuthService {
             passkeys.push(passkey);
         }
         if passkeys.is_empty() {
-            return Err(PasskeyError::NotFound.into());
+            return Err(PasskeyFlowError::NoPasskeys);
         }
         let (options, state) = webauthn
             .start_passkey_authentication(&passkeys)
