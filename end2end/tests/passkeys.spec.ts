@@ -71,11 +71,13 @@ test("a passkey added after a link signs in without an email, is renamed, and de
   // only violations and uncaught errors are counted.)
   const pageErrors: string[] = [];
   const violations: string[] = [];
+  // Every console error, to explain an uncaught one (a debug build logs a panic's message).
+  const consoleErrors: string[] = [];
   page.on("pageerror", (err) => pageErrors.push(err.message));
   page.on("console", (message) => {
-    if (message.type() === "error" && /Content.Security.Policy|Refused to/i.test(message.text())) {
-      violations.push(message.text());
-    }
+    if (message.type() !== "error") return;
+    consoleErrors.push(message.text().slice(0, 800));
+    if (/Content.Security.Policy|Refused to/i.test(message.text())) violations.push(message.text());
   });
 
   // 1. Sign in by link.
@@ -151,7 +153,7 @@ test("a passkey added after a link signs in without an email, is renamed, and de
   await page.getByRole("button", { name: "Logout" }).click();
   await expect(signedInAs(page)).toHaveText(email);
   expect(mailCount(email)).toBe(mailsBefore);
-  expect(pageErrors).toEqual([]);
+  expect(pageErrors, consoleErrors.join("\n")).toEqual([]);
   expect(violations).toEqual([]);
   await context.close();
 });

@@ -47,7 +47,11 @@ pub fn ConfirmPrompt(#[prop(into)] on_confirmed: Callback<()>) -> impl IntoView 
                 .await;
                 pending.set(false);
                 match outcome {
-                    Ok(()) => on_confirmed.run(()),
+                    // The page around may have moved on meanwhile: then there is nothing to
+                    // run again.
+                    Ok(()) => {
+                        let _ = on_confirmed.try_run(());
+                    }
                     Err(message) => error.set(message),
                 }
             });

@@ -71,8 +71,16 @@ pub fn PasskeySignIn() -> impl IntoView {
                 return;
             }
             let signed_in = signed_in.clone();
+            // Read now: this task outlives the component when the page moves on, and a
+            // reactive value read after that would be gone.
+            let redir = untrack(redir);
             spawn_local(async move {
                 if !webauthn::conditional_available().await {
+                    return;
+                }
+                // The component may have been replaced meanwhile (the login form re-renders
+                // when the session check answers): then it is not this request's to make.
+                if autofill.try_get_value().is_none() {
                     return;
                 }
                 let Some(controller) = webauthn::abort_controller() else {
@@ -80,7 +88,7 @@ pub fn PasskeySignIn() -> impl IntoView {
                 };
                 let signal = webauthn::signal_of(&controller);
                 autofill.set_value(Some(controller));
-                match passkey_sign_in(redir(), signal).await {
+                match passkey_sign_in(redir, signal).await {
                     Ok(target) => signed_in(target),
                     // Cancelled by the button: not an error.
                     Err(message) if message.is_empty() => {}
@@ -167,18 +175,16 @@ pub fn Passkeys() -> impl IntoView {
     let add = move || {
         adding.set(true);
         add_error.set(None);
+        // Only `set` and `update` after an await: they do nothing once the component is gone,
+        // where a read would panic.
+        let chosen = name.get_untracked();
         spawn_local(async move {
             let outcome = async {
                 let started = passkey_register_start().await?;
                 let credential = webauthn::create(&started.options)
                     .await
                     .map_err(AuthError::new)?;
-                passkey_register_finish(
-                    Some(started.handle),
-                    Some(name.get_untracked()),
-                    Some(credential),
-                )
-                .await
+                passkey_register_finish(Some(started.handle), Some(chosen), Some(credential)).await
             }
             .await;
             adding.set(false);
@@ -210,10 +216,10 @@ pub fn Passkeys() -> impl IntoView {
             || needs_confirmation(delete.value().get(), &query_error())
     };
     let on_confirmed = move |()| {
-        if retry_add.get_untracked() {
+        if retry_add.try_get_untracked() == Some(true) {
             retry_add.set(false);
             add();
-        } else if let Some(id) = last_delete.get_untracked() {
+        } else if let Some(id) = last_delete.try_get_untracked().flatten() {
             delete.dispatch(DeletePasskey { id: Some(id) });
         }
     };

@@ -35,9 +35,13 @@ pub fn Sessions() -> impl IntoView {
         stale_end() || stale_all() || needs_confirmation(None::<Result<(), _>>, &redirected())
     };
     let on_confirmed = move |()| {
-        if stale_all() {
+        let all_refused = end_all
+            .value()
+            .try_get_untracked()
+            .is_some_and(|reply| needs_confirmation(reply, ""));
+        if all_refused {
             end_all.dispatch(LogoutAll {});
-        } else if let Some(id) = last_end.get_untracked() {
+        } else if let Some(id) = last_end.try_get_untracked().flatten() {
             end.dispatch(EndSession { id: Some(id) });
         }
     };
