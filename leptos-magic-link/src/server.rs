@@ -45,6 +45,7 @@ pub struct AuthBuilder {
     captcha: Option<Arc<dyn CaptchaVerifier>>,
     mailer: Option<Arc<dyn Mailer>>,
     clock: Option<Arc<dyn Clock>>,
+    composer: Option<Arc<dyn crate::mail::MailComposer>>,
 }
 
 impl AuthService {
@@ -57,6 +58,7 @@ impl AuthService {
             captcha: None,
             mailer: None,
             clock: None,
+            composer: None,
         }
     }
 
@@ -87,6 +89,13 @@ impl AuthBuilder {
         self
     }
 
+    /// Writes the sign-in message instead of the settings' templates: for full control of
+    /// its parts.
+    pub fn composer(mut self, composer: Arc<dyn crate::mail::MailComposer>) -> Self {
+        self.composer = Some(composer);
+        self
+    }
+
     /// The time source instead of the system clock.
     pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
         self.clock = Some(clock);
@@ -105,6 +114,9 @@ impl AuthBuilder {
             AuthService::from_parts(self.db, self.config, self.mailer, self.captcha, self.clock)?;
         if let Some(hooks) = self.hooks {
             service = service.with_hooks(hooks);
+        }
+        if let Some(composer) = self.composer {
+            service = service.with_composer(composer);
         }
         Ok(service)
     }

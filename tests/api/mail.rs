@@ -13,7 +13,7 @@ use app::auth::{
     Code, Email,
     config::{MailProvider, SmtpSettings, SmtpTls},
     mail::{
-        DEFAULT_HTML, Mail, MailError, MailSettings, Mailer, compose, file::FileMailer,
+        Mail, MailError, MailSettings, Mailer, SignIn, Templates, compose, file::FileMailer,
         mailgun::MailgunMailer, smtp::SmtpMailer,
     },
 };
@@ -31,13 +31,18 @@ fn mail() -> Mail {
         &MailSettings {
             from: "Magic Link Auth <magic_link_auth@mg.example.com>".to_owned(),
             subject: "Magic Login Link".to_owned(),
-            html: DEFAULT_HTML.to_owned(),
+            html: None,
+            templates: Templates::default(),
+            app_name: "Magic Link Auth".to_owned(),
         },
-        &Email::parse("alice@example.com").unwrap(),
-        LINK,
-        &Code::parse("314159").unwrap(),
-        now + chrono::Duration::minutes(30),
-        now,
+        &SignIn {
+            to: &Email::parse("alice@example.com").unwrap(),
+            link: LINK,
+            code: &Code::parse("314159").unwrap(),
+            expires_at: now + chrono::Duration::minutes(30),
+            now,
+            user_agent: None,
+        },
     )
 }
 
@@ -334,4 +339,54 @@ async fn the_app_sends_through_smtp_when_configured() {
     let report = app.post("/api/auth/delivery", &[], Some(&pending)).await;
     assert_eq!(report.body, r#"{"failed":true}"#);
     assert_eq!(sink.received.lock().unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_email_says_which_browser_asked_and_escapes_it_in_the_html() {
+    let app = crate::support::app::spawn_app().await;
+    let firefox =
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:128.0) Gecko/20100101 Firefox/128.0";
+    let reply = app
+        .send(
+            app.http
+                .post(format!("{}/api/auth/request", app.base))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("accept", "application/json")
+                .header("user-agent", firefox)
+                .body("email=ivan%40example.com"),
+        )
+        .await;
+    assert_eq!(reply.status, reqwest::StatusCode::OK, "{}", reply.body);
+    let text = app.mails().await.pop().unwrap();
+    assert!(
+        text.contains("Asked for from Firefox on macOS at "),
+        "{text}"
+    );
+    assert!(text.contains("Sign in to Magic Link Auth"), "{text}");
+
+    // A browser that names itself in markup gets no markup into the message.
+    let reply = app
+        .send(
+            app.http
+                .post(format!("{}/api/auth/request", app.base))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .header("accept", "application/json")
+                .header("user-agent", "<img src=x onerror=alert(1)>")
+                .body("email=judy%40example.com"),
+        )
+        .await;
+    assert_eq!(reply.status, reqwest::StatusCode::OK, "{}", reply.body);
+    app.mail_settled().await;
+    let raw = std::fs::read_dir(&app.outbox)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .find(|raw| raw.contains("To: judy@example.com"))
+        .unwrap();
+    let (_, parts) = parse_eml(&raw);
+    let html = &parts
+        .iter()
+        .find(|(kind, _)| kind.starts_with("text/html"))
+        .unwrap()
+        .1;
+    assert!(!html.contains("<img src=x"), "{html}");
 }

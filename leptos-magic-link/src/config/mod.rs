@@ -22,7 +22,7 @@ pub use crate::mail::{
 
 use super::{
     client::TrustedProxies,
-    mail::{DEFAULT_HTML, DEFAULT_SUBJECT, MailSettings},
+    mail::{DEFAULT_SUBJECT, MailSettings, Templates},
     paths::AuthPaths,
 };
 
@@ -171,7 +171,9 @@ impl Default for AuthConfig {
             mail: MailSettings {
                 from: default_from("127.0.0.1"),
                 subject: DEFAULT_SUBJECT.to_owned(),
-                html: DEFAULT_HTML.to_owned(),
+                html: None,
+                templates: Templates::default(),
+                app_name: DEFAULT_APP_NAME.to_owned(),
             },
         }
     }
@@ -238,18 +240,21 @@ impl AuthConfig {
                 .and_then(|url| url.host_str().map(str::to_owned))
                 .unwrap_or_else(|| "localhost".to_owned())
         });
+        let from = match read("MAGIC_LINK_EMAIL_FROM") {
+            Some(s) => s.header_value()?,
+            None => default_from(&from_domain),
+        };
         let mail = MailSettings {
-            from: match read("MAGIC_LINK_EMAIL_FROM") {
-                Some(s) => s.header_value()?,
-                None => default_from(&from_domain),
-            },
+            app_name: app_name(&from, &from_domain),
+            from,
             subject: match read("MAGIC_LINK_EMAIL_SUBJECT") {
                 Some(s) => s.header_value()?,
                 None => DEFAULT_SUBJECT.to_owned(),
             },
-            html: match read("MAGIC_LINK_EMAIL_HTML") {
-                Some(s) => s.value,
-                None => DEFAULT_HTML.to_owned(),
+            html: read("MAGIC_LINK_EMAIL_HTML").map(|s| s.value),
+            templates: match read("MAGIC_LINK_EMAIL_TEMPLATES") {
+                Some(s) => s.templates()?,
+                None => Templates::default(),
             },
         };
 
@@ -387,8 +392,21 @@ impl AuthConfig {
 }
 
 /// The original's default sender: the app's name at the sending domain.
+/// The name the default sender and messages speak for.
+const DEFAULT_APP_NAME: &str = "Magic Link Auth";
+
 fn default_from(domain: &str) -> String {
-    format!("Magic Link Auth <magic_link_auth@{domain}>")
+    format!("{DEFAULT_APP_NAME} <magic_link_auth@{domain}>")
+}
+
+/// The name messages speak for (`{app_name}`): the display name of the sender, as in
+/// `Acme <login@acme.example>`, else `fallback` (the sender's domain).
+fn app_name(from: &str, fallback: &str) -> String {
+    from.split_once('<')
+        .map(|(name, _)| name.trim().trim_matches('"').trim())
+        .filter(|name| !name.is_empty())
+        .unwrap_or(fallback)
+        .to_owned()
 }
 
 /// A siteverify endpoint (`MAGIC_LINK_CAPTCHA_VERIFY_URL`) and the site's secret

@@ -130,6 +130,12 @@ impl Setting {
         }
     }
 
+    pub(super) fn templates(&self) -> Result<crate::mail::Templates, ConfigError> {
+        crate::mail::Templates::from_dir(std::path::Path::new(&self.value)).or_else(|_| {
+            self.reject("must be a readable folder; its sign-in.html and sign-in.txt, where present, replace the built-in templates")
+        })
+    }
+
     pub(super) fn database_url(&self) -> Result<String, ConfigError> {
         let known = ["sqlite:", "postgres://", "postgresql://"];
         if known.iter().any(|scheme| self.value.starts_with(scheme)) {

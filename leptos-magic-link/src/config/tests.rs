@@ -378,3 +378,46 @@ fn secrets_are_marked_as_such_in_the_table() {
         );
     }
 }
+
+#[test]
+fn the_email_names_its_app_and_reads_a_template_folder() {
+    let defaults = config(&[]).unwrap().mail;
+    assert_eq!(defaults.app_name, "Magic Link Auth");
+    assert_eq!(defaults.templates, crate::mail::Templates::default());
+    assert_eq!(defaults.html, None);
+    let acme = config(&[(
+        "MAGIC_LINK_EMAIL_FROM",
+        "\"Acme Login\" <login@acme.example>",
+    )])
+    .unwrap();
+    assert_eq!(acme.mail.app_name, "Acme Login");
+    let bare = config(&[
+        ("MAGIC_LINK_EMAIL_FROM", "login@acme.example"),
+        ("MAGIC_LINK_AUTH_PUBLIC_URL", "https://app.acme.example"),
+        ("MAGIC_LINK_MAIL_PROVIDER", "file"),
+    ])
+    .unwrap();
+    assert_eq!(bare.mail.app_name, "app.acme.example");
+
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("sign-in.html"), "<p>{code}</p>").unwrap();
+    let folder = dir.path().to_str().unwrap();
+    let custom = config(&[("MAGIC_LINK_EMAIL_TEMPLATES", folder)]).unwrap();
+    assert_eq!(custom.mail.templates.sign_in_html, "<p>{code}</p>");
+    assert_eq!(
+        custom.mail.templates.sign_in_text,
+        crate::mail::SIGN_IN_TEXT
+    );
+    let missing = format!("{folder}/nowhere");
+    let err = config(&[("MAGIC_LINK_EMAIL_TEMPLATES", &missing)]).unwrap_err();
+    assert_eq!(err.variable, "MAGIC_LINK_EMAIL_TEMPLATES");
+    let legacy = config(&[(
+        "MAGIC_LINK_EMAIL_HTML",
+        "Click <a href='{magic_link}'>here</a>",
+    )])
+    .unwrap();
+    assert_eq!(
+        legacy.mail.html.as_deref(),
+        Some("Click <a href='{magic_link}'>here</a>")
+    );
+}

@@ -200,13 +200,19 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "MAGIC_LINK_EMAIL_SUBJECT",
         default: "`Magic Login Link`",
-        rule: "one line; `{magic_link}` and `{code}` are replaced",
+        rule: "one line; `{app_name}`, `{magic_link}` and `{code}` are replaced",
+        shown: Shown::Plain,
+    },
+    Variable {
+        name: "MAGIC_LINK_EMAIL_TEMPLATES",
+        default: "unset: the built-in `templates/sign-in.html` and `sign-in.txt`",
+        rule: "a folder, read at start; its `sign-in.html` and `sign-in.txt`, where present, replace the built-in ones (see \"The sign-in email\")",
         shown: Shown::Plain,
     },
     Variable {
         name: "MAGIC_LINK_EMAIL_HTML",
-        default: "`Click this link to log in: <a href='{magic_link}'>{magic_link}</a>`",
-        rule: "`{magic_link}` and `{code}` are replaced; every message then adds the code, the expiry and a warning never to share the code, and carries a plain-text part too",
+        default: "unset",
+        rule: "the original's one-line HTML body, kept for compatibility: `{magic_link}` and `{code}` are replaced, and the code, the expiry and a warning follow; when set, it is the HTML part instead of the template",
         shown: Shown::Plain,
     },
 ];

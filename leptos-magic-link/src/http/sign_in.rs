@@ -23,6 +23,7 @@ pub async fn request_link(
     captcha: Option<String>,
 ) -> Result<LinkRequested, AuthError> {
     let (service, parts) = (service()?, parts()?);
+    let client = client(&service, &parts);
     let redir = target(redir.as_deref());
     let back = |error: &str| {
         format!(
@@ -36,7 +37,8 @@ pub async fn request_link(
         .request_link(
             &email,
             &redir,
-            &client(&service, &parts),
+            &client,
+            &device(&parts, &client),
             captcha.as_deref(),
         )
         .await

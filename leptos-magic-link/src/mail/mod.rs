@@ -1,7 +1,8 @@
 //! Sending the magic-link email. Server only.
 //!
 //! [`compose`] turns an issued credential into a [`Mail`] with a text and an HTML part, from
-//! the templates in [`MailSettings`]. A [`Mailer`] delivers it: [`console::ConsoleMailer`]
+//! the templates in [`MailSettings`] (built in from `templates/` in this crate, or an app's
+//! own; [`MailComposer`] takes over entirely). A [`Mailer`] delivers it: [`console::ConsoleMailer`]
 //! logs it (development), [`file::FileMailer`] writes an `.eml` file (tests and demos), and
 //! [`mailgun::MailgunMailer`] posts it to Mailgun's HTTP API and [`smtp::SmtpMailer`] hands it
 //! to an SMTP server (production). [`queue::MailQueue`] sends it off the request path.
@@ -78,79 +79,202 @@ pub trait Mailer: Send + Sync + 'static {
     fn send<'a>(&'a self, mail: &'a Mail) -> SendFuture<'a>;
 }
 
-/// The templates, from the original's variables. `{magic_link}` and `{code}` are replaced.
+/// Where the sign-in message comes from: the sender and subject (the original's variables),
+/// the templates of its two parts, and the name it signs with.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MailSettings {
     pub from: String,
+    /// One line; `{app_name}`, `{magic_link}` and `{code}` are replaced.
     pub subject: String,
-    pub html: String,
+    /// `MAGIC_LINK_EMAIL_HTML`, the original's one-line HTML body, kept for compatibility:
+    /// when set, the HTML part is this body (with `{magic_link}` and `{code}` replaced)
+    /// followed by the code, the expiry and a warning, instead of `templates.sign_in_html`.
+    pub html: Option<String>,
+    /// The templates of the message's two parts.
+    pub templates: Templates,
+    /// The name the message speaks for (`{app_name}`): the display name of `from`, else the
+    /// public URL's host.
+    pub app_name: String,
 }
 
 pub const DEFAULT_SUBJECT: &str = "Magic Login Link";
-pub const DEFAULT_HTML: &str = "Click this link to log in: <a href='{magic_link}'>{magic_link}</a>";
 
-/// What every message says after the template: how else to sign in, when it stops working,
-/// and what to do if it was not expected.
-const WARNING: &str = "If you didn't ask for this, ignore this email; never share the code.";
+/// The sign-in message's templates. Each `{name}` of [`PLACEHOLDERS`] is replaced, escaped in
+/// the HTML part; anything else is left as written.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Templates {
+    /// The plain-text part.
+    pub sign_in_text: String,
+    /// The HTML part: inline CSS only, no remote images.
+    pub sign_in_html: String,
+}
 
-/// Builds the message for one issued credential.
-pub fn compose(
-    settings: &MailSettings,
-    to: &Email,
-    link: &str,
-    code: &Code,
-    expires_at: DateTime<Utc>,
-    now: DateTime<Utc>,
-) -> Mail {
-    let minutes = (expires_at - now).num_minutes().max(1);
-    let expiry = format!(
-        "{} UTC (in {minutes} minute{})",
-        expires_at.format("%Y-%m-%d %H:%M"),
-        if minutes == 1 { "" } else { "s" }
-    );
-    let credential = code.clone();
-    let code = code.expose();
-    let fill = |template: &str, link: &str| {
-        template
-            .replace("{magic_link}", link)
-            .replace("{code}", code)
-    };
+/// The built-in templates, `templates/` in this crate, embedded at build time.
+pub const SIGN_IN_TEXT: &str = include_str!("../../templates/sign-in.txt");
+pub const SIGN_IN_HTML: &str = include_str!("../../templates/sign-in.html");
 
-    let html = format!(
-        "<!DOCTYPE html>\n<html><body>\n<p>{body}</p>\n\
-         <p>Or enter this code on the sign-in page: <strong>{code}</strong></p>\n\
-         <p>The link and the code expire at {expiry}.</p>\n<p>{warning}</p>\n</body></html>\n",
-        body = fill(&settings.html, &escape_html(link)),
-        warning = escape_html(WARNING),
-    );
-    let text = format!(
-        "Open this link to sign in:\n{link}\n\nOr enter this code on the sign-in page: {code}\n\n\
-         The link and the code expire at {expiry}.\n\n{WARNING}\n"
-    );
-    Mail {
-        from: settings.from.clone(),
-        to: to.clone(),
-        subject: single_line(&fill(&settings.subject, link)),
-        text,
-        html,
-        link: link.to_owned(),
-        code: credential,
+/// What a template can name.
+pub const PLACEHOLDERS: [&str; 8] = [
+    "app_name",
+    "email",
+    "magic_link",
+    "code",
+    "expires_at",
+    "expires_in",
+    "device",
+    "requested_at",
+];
+
+impl Default for Templates {
+    fn default() -> Self {
+        Self {
+            sign_in_text: SIGN_IN_TEXT.to_owned(),
+            sign_in_html: SIGN_IN_HTML.to_owned(),
+        }
     }
 }
 
-fn escape_html(input: &str) -> String {
-    let mut out = String::with_capacity(input.len());
-    for c in input.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
+impl Templates {
+    /// The built-in templates, with `sign-in.txt` and `sign-in.html` from `dir` in place of
+    /// their built-in twins where `dir` has them.
+    pub fn from_dir(dir: &std::path::Path) -> std::io::Result<Self> {
+        if !dir.is_dir() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "not a folder",
+            ));
+        }
+        let read = |name: &str, built_in: &str| -> std::io::Result<String> {
+            match std::fs::read_to_string(dir.join(name)) {
+                Ok(text) => Ok(text),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(built_in.to_owned()),
+                Err(err) => Err(err),
+            }
+        };
+        Ok(Self {
+            sign_in_text: read("sign-in.txt", SIGN_IN_TEXT)?,
+            sign_in_html: read("sign-in.html", SIGN_IN_HTML)?,
+        })
+    }
+}
+
+/// What one sign-in message says, beyond its settings.
+#[derive(Clone, Copy, Debug)]
+pub struct SignIn<'a> {
+    pub to: &'a Email,
+    pub link: &'a str,
+    pub code: &'a Code,
+    pub expires_at: DateTime<Utc>,
+    /// When it was asked for.
+    pub now: DateTime<Utc>,
+    /// The browser that asked, as its `User-Agent` says.
+    pub user_agent: Option<&'a str>,
+}
+
+/// Writes the sign-in message. Implement it to take over the message entirely, and hand it
+/// to `AuthBuilder::composer`; [`Compose`] uses [`MailSettings`] and the templates.
+pub trait MailComposer: Send + Sync + 'static {
+    fn sign_in(&self, settings: &MailSettings, message: &SignIn<'_>) -> Mail;
+}
+
+/// The composer built in: [`compose`].
+pub struct Compose;
+
+impl MailComposer for Compose {
+    fn sign_in(&self, settings: &MailSettings, message: &SignIn<'_>) -> Mail {
+        compose(settings, message)
+    }
+}
+
+/// What the original's HTML body gets after it: the code, the expiry and a warning.
+const WARNING: &str = "If you didn't ask for this, ignore this email; never share the code.";
+
+/// Builds the sign-in message from `settings`.
+pub fn compose(settings: &MailSettings, message: &SignIn<'_>) -> Mail {
+    let minutes = (message.expires_at - message.now).num_minutes().max(1);
+    let expires_in = format!("{minutes} minute{}", if minutes == 1 { "" } else { "s" });
+    let expires_at = format!("{} UTC", message.expires_at.format("%Y-%m-%d %H:%M"));
+    let requested_at = format!("{} UTC", message.now.format("%Y-%m-%d %H:%M"));
+    let device = crate::device::describe_user_agent(message.user_agent);
+    let code = message.code.expose();
+    let values: [(&str, &str); 8] = [
+        ("app_name", &settings.app_name),
+        ("email", message.to.as_str()),
+        ("magic_link", message.link),
+        ("code", code),
+        ("expires_at", &expires_at),
+        ("expires_in", &expires_in),
+        ("device", &device),
+        ("requested_at", &requested_at),
+    ];
+    let html = match &settings.html {
+        Some(legacy) => {
+            let body = render(
+                legacy,
+                &[("magic_link", message.link), ("code", code)],
+                escape_html,
+            );
+            format!(
+                "<!DOCTYPE html>\n<html><body>\n<p>{body}</p>\n\
+                 <p>Or enter this code on the sign-in page: <strong>{code}</strong></p>\n\
+                 <p>The link and the code expire at {expires_at} (in {expires_in}).</p>\n<p>{warning}</p>\n</body></html>\n",
+                expires_at = escape_html(&expires_at),
+                warning = escape_html(WARNING),
+            )
+        }
+        None => render(&settings.templates.sign_in_html, &values, escape_html),
+    };
+    // Plain text needs no escaping, but a value never brings a control character into it.
+    let text = render(&settings.templates.sign_in_text, &values, single_line);
+    let subject_values = [
+        ("app_name", settings.app_name.as_str()),
+        ("magic_link", message.link),
+        ("code", code),
+    ];
+    Mail {
+        from: settings.from.clone(),
+        to: message.to.clone(),
+        subject: single_line(&render(&settings.subject, &subject_values, str::to_owned)),
+        text,
+        html,
+        link: message.link.to_owned(),
+        code: message.code.clone(),
+    }
+}
+
+/// Replaces each `{name}` of `values` in `template` with its value passed through `encode`,
+/// in one pass: a value is never searched again, so one that contains `{code}` stays as it
+/// is. A `{` that starts no known name is kept.
+fn render(template: &str, values: &[(&str, &str)], encode: impl Fn(&str) -> String) -> String {
+    let mut out = String::with_capacity(template.len() + 256);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let known = values.iter().find(|(name, _)| {
+            after
+                .strip_prefix(name)
+                .is_some_and(|tail| tail.starts_with('}'))
+        });
+        match known {
+            Some((name, value)) => {
+                out.push_str(&encode(value));
+                rest = &after[name.len() + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
         }
     }
+    out.push_str(rest);
     out
+}
+
+/// Escapes a value for HTML text and quoted attributes (`& < > " '`), with the html-escape
+/// crate that Leptos itself uses.
+fn escape_html(input: &str) -> String {
+    html_escape::encode_quoted_attribute(input).into_owned()
 }
 
 /// Control characters become spaces: a header value stays one line whatever the template says.
@@ -167,45 +291,136 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
-    fn sample() -> Mail {
-        let settings = MailSettings {
+    fn settings() -> MailSettings {
+        MailSettings {
             from: "Magic Link Auth <magic_link_auth@example.com>".to_owned(),
             subject: "Your code: {code}\r\nBcc: x@example.com".to_owned(),
-            html: DEFAULT_HTML.to_owned(),
-        };
-        let now = Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap();
+            html: None,
+            templates: Templates::default(),
+            app_name: "Magic Link Auth".to_owned(),
+        }
+    }
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 25, 12, 0, 0).unwrap()
+    }
+
+    fn sample_with(settings: &MailSettings, user_agent: Option<&str>, link: &str) -> Mail {
         compose(
-            &settings,
-            &Email::parse("alice@example.com").unwrap(),
-            "https://app.example.com/magic-link-auth?token=abc&redir=%2F'x",
-            &Code::parse("042042").unwrap(),
-            now + chrono::Duration::minutes(30),
-            now,
+            settings,
+            &SignIn {
+                to: &Email::parse("alice@example.com").unwrap(),
+                link,
+                code: &Code::parse("042042").unwrap(),
+                expires_at: now() + chrono::Duration::minutes(30),
+                now: now(),
+                user_agent,
+            },
         )
     }
 
-    #[test]
-    fn both_parts_carry_the_link_the_code_the_expiry_and_the_warning() {
-        let mail = sample();
-        for part in [&mail.text, &mail.html] {
-            assert!(part.contains("042042"), "{part}");
-            assert!(
-                part.contains("2026-11-25 12:30 UTC (in 30 minutes)"),
-                "{part}"
-            );
-            assert!(part.contains("never share the code"), "{part}");
-        }
-        assert!(
-            mail.text
-                .contains("https://app.example.com/magic-link-auth?token=abc&redir=%2F'x")
-        );
-        assert!(mail.html.contains(
-            "<a href='https://app.example.com/magic-link-auth?token=abc&amp;redir=%2F&#39;x'>"
-        ));
+    const FIREFOX: &str =
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:128.0) Gecko/20100101 Firefox/128.0";
+    const LINK: &str = "https://app.example.com/magic-link-auth?token=abc&redir=%2F'x";
+
+    fn sample() -> Mail {
+        sample_with(&settings(), Some(FIREFOX), LINK)
     }
 
     #[test]
-    fn the_subject_stays_on_one_line() {
-        assert_eq!(sample().subject, "Your code: 042042  Bcc: x@example.com");
+    fn both_parts_carry_the_link_the_code_the_expiry_and_the_device() {
+        let mail = sample();
+        for part in [&mail.text, &mail.html] {
+            assert!(part.contains("042042"), "{part}");
+            assert!(part.contains("2026-11-25 12:30 UTC (30 minutes"), "{part}");
+            assert!(part.contains("Firefox on macOS"), "{part}");
+            assert!(part.contains("2026-11-25 12:00 UTC"), "{part}");
+            assert!(part.contains("Sign in to Magic Link Auth"), "{part}");
+            assert!(part.contains("You can ignore this email"), "{part}");
+        }
+        assert!(mail.text.lines().any(|line| line == LINK), "{}", mail.text);
+        assert!(mail.text.contains("code on the sign-in page: 042042"));
+        // In the HTML the link is escaped, as a button and as text.
+        let escaped = "https://app.example.com/magic-link-auth?token=abc&amp;redir=%2F&#x27;x";
+        assert_eq!(mail.html.matches(escaped).count(), 3, "{}", mail.html);
+        assert!(!mail.html.contains(LINK));
+    }
+
+    #[test]
+    fn every_value_is_escaped_in_the_html_and_one_line_in_the_text() {
+        let mut settings = settings();
+        settings.app_name = "<b>Acme</b> & \"Co\"".to_owned();
+        let mail = sample_with(
+            &settings,
+            Some("<script>alert(1)</script>\r\nBcc: x@example.com"),
+            "https://app.example.com/l?token=<t>&x=\"y\"",
+        );
+        assert!(!mail.html.contains("<script>"), "{}", mail.html);
+        assert!(!mail.html.contains("<b>Acme"), "{}", mail.html);
+        assert!(
+            mail.html
+                .contains("&lt;b&gt;Acme&lt;/b&gt; &amp; &quot;Co&quot;"),
+            "{}",
+            mail.html
+        );
+        assert!(!mail.html.contains("token=<t>"));
+        assert!(!mail.text.contains("\r\nBcc"), "{}", mail.text);
+        assert!(!mail.subject.contains('\n') && !mail.subject.contains('\r'));
+        assert_eq!(mail.subject, "Your code: 042042  Bcc: x@example.com");
+    }
+
+    #[test]
+    fn templates_can_be_replaced_and_values_are_never_read_as_placeholders() {
+        let mut settings = settings();
+        settings.templates = Templates {
+            sign_in_text: "{app_name}: {code} for {email} via {magic_link} {unknown} {".to_owned(),
+            sign_in_html: "<p>{device}</p>".to_owned(),
+        };
+        settings.app_name = "{code}".to_owned();
+        let mail = sample_with(&settings, None, "https://a.example/l?t=1");
+        assert_eq!(
+            mail.text,
+            "{code}: 042042 for alice@example.com via https://a.example/l?t=1 {unknown} {"
+        );
+        assert_eq!(mail.html, "<p>Unknown device</p>");
+    }
+
+    #[test]
+    fn the_original_html_variable_still_writes_the_html_part() {
+        let mut settings = settings();
+        settings.html = Some("Click: <a href='{magic_link}'>{magic_link}</a>".to_owned());
+        let mail = sample();
+        let legacy = sample_with(&settings, Some(FIREFOX), LINK);
+        assert_ne!(mail.html, legacy.html);
+        assert!(legacy.html.contains("Click: <a href='https://app.example.com/magic-link-auth?token=abc&amp;redir=%2F&#x27;x'>"), "{}", legacy.html);
+        assert!(legacy.html.contains("<strong>042042</strong>"));
+        assert!(legacy.html.contains("never share the code"));
+        assert_eq!(legacy.text, mail.text);
+    }
+
+    #[test]
+    fn a_template_folder_replaces_only_the_files_it_has() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("sign-in.txt"), "custom {code}").unwrap();
+        let templates = Templates::from_dir(dir.path()).unwrap();
+        assert_eq!(templates.sign_in_text, "custom {code}");
+        assert_eq!(templates.sign_in_html, SIGN_IN_HTML);
+        assert!(Templates::from_dir(&dir.path().join("missing")).is_err());
+    }
+
+    #[test]
+    fn the_built_in_templates_name_only_known_placeholders() {
+        for template in [SIGN_IN_TEXT, SIGN_IN_HTML] {
+            for piece in template.split('{').skip(1) {
+                let name = piece.split('}').next().unwrap();
+                // CSS in the HTML has braces too: only identifier-like names are placeholders.
+                if name.chars().all(|c| c.is_ascii_lowercase() || c == '_') && !name.is_empty() {
+                    assert!(
+                        PLACEHOLDERS.contains(&name),
+                        "unknown placeholder {{{name}}}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -17,7 +17,7 @@ use super::{
     domain::{Email, EmailError, LinkToken, RedirectTarget, encode_query_value},
     hooks::{AuthHooks, NoHooks},
     mail::{
-        MailError, Mailer, compose,
+        Compose, MailComposer, MailError, Mailer, SignIn,
         console::ConsoleMailer,
         file::FileMailer,
         mailgun::MailgunMailer,
@@ -25,7 +25,7 @@ use super::{
         smtp::SmtpMailer,
     },
     secrets::{CodeHasher, SecretError, token_hash},
-    store::{AuthStore, IssueError, Policy, StoreError},
+    store::{AuthStore, Device, IssueError, Policy, StoreError},
 };
 
 /// Why a sign-in link could not be sent.
@@ -59,6 +59,9 @@ pub struct AuthService {
     pub captcha: Arc<dyn CaptchaVerifier>,
     /// Told of every sign-in and sign-out; [`NoHooks`] unless the app sets its own.
     pub hooks: Arc<dyn AuthHooks>,
+    /// Writes the sign-in message; [`Compose`] (the settings and templates) unless the app
+    /// sets its own.
+    pub composer: Arc<dyn MailComposer>,
     /// The WebAuthn relying party, from `MAGIC_LINK_AUTH_PUBLIC_URL`; `None` when that
     /// names no domain, which turns passkeys off.
     #[cfg(feature = "passkeys")]
@@ -114,12 +117,19 @@ impl AuthService {
             clock,
             captcha: Arc::new(NoCaptcha),
             hooks: Arc::new(NoHooks),
+            composer: Arc::new(Compose),
         }
     }
 
     /// The same service, telling `hooks` of every sign-in and sign-out.
     pub fn with_hooks(mut self, hooks: Arc<dyn AuthHooks>) -> Self {
         self.hooks = hooks;
+        self
+    }
+
+    /// The same service, writing the sign-in message with `composer`.
+    pub fn with_composer(mut self, composer: Arc<dyn MailComposer>) -> Self {
+        self.composer = composer;
         self
     }
 
@@ -185,11 +195,13 @@ impl AuthService {
     /// Issues a credential for `email` and queues its mail, once the address reads as one
     /// and the CAPTCHA check (`captcha`, the widget's token) has passed: nothing is written
     /// before. The reply does not wait for the mail provider.
+    /// The message says which browser asked, from `device`.
     pub async fn request_link(
         &self,
         email: &str,
         redir: &RedirectTarget,
         client: &Client,
+        device: &Device,
         captcha: Option<&str>,
     ) -> Result<LinkSent, RequestLinkError> {
         let email = Email::parse(email)?;
@@ -202,13 +214,16 @@ impl AuthService {
         let issued = self.store.issue(&email, &client.key, now).await?;
         let pending = token_hash(issued.token.expose());
         let link = self.link(&issued.token, redir);
-        let mail = compose(
+        let mail = self.composer.sign_in(
             &self.config.mail,
-            &issued.email,
-            &link,
-            &issued.code,
-            issued.expires_at,
-            now,
+            &SignIn {
+                to: &issued.email,
+                link: &link,
+                code: &issued.code,
+                expires_at: issued.expires_at,
+                now,
+                user_agent: device.user_agent.as_deref(),
+            },
         );
         // Off the allow-list the mail stays unsent, but everything else is the same, down to
         // the trip through the queue: the reply tells nobody who may sign in.
