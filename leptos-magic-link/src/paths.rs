@@ -174,12 +174,17 @@ pub(crate) fn meta_content() -> String {
 /// Reads the paths the server wrote into the page.
 #[cfg(feature = "hydrate")]
 fn from_document() -> Option<AuthPaths> {
-    let content = leptos::prelude::document()
-        .query_selector(&format!("meta[name=\"{META_NAME}\"]"))
+    AuthPaths::decode(&read_meta(META_NAME)?)
+}
+
+/// The `content` of the page's `<meta name=…>`, as the server wrote it.
+#[cfg(feature = "hydrate")]
+pub(crate) fn read_meta(name: &str) -> Option<String> {
+    leptos::prelude::document()
+        .query_selector(&format!("meta[name=\"{name}\"]"))
         .ok()
         .flatten()
-        .and_then(|meta| meta.get_attribute("content"))?;
-    AuthPaths::decode(&content)
+        .and_then(|meta| meta.get_attribute("content"))
 }
 
 #[cfg(test)]

@@ -42,12 +42,7 @@ pub(crate) fn passkeys_on() -> bool {
     }
     #[cfg(all(feature = "hydrate", feature = "passkeys"))]
     {
-        document()
-            .query_selector(&format!("meta[name=\"{PASSKEYS_META}\"]"))
-            .ok()
-            .flatten()
-            .and_then(|meta| meta.get_attribute("content"))
-            .is_some_and(|content| content == "on")
+        paths::read_meta(PASSKEYS_META).is_some_and(|content| content == "on")
     }
     #[cfg(not(all(any(feature = "ssr", feature = "hydrate"), feature = "passkeys")))]
     {

@@ -183,6 +183,11 @@ fn device(parts: &Parts, client: &Client) -> Device {
     }
 }
 
+/// A time as the sessions and passkeys lists show it: `2026-11-25 12:30 UTC`.
+fn utc_minute(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 /// Gives the browser the new session's cookie, and clears its pending sign-in.
 fn start_session(service: &AuthService, new_session: &NewSession) {
     let lifetime = service.config.session_lifetime.as_secs();

@@ -7,25 +7,21 @@ use axum::http::StatusCode;
 use super::{
     RATE_LIMITED, account_with_error, client, device, fail, home_with_error, parts, service,
     sessions::{fresh_session, signed_in_session},
-    start_session, target, unavailable,
+    start_session, target, unavailable, utc_minute,
 };
 use crate::{
     replies::{AuthError, PasskeyOptions, PasskeyView, SignedIn},
-    service::passkeys::PasskeyFlowError,
+    service::passkeys::{PasskeyFlowError, Started},
     store::passkeys::{PasskeyError, PasskeyInfo},
 };
-
-fn when(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
-}
 
 impl From<PasskeyInfo> for PasskeyView {
     fn from(info: PasskeyInfo) -> Self {
         Self {
             id: info.id,
             name: info.name,
-            created: when(info.created_at),
-            last_used: info.last_used_at.map(when),
+            created: utc_minute(info.created_at),
+            last_used: info.last_used_at.map(utc_minute),
         }
     }
 }
@@ -65,23 +61,22 @@ fn refused(parts: &axum::http::request::Parts, err: PasskeyFlowError) -> AuthErr
     fail(parts, status, &err.to_string(), home_with_error)
 }
 
-fn options_json(options: &impl serde::Serialize) -> Result<String, PasskeyFlowError> {
-    serde_json::to_string(options).map_err(PasskeyFlowError::State)
+/// A started ceremony as the browser gets it: the handle, and the options as JSON.
+fn options_reply(
+    started: Result<Started<impl serde::Serialize>, PasskeyFlowError>,
+) -> Result<PasskeyOptions, PasskeyFlowError> {
+    let started = started?;
+    Ok(PasskeyOptions {
+        options: serde_json::to_string(&started.options).map_err(PasskeyFlowError::State)?,
+        handle: started.handle,
+    })
 }
 
 pub async fn register_start() -> Result<PasskeyOptions, AuthError> {
     let (service, parts) = (service()?, parts()?);
     let session = fresh_session(&service, &parts).await?;
-    let started = service
-        .start_passkey_registration(&session)
-        .await
-        .and_then(|started| {
-            Ok(PasskeyOptions {
-                options: options_json(&started.options)?,
-                handle: started.handle,
-            })
-        });
-    started.map_err(|err| refused(&parts, err))
+    options_reply(service.start_passkey_registration(&session).await)
+        .map_err(|err| refused(&parts, err))
 }
 
 pub async fn register_finish(
@@ -101,16 +96,7 @@ pub async fn register_finish(
 pub async fn sign_in_start() -> Result<PasskeyOptions, AuthError> {
     let (service, parts) = (service()?, parts()?);
     let client = client(&service, &parts);
-    let started = service
-        .start_passkey_sign_in(&client)
-        .await
-        .and_then(|started| {
-            Ok(PasskeyOptions {
-                options: options_json(&started.options)?,
-                handle: started.handle,
-            })
-        });
-    started.map_err(|err| refused(&parts, err))
+    options_reply(service.start_passkey_sign_in(&client).await).map_err(|err| refused(&parts, err))
 }
 
 pub async fn sign_in_finish(
@@ -214,16 +200,8 @@ pub async fn delete(id: String) -> Result<(), AuthError> {
 pub async fn confirm_start() -> Result<PasskeyOptions, AuthError> {
     let (service, parts) = (service()?, parts()?);
     let session = signed_in_session(&service, &parts).await?;
-    let started = service
-        .start_passkey_confirmation(&session)
-        .await
-        .and_then(|started| {
-            Ok(PasskeyOptions {
-                options: options_json(&started.options)?,
-                handle: started.handle,
-            })
-        });
-    started.map_err(|err| refused(&parts, err))
+    options_reply(service.start_passkey_confirmation(&session).await)
+        .map_err(|err| refused(&parts, err))
 }
 
 pub async fn confirm_finish(handle: String, credential: String) -> Result<(), AuthError> {

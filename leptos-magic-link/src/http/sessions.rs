@@ -5,6 +5,7 @@ use leptos_axum::redirect;
 
 use super::{
     account_with_error, fail, fail_with, home_with_error, parts, paths, service, unavailable,
+    utc_minute,
 };
 use crate::{
     cookies::{pending_cookie, read_cookie, session_cookie, set_cookie},
@@ -70,8 +71,15 @@ pub(crate) async fn fresh_session(
     parts: &Parts,
 ) -> Result<Session, AuthError> {
     let session = signed_in_session(service, parts).await?;
+    require_fresh(service, parts, &session)?;
+    Ok(session)
+}
+
+/// Nothing when `session` signed in recently enough for a sensitive action, else the `403`
+/// that asks it to confirm.
+fn require_fresh(service: &AuthService, parts: &Parts, session: &Session) -> Result<(), AuthError> {
     if session.is_fresh(service.clock.now(), service.config.fresh_for) {
-        return Ok(session);
+        return Ok(());
     }
     tracing::info!(
         session = session.id,
@@ -89,7 +97,6 @@ pub(crate) async fn fresh_session(
 pub async fn list_sessions() -> Result<Vec<SessionView>, AuthError> {
     let (service, parts) = (service()?, parts()?);
     let current = signed_in_session(&service, &parts).await?;
-    let when = |at: chrono::DateTime<chrono::Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
     match service
         .store
         .list_sessions(&current.email, service.clock.now())
@@ -101,8 +108,8 @@ pub async fn list_sessions() -> Result<Vec<SessionView>, AuthError> {
                 id: session.id,
                 device: describe_user_agent(session.user_agent.as_deref()),
                 ip: session.client_ip,
-                created: when(session.created_at),
-                expires: when(session.expires_at),
+                created: utc_minute(session.created_at),
+                expires: utc_minute(session.expires_at),
                 current: session.id == current.id,
             })
             .collect()),
@@ -128,7 +135,7 @@ pub async fn end_session(id: String) -> Result<(), AuthError> {
     };
     // Signing this browser out is always allowed; ending another session is sensitive.
     if id != current.id {
-        fresh_session(&service, &parts).await?;
+        require_fresh(&service, &parts, &current)?;
     }
     match service.end_session(&current, id).await {
         Ok(true) => {

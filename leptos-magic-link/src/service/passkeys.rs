@@ -7,8 +7,8 @@ use std::{sync::Arc, time::Duration};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use webauthn_rs::prelude::{
-    CreationChallengeResponse, DiscoverableAuthentication, Passkey, PasskeyAuthentication,
-    PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
+    AuthenticationResult, CreationChallengeResponse, DiscoverableAuthentication, Passkey,
+    PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
     RequestChallengeResponse, Url, Webauthn, WebauthnBuilder, WebauthnError,
 };
 use webauthn_rs_proto::ResidentKeyRequirement;
@@ -116,6 +116,16 @@ pub fn relying_party(public_url: &str) -> Option<Arc<Webauthn>> {
             None
         }
     }
+}
+
+/// The stored form of `passkey` after the use `result` describes: its counter and backup
+/// flags brought up to date.
+fn after_use(
+    mut passkey: Passkey,
+    result: &AuthenticationResult,
+) -> Result<String, PasskeyFlowError> {
+    passkey.update_credential(result);
+    serde_json::to_string(&passkey).map_err(PasskeyFlowError::State)
 }
 
 /// The stored form of a credential id.
@@ -317,13 +327,12 @@ impl AuthService {
             .await?
             .filter(|stored| Some(&stored.email) == owner.as_ref())
             .ok_or(PasskeyError::NotFound)?;
-        let mut passkey: Passkey =
+        let passkey: Passkey =
             serde_json::from_str(&stored.passkey).map_err(PasskeyFlowError::State)?;
         let result = webauthn
             .finish_discoverable_authentication_v2(&credential, state, &passkey)
             .map_err(PasskeyFlowError::Rejected)?;
-        passkey.update_credential(&result);
-        let serialised = serde_json::to_string(&passkey).map_err(PasskeyFlowError::State)?;
+        let serialised = after_use(passkey, &result)?;
         let used = PasskeyUse {
             email: &stored.email,
             id: stored.id,
@@ -423,10 +432,9 @@ impl AuthService {
             .await?
             .filter(|stored| stored.email == session.email)
             .ok_or(PasskeyError::NotFound)?;
-        let mut passkey: Passkey =
+        let passkey: Passkey =
             serde_json::from_str(&stored.passkey).map_err(PasskeyFlowError::State)?;
-        passkey.update_credential(&result);
-        let serialised = serde_json::to_string(&passkey).map_err(PasskeyFlowError::State)?;
+        let serialised = after_use(passkey, &result)?;
         self.store
             .record_passkey_use(
                 &session.email,

@@ -327,7 +327,8 @@ impl AuthStore {
             .collect())
     }
 
-    /// The credential ids of `email`'s passkeys, so an authenticator is not registered twice.
+    /// `email`'s passkeys with what signing in needs, oldest first: to exclude them from a
+    /// new registration, and to offer them for a confirmation.
     pub async fn passkeys_of(&self, email: &Email) -> Result<Vec<StoredPasskey>, StoreError> {
         Ok(passkey::Entity::find()
             .filter(passkey::Column::Email.eq(email.as_str()))
