@@ -8,7 +8,7 @@ use leptos_router::{
 };
 
 use crate::{
-    auth::{AuthProvider, MagicLinkPage, paths},
+    auth::{AuthProvider, MagicLinkPage, SignOutEverywherePage, paths},
     pages::{AccountPage, CheckEmailPage, DashboardPage, HomePage, NotFound, SiteHeader},
 };
 
@@ -108,6 +108,11 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=StaticSegment(paths.segment(&paths.link))
                             view=MagicLinkPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=StaticSegment(paths.segment(&paths.sign_out_everywhere))
+                            view=SignOutEverywherePage
                             ssr=SsrMode::Async
                         />
                     </Routes>

@@ -17,9 +17,11 @@ export async function newClient(
     javaScriptEnabled?: boolean;
     viewport?: { width: number; height: number } | null;
     userAgent?: string;
+    /** The address to forward; a random one in 198.18.0.0/16 when absent. */
+    ip?: string;
   } = {},
 ): Promise<BrowserContext> {
-  const ip = `198.18.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+  const ip = options.ip ?? `198.18.${Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
   return browser.newContext({
     javaScriptEnabled: options.javaScriptEnabled ?? true,
     viewport: options.viewport ?? undefined,
@@ -53,12 +55,20 @@ function decodePart(raw: string, type: string): string {
 /** Messages already handed to a test, so each call waits for a new one. */
 const read = new Set<string>();
 
+/** The subject line of a new-sign-in notice, which `readMail` and `mailCount` pass over. */
+const NOTICE = "\r\nSubject: New sign-in to ";
+
+/** Whether the raw message is to `email`, and a notice or not as `notice` says. */
+function isTo(raw: string, email: string, notice: boolean): boolean {
+  return raw.includes(`\r\nTo: ${email.toLowerCase()}\r\n`) && raw.includes(NOTICE) === notice;
+}
+
 /**
- * The newest message to `email` in the server's outbox that no earlier call returned, waiting
- * for it to arrive: the server sends mail after it answers, so an older message may still be
- * the newest for a moment.
+ * The newest sign-in message to `email` in the server's outbox that no earlier call returned,
+ * waiting for it to arrive: the server sends mail after it answers, so an older message may
+ * still be the newest for a moment. `notice` reads a new-sign-in notice instead.
  */
-export async function readMail(email: string): Promise<Mail> {
+export async function readMail(email: string, notice = false): Promise<Mail> {
   let found: string | undefined;
   await expect
     .poll(
@@ -68,9 +78,7 @@ export async function readMail(email: string): Promise<Mail> {
           .filter((f) => f.endsWith(".eml") && !read.has(f))
           .sort()
           .reverse()
-          .find((f) =>
-            readFileSync(path.join(outbox, f), "utf8").includes(`\r\nTo: ${email.toLowerCase()}\r\n`),
-          );
+          .find((f) => isTo(readFileSync(path.join(outbox, f), "utf8"), email, notice));
         if (file === undefined) return false;
         read.add(file);
         found = readFileSync(path.join(outbox, file), "utf8");
@@ -83,6 +91,7 @@ export async function readMail(email: string): Promise<Mail> {
   const text = decodePart(raw, "text/plain");
   const html = decodePart(raw, "text/html");
   const link = text.split("\n").find((line) => line.startsWith("http")) ?? "";
+  // In a notice, `link` is its "sign out everywhere" link, and there is no code.
   const code = /code on the sign-in page: (\d{6})/.exec(text)?.[1] ?? "";
   return { text, html, link, code };
 }
@@ -112,11 +121,11 @@ export const PASSKEY_DB = path.resolve(
   process.env.PASSKEY_DB ?? "target/e2e-passkeys.db",
 );
 
-/** How many messages to `email` the outbox holds. */
+/** How many sign-in messages (notices aside) to `email` the outbox holds. */
 export function mailCount(email: string): number {
   if (!existsSync(outbox)) return 0;
   return readdirSync(outbox)
     .filter((f) => f.endsWith(".eml"))
-    .filter((f) => readFileSync(path.join(outbox, f), "utf8").includes(`\r\nTo: ${email.toLowerCase()}\r\n`))
+    .filter((f) => isTo(readFileSync(path.join(outbox, f), "utf8"), email, false))
     .length;
 }

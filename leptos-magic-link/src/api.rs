@@ -12,7 +12,8 @@ use leptos::prelude::*;
 
 pub use crate::replies::{
     AuthError, DeliveryReport, FRESH_SIGN_IN_REQUIRED, LinkPreview, LinkRequested, MAIL_FAILED,
-    PasskeyOptions, PasskeyView, SessionInfo, SessionView, SignedIn,
+    PasskeyOptions, PasskeyView, SessionInfo, SessionView, SignOutLinkPreview, SignedIn,
+    SignedOutEverywhere,
 };
 
 /// Issues a credential and mails the link. `POST /api/auth/request` with `email`, `redir`,
@@ -83,6 +84,24 @@ pub async fn delivery() -> Result<DeliveryReport, AuthError> {
 #[server(prefix = "/api/auth", endpoint = "link")]
 pub async fn preview_link(token: Option<String>) -> Result<LinkPreview, AuthError> {
     super::http::preview_link(token.unwrap_or_default()).await
+}
+
+/// What a used, expired or unknown "sign out everywhere" link gets.
+pub const SIGN_OUT_LINK_INVALID: &str = "This link is invalid, used or expired. Sign in and sign out everywhere from your account page instead.";
+
+/// Describes a new-sign-in notice's "sign out everywhere" link without using it.
+/// `POST /api/auth/sign-out-link` with `token`.
+#[server(prefix = "/api/auth", endpoint = "sign-out-link")]
+pub async fn preview_sign_out_link(token: Option<String>) -> Result<SignOutLinkPreview, AuthError> {
+    super::http::notices::preview_sign_out_link(token.unwrap_or_default()).await
+}
+
+/// Uses a new-sign-in notice's link: ends every session of its address, once; no session
+/// needed. `POST /api/auth/sign-out-everywhere` with `token`; `400` for a link that is
+/// invalid, used or expired.
+#[server(prefix = "/api/auth", endpoint = "sign-out-everywhere")]
+pub async fn sign_out_everywhere(token: Option<String>) -> Result<SignedOutEverywhere, AuthError> {
+    super::http::notices::sign_out_everywhere(token.unwrap_or_default()).await
 }
 
 /// Starts adding a passkey to the signed-in address. `POST /api/auth/passkey-register-start`;

@@ -49,9 +49,39 @@ pub fn describe_user_agent(user_agent: Option<&str>) -> String {
     }
 }
 
+/// The network around a client address, as new-sign-in notices name it: its IPv4 /24 or
+/// IPv6 /48 (`203.0.113.0/24`, `2001:db8:1::/48`), close enough to tell a home from a café
+/// while a provider's reassignments within it stay the same device.
+pub fn network_of(ip: Option<&str>) -> String {
+    use ipnet::{Ipv4Net, Ipv6Net};
+    use std::net::IpAddr;
+    match ip
+        .and_then(|ip| ip.parse::<IpAddr>().ok())
+        .map(crate::client::canonical)
+    {
+        Some(IpAddr::V4(v4)) => {
+            Ipv4Net::new(v4, 24).map_or_else(|_| v4.to_string(), |net| net.trunc().to_string())
+        }
+        Some(IpAddr::V6(v6)) => {
+            Ipv6Net::new(v6, 48).map_or_else(|_| v6.to_string(), |net| net.trunc().to_string())
+        }
+        None => "an unknown network".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::describe_user_agent;
+
+    #[test]
+    fn networks_are_a_v4_24_or_a_v6_48() {
+        use super::network_of;
+        assert_eq!(network_of(Some("203.0.113.77")), "203.0.113.0/24");
+        assert_eq!(network_of(Some("::ffff:203.0.113.77")), "203.0.113.0/24");
+        assert_eq!(network_of(Some("2001:db8:1:2:3::9")), "2001:db8:1::/48");
+        assert_eq!(network_of(Some("not an address")), "an unknown network");
+        assert_eq!(network_of(None), "an unknown network");
+    }
 
     #[test]
     fn user_agents_are_described_briefly() {

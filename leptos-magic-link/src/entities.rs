@@ -132,6 +132,56 @@ pub mod known_client {
     impl ActiveModelBehavior for ActiveModel {}
 }
 
+pub mod known_device {
+    use sea_orm::entity::prelude::*;
+
+    use crate::domain::Email;
+
+    /// A device an address has signed in from, as new-sign-in notices tell devices apart.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "auth_known_device")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub email: Email,
+        /// The browser and system, such as "Firefox on macOS".
+        pub browser: String,
+        /// The network around the address: an IPv4 /24 or an IPv6 /48.
+        pub network: String,
+        pub last_seen_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod sign_out_link {
+    use sea_orm::entity::prelude::*;
+
+    use crate::domain::Email;
+
+    /// A notice's "sign out everywhere" link: it ends every session of its address, once.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "auth_sign_out_link")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// Lower-case hex SHA-256 of the link's token.
+        #[sea_orm(unique)]
+        pub token_hash: String,
+        pub email: Email,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
 pub mod passkey_user {
     use sea_orm::entity::prelude::*;
 

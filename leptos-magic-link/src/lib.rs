@@ -127,6 +127,7 @@ mod webauthn;
 
 pub use components::{
     CheckEmail, ConfirmPrompt, LoginForm, LogoutButton, MagicLinkPage, RequireAuth, Sessions,
+    SignOutEverywherePage,
 };
 #[cfg(feature = "passkeys")]
 pub use components::{PasskeySignIn, Passkeys};

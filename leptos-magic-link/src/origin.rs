@@ -58,6 +58,7 @@ impl SameOrigin {
             Some("redeem") => &self.paths.link,
             Some("verify-code") => &self.paths.check_email,
             Some("end-session") => &self.paths.account,
+            Some("sign-out-everywhere") => &self.paths.sign_out_everywhere,
             _ => &self.paths.login,
         }
     }

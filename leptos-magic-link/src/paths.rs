@@ -1,5 +1,6 @@
 //! Where the auth pages live in the app: the login form, the page that waits for the email,
-//! the page a magic link opens, where a sign-in lands by default, and the account page.
+//! the page a magic link opens, where a sign-in lands by default, the account page, and the
+//! page a new-sign-in notice's "sign out everywhere" link opens.
 //!
 //! The server fixes them once at start, when the [`AuthService`](crate::service::AuthService)
 //! is built (before the app builds its route table), and [`AuthProvider`](crate::AuthProvider)
@@ -40,6 +41,9 @@ pub struct AuthPaths {
     pub after_sign_in: String,
     /// The account page, with the sessions list. Default `/account`.
     pub account: String,
+    /// The page a new-sign-in notice's "Wasn't you? Sign out everywhere" link opens. Default
+    /// `/sign-out-everywhere`.
+    pub sign_out_everywhere: String,
 }
 
 impl Default for AuthPaths {
@@ -50,9 +54,14 @@ impl Default for AuthPaths {
             link: DEFAULT_LINK.into(),
             after_sign_in: "/".into(),
             account: "/account".into(),
+            sign_out_everywhere: "/sign-out-everywhere".into(),
         }
     }
 }
+
+/// Where debug builds serve the dev mailbox (the messages sent since start). A release build
+/// has no such page.
+pub const DEV_MAILBOX: &str = "/dev/mailbox";
 
 /// The default path of the page a magic link opens.
 pub const DEFAULT_LINK: &str = "/magic-link-auth";
@@ -61,7 +70,8 @@ pub const DEFAULT_LINK: &str = "/magic-link-auth";
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the {which} path {path:?} must be `/` or one segment such as `/login`")]
 pub struct PathError {
-    /// Which path: `login`, `check_email`, `link`, `after_sign_in` or `account`.
+    /// Which path: `login`, `check_email`, `link`, `after_sign_in`, `account` or
+    /// `sign_out_everywhere`.
     pub which: &'static str,
     /// The path as given.
     pub path: String,
@@ -91,6 +101,7 @@ impl AuthPaths {
             ("link", &self.link, false),
             ("after_sign_in", &self.after_sign_in, true),
             ("account", &self.account, false),
+            ("sign_out_everywhere", &self.sign_out_everywhere, false),
         ] {
             if !is_valid_path(path, allow_root) {
                 return Err(PathError {
@@ -107,7 +118,7 @@ impl AuthPaths {
         path.trim_start_matches('/')
     }
 
-    /// The five paths in one attribute value, space-separated (no path holds a space).
+    /// The paths in one attribute value, space-separated (no path holds a space).
     fn encode(&self) -> String {
         [
             &self.login,
@@ -115,6 +126,7 @@ impl AuthPaths {
             &self.link,
             &self.after_sign_in,
             &self.account,
+            &self.sign_out_everywhere,
         ]
         .map(String::as_str)
         .join(" ")
@@ -129,6 +141,7 @@ impl AuthPaths {
             link: parts.next()?,
             after_sign_in: parts.next()?,
             account: parts.next()?,
+            sign_out_everywhere: parts.next()?,
         };
         paths.validate().is_ok().then_some(paths)
     }
@@ -200,6 +213,7 @@ mod tests {
         };
         assert_eq!(AuthPaths::decode(&paths.encode()), Some(paths));
         assert_eq!(AuthPaths::decode("/ /a"), None);
+        assert_eq!(AuthPaths::decode("/ /a /b / /c"), None);
         assert_eq!(AuthPaths::decode("/ /a //evil / /b"), None);
     }
 

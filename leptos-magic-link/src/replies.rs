@@ -124,6 +124,21 @@ pub struct LinkPreview {
     pub same_browser: bool,
 }
 
+/// What opening a notice's "sign out everywhere" link shows, before anything changes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignOutLinkPreview {
+    /// The address the link signs out, or `None` when the link is unusable.
+    pub email: Option<Email>,
+}
+
+/// A notice's link was used: every session of the address has ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedOutEverywhere {
+    pub email: Email,
+    /// How many live sessions ended.
+    pub ended: u64,
+}
+
 /// A passkey ceremony started by the server: what `navigator.credentials` is to be asked,
 /// and the handle that finishes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

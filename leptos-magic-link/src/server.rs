@@ -126,6 +126,7 @@ impl AuthBuilder {
 pub trait MagicLinkRouter {
     /// Makes `auth` reachable from every server function and page (as a request extension),
     /// and refuses every state-changing request from another site before any handler runs.
+    /// In debug builds it also serves the dev mailbox at `/dev/mailbox`.
     ///
     /// Call it after the app's routes and fallback are in place: a layer covers only what
     /// the router holds when it is added.
@@ -138,7 +139,19 @@ impl<S: Clone + Send + Sync + 'static> MagicLinkRouter for Router<S> {
             origin: auth.config.public_url.clone(),
             paths: auth.config.paths.clone(),
         };
-        self.layer(Extension(auth))
+        // Debug builds only: a release binary has no dev mailbox at all.
+        #[cfg(debug_assertions)]
+        let this = {
+            use crate::mail::mailbox;
+            self.route(mailbox::PATH, axum::routing::get(mailbox::list))
+                .route(
+                    &format!("{}/{{id}}", mailbox::PATH),
+                    axum::routing::get(mailbox::message_html),
+                )
+        };
+        #[cfg(not(debug_assertions))]
+        let this = self;
+        this.layer(Extension(auth))
             .layer(middleware::from_fn_with_state(
                 same_origin,
                 refuse_cross_site,

@@ -303,6 +303,7 @@ async fn hostile_input_never_breaks_the_server_or_leaks_a_redirect() {
         "\r\nSet-Cookie: session=x",
         &long,
     ];
+    let bystander = app.sign_in("bystander@example.com").await;
     for token in tokens {
         let outcome = case(
             &app,
@@ -313,7 +314,32 @@ async fn hostile_input_never_breaks_the_server_or_leaks_a_redirect() {
         )
         .await;
         assert_eq!(outcome.status, StatusCode::BAD_REQUEST, "{token:?}");
+        // A notice's "sign out everywhere" link: looked up, nothing; used, a 400.
+        let outcome = case(
+            &app,
+            next(),
+            "/api/auth/sign-out-link",
+            form(&[("token", token)]),
+            Some(&bystander),
+        )
+        .await;
+        assert_eq!(outcome.status, StatusCode::OK, "{token:?}");
+        let outcome = case(
+            &app,
+            next(),
+            "/api/auth/sign-out-everywhere",
+            form(&[("token", token)]),
+            Some(&bystander),
+        )
+        .await;
+        assert_eq!(outcome.status, StatusCode::BAD_REQUEST, "{token:?}");
     }
+    let still = app.post("/api/auth/session", &[], Some(&bystander)).await;
+    assert!(
+        still.body.contains("bystander@example.com"),
+        "{}",
+        still.body
+    );
     let codes = [
         "",
         "1",
@@ -464,6 +490,10 @@ async fn hostile_input_never_breaks_the_server_or_leaks_a_redirect() {
             ("/api/auth/logout", ""),
             ("/api/auth/logout-all", ""),
             ("/api/auth/end-session", "id=1"),
+            (
+                "/api/auth/sign-out-everywhere",
+                "token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            ),
         ] {
             let outcome =
                 case_with(&app, next(), path, body.to_owned(), Some(&victim), headers).await;
@@ -543,6 +573,13 @@ async fn hostile_input_never_breaks_the_server_or_leaks_a_redirect() {
         "/magic-link-auth?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
         "/magic-link-auth?error=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
         "/magic-link-auth?token=x&redir=%2F%2Fevil.example",
+        "/sign-out-everywhere",
+        "/sign-out-everywhere?token=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "/sign-out-everywhere?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        "/sign-out-everywhere?error=%3Cscript%3Ealert(1)%3C%2Fscript%3E",
+        "/sign-out-everywhere?done=%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E",
+        "/dev/mailbox/%3Cscript%3E",
+        "/dev/mailbox/..%2F..%2FCargo.toml",
         "/%2F%2Fevil.example",
         "/..%2F..%2Fetc%2Fpasswd",
         "/pkg/..%2F..%2FCargo.toml",

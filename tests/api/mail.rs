@@ -34,6 +34,7 @@ fn mail() -> Mail {
             html: None,
             templates: Templates::default(),
             app_name: "Magic Link Auth".to_owned(),
+            notice_subject: app::auth::mail::DEFAULT_NOTICE_SUBJECT.to_owned(),
         },
         &SignIn {
             to: &Email::parse("alice@example.com").unwrap(),

@@ -20,6 +20,7 @@ mod example;
 mod faults;
 mod hostile;
 mod mail;
+mod notices;
 mod passkey_store;
 mod passkeys;
 mod scale_out;

@@ -275,6 +275,24 @@ async fn the_binary_alone_serves_the_site_and_signs_a_person_in() {
         .await
         .unwrap();
     assert!(home.text().await.unwrap().contains("Welcome back!"));
+
+    // A release binary has no dev mailbox: the message above is not there to read, and the
+    // check-your-email page does not point to it.
+    for path in ["/dev/mailbox", "/dev/mailbox/1"] {
+        let mailbox = http
+            .get(format!("{}{path}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(mailbox.status(), StatusCode::NOT_FOUND, "{path}");
+        assert!(!mailbox.text().await.unwrap().contains("alone@example.com"));
+    }
+    let check = http
+        .get(format!("{}/check-your-email", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert!(!check.text().await.unwrap().contains("dev mailbox"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

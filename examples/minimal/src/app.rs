@@ -1,6 +1,7 @@
 use leptos::prelude::*;
 use leptos_magic_link::{
-    AuthProvider, CheckEmail, LoginForm, LogoutButton, MagicLinkPage, RequireAuth, paths,
+    AuthProvider, CheckEmail, LoginForm, LogoutButton, MagicLinkPage, RequireAuth,
+    SignOutEverywherePage, paths,
 };
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
@@ -40,6 +41,10 @@ pub fn App() -> impl IntoView {
                         <Route path=StaticSegment("") view=HomePage />
                         <Route path=StaticSegment(paths.segment(&paths.check_email)) view=CheckEmail />
                         <Route path=StaticSegment(paths.segment(&paths.link)) view=MagicLinkPage />
+                        <Route
+                            path=StaticSegment(paths.segment(&paths.sign_out_everywhere))
+                            view=SignOutEverywherePage
+                        />
                         <Route path=StaticSegment("private") view=Private />
                     </Routes>
                 </main>

@@ -109,6 +109,18 @@ pub fn CheckEmail() -> impl IntoView {
             <p class="hint">
                 "No email? Check your spam folder, or " <a href=paths::get().login.clone()>"try again"</a> "."
             </p>
+            // A debug build keeps every message it sends in the dev mailbox.
+            {cfg!(debug_assertions)
+                .then(|| {
+                    view! {
+                        <p class="hint dev-mailbox">
+                            <a href=paths::DEV_MAILBOX rel="external" target="_blank">
+                                "Open the dev mailbox"
+                            </a>
+                            " (debug builds only)"
+                        </p>
+                    }
+                })}
         </section>
     }
 }

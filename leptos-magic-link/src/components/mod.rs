@@ -6,6 +6,7 @@
 //! | [`LoginForm`] | the email form that asks for a link | `card`, `field`, `button`, `callout-error` |
 //! | [`CheckEmail`] | waits for the link to be opened, takes the typed code, says when the email failed | `card`, `field`, `code-input`, `button`, `hint`, `callout-error` |
 //! | [`MagicLinkPage`] | the page a link opens: signs the asking browser in, asks any other to confirm | `card`, `button`, `button-secondary`, `callout-error` |
+//! | [`SignOutEverywherePage`] | the page a new-sign-in notice's "sign out everywhere" link opens: asks for a press, then ends every session of the address | `card`, `button`, `button-danger`, `button-secondary`, `hint`, `callout-error` |
 //! | [`RequireAuth`] | shows its children to a signed-in visitor, sends anyone else to the login page | `callout-error` |
 //! | [`LogoutButton`] | ends this browser's session | `button`, `button-secondary` |
 //! | [`Sessions`] | every session of the address, each with a way to end it, and "sign out everywhere" | `card`, `sessions`, `session`, `badge`, `hint`, `button-secondary`, `callout-error` |
@@ -29,6 +30,7 @@ mod login;
 #[cfg(feature = "passkeys")]
 mod passkeys;
 mod sessions;
+mod sign_out_page;
 
 pub use check_email::CheckEmail;
 pub use confirm::{ConfirmPrompt, needs_confirmation};
@@ -38,6 +40,7 @@ pub use login::LoginForm;
 #[cfg(feature = "passkeys")]
 pub use passkeys::{PasskeySignIn, Passkeys};
 pub use sessions::Sessions;
+pub use sign_out_page::SignOutEverywherePage;
 
 /// The message to show under a form: its action's last error, or, with JavaScript off, the
 /// `error` parameter the server sent the browser back with.

@@ -22,7 +22,7 @@ pub use crate::mail::{
 
 use super::{
     client::TrustedProxies,
-    mail::{DEFAULT_SUBJECT, MailSettings, Templates},
+    mail::{DEFAULT_NOTICE_SUBJECT, DEFAULT_SUBJECT, MailSettings, Templates},
     paths::AuthPaths,
 };
 
@@ -122,6 +122,9 @@ pub struct AuthConfig {
     pub hash_queue: usize,
     /// What the email says.
     pub mail: MailSettings,
+    /// Whether an address is told of a sign-in from a device it has not used in 90 days
+    /// (`MAGIC_LINK_AUTH_NOTIFY_NEW_DEVICE`).
+    pub notify_new_device: bool,
 }
 
 /// Where magic-link emails go (`MAGIC_LINK_MAIL_PROVIDER`). Its `Debug` shows no secret.
@@ -174,7 +177,9 @@ impl Default for AuthConfig {
                 html: None,
                 templates: Templates::default(),
                 app_name: DEFAULT_APP_NAME.to_owned(),
+                notice_subject: DEFAULT_NOTICE_SUBJECT.to_owned(),
             },
+            notify_new_device: true,
         }
     }
 }
@@ -256,6 +261,7 @@ impl AuthConfig {
                 Some(s) => s.templates()?,
                 None => Templates::default(),
             },
+            notice_subject: DEFAULT_NOTICE_SUBJECT.to_owned(),
         };
 
         let rate_limit = match read("MAGIC_LINK_AUTH_OTP_RATE_LIMIT") {
@@ -301,6 +307,10 @@ impl AuthConfig {
             session_lifetime: match read("MAGIC_LINK_AUTH_SESSION_EXPIRATION_SECONDS") {
                 Some(s) => s.seconds()?,
                 None => defaults.session_lifetime,
+            },
+            notify_new_device: match read("MAGIC_LINK_AUTH_NOTIFY_NEW_DEVICE") {
+                Some(s) => s.boolean()?,
+                None => defaults.notify_new_device,
             },
             fresh_for: match read("MAGIC_LINK_AUTH_FRESH_SECONDS") {
                 Some(s) => s.seconds()?,

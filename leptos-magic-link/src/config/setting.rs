@@ -73,6 +73,15 @@ impl Setting {
         }
     }
 
+    /// `true` or `false` (also `1`/`0`, `yes`/`no`, `on`/`off`), in any case.
+    pub(super) fn boolean(&self) -> Result<bool, ConfigError> {
+        match self.value.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => self.reject("must be true or false"),
+        }
+    }
+
     pub(super) fn count(&self) -> Result<u32, ConfigError> {
         match self.value.parse::<u32>() {
             Ok(n) if n >= 1 => Ok(n),
@@ -132,7 +141,7 @@ impl Setting {
 
     pub(super) fn templates(&self) -> Result<crate::mail::Templates, ConfigError> {
         crate::mail::Templates::from_dir(std::path::Path::new(&self.value)).or_else(|_| {
-            self.reject("must be a readable folder; its sign-in.html and sign-in.txt, where present, replace the built-in templates")
+            self.reject("must be a readable folder; its sign-in.html, sign-in.txt, new-sign-in.html and new-sign-in.txt, where present, replace the built-in templates")
         })
     }
 

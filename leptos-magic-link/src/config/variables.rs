@@ -205,8 +205,14 @@ pub const VARIABLES: &[Variable] = &[
     },
     Variable {
         name: "MAGIC_LINK_EMAIL_TEMPLATES",
-        default: "unset: the built-in `templates/sign-in.html` and `sign-in.txt`",
-        rule: "a folder, read at start; its `sign-in.html` and `sign-in.txt`, where present, replace the built-in ones (see \"The sign-in email\")",
+        default: "unset: the built-in `templates/`",
+        rule: "a folder, read at start; its `sign-in.html`, `sign-in.txt`, `new-sign-in.html` and `new-sign-in.txt`, where present, replace the built-in ones (see \"The sign-in email\")",
+        shown: Shown::Plain,
+    },
+    Variable {
+        name: "MAGIC_LINK_AUTH_NOTIFY_NEW_DEVICE",
+        default: "`true`",
+        rule: "`true` or `false`: whether an address is emailed when it signs in from a device (browser, system and network) it has not used in 90 days, never on its first sign-in (see \"New-sign-in notices\")",
         shown: Shown::Plain,
     },
     Variable {

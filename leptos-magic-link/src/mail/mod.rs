@@ -9,6 +9,8 @@
 
 pub mod console;
 pub mod file;
+#[cfg(debug_assertions)]
+pub mod mailbox;
 pub mod mailgun;
 pub mod queue;
 pub mod recording;
@@ -33,10 +35,11 @@ pub struct Mail {
     pub text: String,
     pub html: String,
     /// The link the message carries, for a mailer that builds its own body (and for tests,
-    /// which read it here rather than from the text).
+    /// which read it here rather than from the text): the sign-in link, or a notice's
+    /// "sign out everywhere" link.
     pub link: String,
-    /// The code the message carries.
-    pub code: Code,
+    /// The code the message carries: a sign-in message has one, a notice none.
+    pub code: Option<Code>,
 }
 
 impl std::fmt::Debug for Mail {
@@ -95,23 +98,45 @@ pub struct MailSettings {
     /// The name the message speaks for (`{app_name}`): the display name of `from`, else the
     /// public URL's host.
     pub app_name: String,
+    /// The subject of a new-sign-in notice; `{app_name}` is replaced.
+    pub notice_subject: String,
 }
 
 pub const DEFAULT_SUBJECT: &str = "Magic Login Link";
 
-/// The sign-in message's templates. Each `{name}` of [`PLACEHOLDERS`] is replaced, escaped in
-/// the HTML part; anything else is left as written.
+/// The default subject of a new-sign-in notice.
+pub const DEFAULT_NOTICE_SUBJECT: &str = "New sign-in to {app_name}";
+
+/// The messages' templates. Each `{name}` of [`PLACEHOLDERS`] (the sign-in message) or
+/// [`NOTICE_PLACEHOLDERS`] (the new-sign-in notice) is replaced, escaped in the HTML parts;
+/// anything else is left as written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Templates {
-    /// The plain-text part.
+    /// The sign-in message's plain-text part (`sign-in.txt`).
     pub sign_in_text: String,
-    /// The HTML part: inline CSS only, no remote images.
+    /// The sign-in message's HTML part (`sign-in.html`): inline CSS only, no remote images.
     pub sign_in_html: String,
+    /// The new-sign-in notice's plain-text part (`new-sign-in.txt`).
+    pub new_sign_in_text: String,
+    /// The new-sign-in notice's HTML part (`new-sign-in.html`).
+    pub new_sign_in_html: String,
 }
 
 /// The built-in templates, `templates/` in this crate, embedded at build time.
 pub const SIGN_IN_TEXT: &str = include_str!("../../templates/sign-in.txt");
 pub const SIGN_IN_HTML: &str = include_str!("../../templates/sign-in.html");
+pub const NEW_SIGN_IN_TEXT: &str = include_str!("../../templates/new-sign-in.txt");
+pub const NEW_SIGN_IN_HTML: &str = include_str!("../../templates/new-sign-in.html");
+
+/// What the new-sign-in notice's templates can name.
+pub const NOTICE_PLACEHOLDERS: [&str; 6] = [
+    "app_name",
+    "email",
+    "device",
+    "network",
+    "signed_in_at",
+    "sign_out_link",
+];
 
 /// What a template can name.
 pub const PLACEHOLDERS: [&str; 8] = [
@@ -130,13 +155,15 @@ impl Default for Templates {
         Self {
             sign_in_text: SIGN_IN_TEXT.to_owned(),
             sign_in_html: SIGN_IN_HTML.to_owned(),
+            new_sign_in_text: NEW_SIGN_IN_TEXT.to_owned(),
+            new_sign_in_html: NEW_SIGN_IN_HTML.to_owned(),
         }
     }
 }
 
 impl Templates {
-    /// The built-in templates, with `sign-in.txt` and `sign-in.html` from `dir` in place of
-    /// their built-in twins where `dir` has them.
+    /// The built-in templates, with `sign-in.txt`, `sign-in.html`, `new-sign-in.txt` and
+    /// `new-sign-in.html` from `dir` in place of their built-in twins where `dir` has them.
     pub fn from_dir(dir: &std::path::Path) -> std::io::Result<Self> {
         if !dir.is_dir() {
             return Err(std::io::Error::new(
@@ -154,6 +181,8 @@ impl Templates {
         Ok(Self {
             sign_in_text: read("sign-in.txt", SIGN_IN_TEXT)?,
             sign_in_html: read("sign-in.html", SIGN_IN_HTML)?,
+            new_sign_in_text: read("new-sign-in.txt", NEW_SIGN_IN_TEXT)?,
+            new_sign_in_html: read("new-sign-in.html", NEW_SIGN_IN_HTML)?,
         })
     }
 }
@@ -171,10 +200,30 @@ pub struct SignIn<'a> {
     pub user_agent: Option<&'a str>,
 }
 
-/// Writes the sign-in message. Implement it to take over the message entirely, and hand it
-/// to `AuthBuilder::composer`; [`Compose`] uses [`MailSettings`] and the templates.
+/// What a new-sign-in notice says.
+#[derive(Clone, Copy, Debug)]
+pub struct NewSignIn<'a> {
+    pub to: &'a Email,
+    /// The browser, such as "Firefox on macOS".
+    pub device: &'a str,
+    /// The approximate network: an IPv4 /24 or an IPv6 /48, such as `203.0.113.0/24`.
+    pub network: &'a str,
+    /// When the session started.
+    pub at: DateTime<Utc>,
+    /// The single-use "sign out everywhere" link.
+    pub sign_out_link: &'a str,
+}
+
+/// Writes the messages. Implement it to take over a message entirely, and hand it to
+/// `AuthBuilder::composer`; [`Compose`] uses [`MailSettings`] and the templates.
 pub trait MailComposer: Send + Sync + 'static {
+    /// The sign-in message: the link and the code.
     fn sign_in(&self, settings: &MailSettings, message: &SignIn<'_>) -> Mail;
+
+    /// The notice of a sign-in from a new device. By default, [`compose_notice`].
+    fn new_sign_in(&self, settings: &MailSettings, message: &NewSignIn<'_>) -> Mail {
+        compose_notice(settings, message)
+    }
 }
 
 /// The composer built in: [`compose`].
@@ -238,7 +287,34 @@ pub fn compose(settings: &MailSettings, message: &SignIn<'_>) -> Mail {
         text,
         html,
         link: message.link.to_owned(),
-        code: message.code.clone(),
+        code: Some(message.code.clone()),
+    }
+}
+
+/// Builds the new-sign-in notice from `settings`.
+pub fn compose_notice(settings: &MailSettings, message: &NewSignIn<'_>) -> Mail {
+    let at = format!("{} UTC", message.at.format("%Y-%m-%d %H:%M"));
+    let values: [(&str, &str); 6] = [
+        ("app_name", &settings.app_name),
+        ("email", message.to.as_str()),
+        ("device", message.device),
+        ("network", message.network),
+        ("signed_in_at", &at),
+        ("sign_out_link", message.sign_out_link),
+    ];
+    let subject_values = [("app_name", settings.app_name.as_str())];
+    Mail {
+        from: settings.from.clone(),
+        to: message.to.clone(),
+        subject: single_line(&render(
+            &settings.notice_subject,
+            &subject_values,
+            str::to_owned,
+        )),
+        text: render(&settings.templates.new_sign_in_text, &values, single_line),
+        html: render(&settings.templates.new_sign_in_html, &values, escape_html),
+        link: message.sign_out_link.to_owned(),
+        code: None,
     }
 }
 
@@ -298,6 +374,7 @@ mod tests {
             html: None,
             templates: Templates::default(),
             app_name: "Magic Link Auth".to_owned(),
+            notice_subject: DEFAULT_NOTICE_SUBJECT.to_owned(),
         }
     }
 
@@ -375,6 +452,7 @@ mod tests {
         settings.templates = Templates {
             sign_in_text: "{app_name}: {code} for {email} via {magic_link} {unknown} {".to_owned(),
             sign_in_html: "<p>{device}</p>".to_owned(),
+            ..Templates::default()
         };
         settings.app_name = "{code}".to_owned();
         let mail = sample_with(&settings, None, "https://a.example/l?t=1");
@@ -410,17 +488,71 @@ mod tests {
 
     #[test]
     fn the_built_in_templates_name_only_known_placeholders() {
-        for template in [SIGN_IN_TEXT, SIGN_IN_HTML] {
+        let sets: [(&str, &[&str]); 4] = [
+            (SIGN_IN_TEXT, &PLACEHOLDERS),
+            (SIGN_IN_HTML, &PLACEHOLDERS),
+            (NEW_SIGN_IN_TEXT, &NOTICE_PLACEHOLDERS),
+            (NEW_SIGN_IN_HTML, &NOTICE_PLACEHOLDERS),
+        ];
+        for (template, known) in sets {
+            let mut named = 0;
             for piece in template.split('{').skip(1) {
                 let name = piece.split('}').next().unwrap();
                 // CSS in the HTML has braces too: only identifier-like names are placeholders.
                 if name.chars().all(|c| c.is_ascii_lowercase() || c == '_') && !name.is_empty() {
-                    assert!(
-                        PLACEHOLDERS.contains(&name),
-                        "unknown placeholder {{{name}}}"
-                    );
+                    assert!(known.contains(&name), "unknown placeholder {{{name}}}");
+                    named += 1;
                 }
             }
+            assert!(named >= 4, "{template}");
         }
+    }
+
+    #[test]
+    fn the_notice_names_the_device_the_network_and_the_time_escaped() {
+        let mut settings = settings();
+        settings.app_name = "<Acme>".to_owned();
+        let mail = compose_notice(
+            &settings,
+            &NewSignIn {
+                to: &Email::parse("alice@example.com").unwrap(),
+                device: "Firefox on <macOS>",
+                network: "203.0.113.0/24",
+                at: now(),
+                sign_out_link: "https://app.example.com/sign-out-everywhere?token=a&b",
+            },
+        );
+        assert_eq!(mail.subject, "New sign-in to <Acme>");
+        assert_eq!(mail.code, None);
+        assert_eq!(
+            mail.link,
+            "https://app.example.com/sign-out-everywhere?token=a&b"
+        );
+        for part in [&mail.text, &mail.html] {
+            assert!(part.contains("203.0.113.0/24"), "{part}");
+            assert!(part.contains("2026-11-25 12:00 UTC"), "{part}");
+            assert!(part.contains("alice@example.com"), "{part}");
+            assert!(part.contains("Wasn't you?"), "{part}");
+        }
+        assert!(mail.text.contains("Firefox on <macOS>"));
+        assert!(
+            mail.text
+                .lines()
+                .any(|l| l == "https://app.example.com/sign-out-everywhere?token=a&b")
+        );
+        assert!(
+            mail.html.contains("Firefox on &lt;macOS&gt;"),
+            "{}",
+            mail.html
+        );
+        assert!(mail.html.contains("&lt;Acme&gt;"));
+        assert!(!mail.html.contains("<Acme>") && !mail.html.contains("<macOS>"));
+        assert_eq!(
+            mail.html
+                .matches("sign-out-everywhere?token=a&amp;b")
+                .count(),
+            3,
+            "the button, and the link as a link and as text"
+        );
     }
 }

@@ -56,7 +56,9 @@ pub struct Outgoing {
     /// `None` for an address off the allow-list: nothing is sent, and the credential is
     /// settled as withheld, through the queue like any other so the reply's timing is the same.
     pub mail: Option<Mail>,
-    pub credential_id: i64,
+    /// The sign-in credential the message carries, whose row records what became of it;
+    /// `None` for a notice, which carries none.
+    pub credential_id: Option<i64>,
     pub email: Email,
     pub client: ClientKey,
 }
@@ -120,6 +122,16 @@ impl MailQueue {
         }
     }
 
+    /// Counts as one message in flight until the guard is dropped: for work that may queue a
+    /// message once it is done (a notice, decided off the request path), so [`settled`]
+    /// waits for it too.
+    ///
+    /// [`settled`]: MailQueue::settled
+    pub fn hold(&self) -> Held {
+        self.unsettled.count.fetch_add(1, Ordering::SeqCst);
+        Held(Arc::clone(&self.unsettled))
+    }
+
     /// Waits until no message is queued or in flight: for a graceful shutdown, and for tests
     /// that read the outbox.
     pub async fn settled(&self) {
@@ -130,6 +142,15 @@ impl MailQueue {
             }
             idle.await;
         }
+    }
+}
+
+/// See [`MailQueue::hold`].
+pub struct Held(Arc<Unsettled>);
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        self.0.done();
     }
 }
 
@@ -172,8 +193,11 @@ impl Worker {
             Some(mail) => self.send(mail).await,
             None => Delivery::Withheld,
         };
+        let Some(id) = outgoing.credential_id else {
+            return;
+        };
         let credential = CredentialRef {
-            id: outgoing.credential_id,
+            id,
             email: &outgoing.email,
             client: &outgoing.client,
         };
@@ -195,13 +219,13 @@ impl Worker {
             match self.mailer.send(mail).await {
                 Ok(()) => return Delivery::Sent,
                 Err(err) if attempt < attempts && is_transient(&err) => {
-                    tracing::warn!(error = %err, attempt, "could not send a sign-in email; trying again");
+                    tracing::warn!(error = %err, attempt, "could not send an email; trying again");
                     tokio::time::sleep(pause).await;
                     pause = pause.saturating_mul(2).min(Duration::from_secs(60));
                     attempt += 1;
                 }
                 Err(err) => {
-                    tracing::error!(error = %err, attempt, "could not send a sign-in email; giving up");
+                    tracing::error!(error = %err, attempt, "could not send an email; giving up");
                     return Delivery::Failed;
                 }
             }

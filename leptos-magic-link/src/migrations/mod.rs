@@ -27,6 +27,7 @@ mod m20261125_000004_add_session_device;
 mod m20261125_000005_limits_per_requester;
 mod m20261126_000006_create_passkeys;
 mod m20261126_000007_session_authenticated_at;
+mod m20261126_000008_create_notices;
 
 /// Every auth migration, oldest first.
 pub fn all() -> Vec<Box<dyn MigrationTrait>> {
@@ -37,6 +38,7 @@ pub fn all() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m20261125_000005_limits_per_requester::Migration),
         Box::new(m20261126_000006_create_passkeys::Migration),
         Box::new(m20261126_000007_session_authenticated_at::Migration),
+        Box::new(m20261126_000008_create_notices::Migration),
     ]
 }
 

@@ -3,6 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
+mod notices;
 #[cfg(feature = "passkeys")]
 pub mod passkeys;
 mod sign_in;
@@ -66,6 +67,9 @@ pub struct AuthService {
     /// names no domain, which turns passkeys off.
     #[cfg(feature = "passkeys")]
     pub passkeys: Option<Arc<webauthn_rs::Webauthn>>,
+    /// Every message sent since start, for `/dev/mailbox`. Debug builds only.
+    #[cfg(debug_assertions)]
+    pub dev_mailbox: crate::mail::mailbox::DevMailbox,
 }
 
 /// What a successful request hands back to the HTTP layer: enough to bind the requesting
@@ -105,12 +109,23 @@ impl AuthService {
         clock: Arc<dyn Clock>,
     ) -> Self {
         crate::paths::set(config.paths.clone());
+        // A debug build keeps a copy of every message for the dev mailbox.
+        #[cfg(debug_assertions)]
+        let dev_mailbox = crate::mail::mailbox::DevMailbox::default();
+        #[cfg(debug_assertions)]
+        let mailer: Arc<dyn Mailer> = Arc::new(crate::mail::mailbox::Keeping {
+            inner: mailer,
+            mailbox: dev_mailbox.clone(),
+            clock: Arc::clone(&clock),
+        });
         let mail = MailQueue::start(mailer, store.clone(), Arc::clone(&clock), config.mail_queue);
         #[cfg(feature = "passkeys")]
         let passkeys = passkeys::relying_party(&config.public_url);
         Self {
             #[cfg(feature = "passkeys")]
             passkeys,
+            #[cfg(debug_assertions)]
+            dev_mailbox,
             store,
             config,
             mail,
@@ -230,7 +245,7 @@ impl AuthService {
         let allowed = self.store.policy().allows(email.as_str());
         let outgoing = Outgoing {
             mail: allowed.then_some(mail),
-            credential_id: issued.id,
+            credential_id: Some(issued.id),
             email: email.clone(),
             client: client.key.clone(),
         };

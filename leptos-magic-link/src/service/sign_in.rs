@@ -153,6 +153,7 @@ impl AuthService {
         if let Err(err) = self.hooks.signed_in(&event).await {
             tracing::error!(error = %err, "the sign-in hook failed");
         }
+        self.notice_new_device(&new_session.session);
     }
 
     /// Ends the session behind `token`, or with `everywhere` every session of its address,

@@ -19,6 +19,8 @@ use sea_orm::{
 };
 
 mod issue;
+mod notices;
+pub use notices::{DeviceKey, KNOWN_DEVICE_FOR};
 #[cfg(feature = "passkeys")]
 pub mod passkeys;
 mod redeem;
@@ -59,6 +61,8 @@ pub struct Purged {
     pub known_clients: u64,
     /// Passkey ceremonies past their expiry (always 0 without the `passkeys` feature).
     pub passkey_challenges: u64,
+    /// Expired "sign out everywhere" links, and devices long unused.
+    pub notices: u64,
 }
 
 /// The longest user agent kept for a session.
@@ -364,7 +368,9 @@ impl AuthStore {
         let passkey_challenges = self.purge_expired_challenges(now).await?;
         #[cfg(not(feature = "passkeys"))]
         let passkey_challenges = 0;
+        let notices = self.purge_notices(now).await?;
         Ok(Purged {
+            notices,
             credentials,
             sessions,
             failures,

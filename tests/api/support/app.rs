@@ -202,8 +202,56 @@ impl TestApp {
         cookie_pair(&signed_in.cookie("session").expect("a session cookie"))
     }
 
+    /// As [`sign_in`](Self::sign_in), from a browser that sends `headers` (a `User-Agent`,
+    /// an `X-Forwarded-For` behind a trusted proxy) with both requests.
+    pub async fn sign_in_from(&self, email: &str, headers: &[(&str, &str)]) -> String {
+        let with = |mut request: reqwest::RequestBuilder| {
+            for (name, value) in headers {
+                request = request.header(*name, *value);
+            }
+            request
+        };
+        let form = |pairs: &[(&str, &str)]| serde_urlencoded::to_string(pairs).unwrap();
+        let post = |path: &str, body: String| {
+            with(
+                self.http
+                    .post(format!("{}{path}", self.base))
+                    .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                    .header(header::ACCEPT, "application/json")
+                    .body(body),
+            )
+        };
+        let sent = self
+            .send(post("/api/auth/request", form(&[("email", email)])))
+            .await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+        let (link, _) = self.last_link_and_code().await;
+        let token = token_of(&link);
+        let signed_in = self
+            .send(post("/api/auth/redeem", form(&[("token", token.as_str())])))
+            .await;
+        assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
+        cookie_pair(&signed_in.cookie("session").expect("a session cookie"))
+    }
+
+    /// The text of every new-sign-in notice in the outbox, oldest first.
+    pub async fn notices(&self) -> Vec<String> {
+        self.mails()
+            .await
+            .into_iter()
+            .filter(|text| text.starts_with("New sign-in to "))
+            .collect()
+    }
+
+    /// The link and the code of the newest sign-in message (notices are passed over).
     pub async fn last_link_and_code(&self) -> (String, String) {
-        link_and_code(&self.mails().await.pop().expect("a message"))
+        let mails = self.mails().await;
+        let sign_in = mails
+            .iter()
+            .rev()
+            .find(|text| text.contains("code on the sign-in page: "))
+            .expect("a sign-in message");
+        link_and_code(sign_in)
     }
 }
 

@@ -37,6 +37,16 @@ fn hostile_headers(app: &TestApp) -> Vec<Vec<(&'static str, String)>> {
 async fn every_state_changing_endpoint_refuses_another_site_and_changes_nothing() {
     let app = spawn_app().await;
     let signed_in = app.sign_in("held@example.com").await;
+    // A sign-in from another browser brings a notice, whose link would sign held@ out.
+    app.sign_in_from("held@example.com", &[("user-agent", "Other/1.0")])
+        .await;
+    let notices = app.notices().await;
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    let sign_out = notices[0]
+        .lines()
+        .find(|line| line.contains("/sign-out-everywhere?token="))
+        .map(token_of)
+        .unwrap();
     let sent = app
         .post(
             "/api/auth/request",
@@ -52,7 +62,7 @@ async fn every_state_changing_endpoint_refuses_another_site_and_changes_nothing(
     let before = rows(&app).await;
 
     let both = format!("{signed_in}; {pending}");
-    let endpoints: [(&str, Vec<(&str, &str)>); 7] = [
+    let endpoints: [(&str, Vec<(&str, &str)>); 8] = [
         ("/api/auth/request", vec![("email", "victim@example.com")]),
         ("/api/auth/redeem", vec![("token", token.as_str())]),
         (
@@ -66,6 +76,10 @@ async fn every_state_changing_endpoint_refuses_another_site_and_changes_nothing(
         ("/api/auth/logout", vec![]),
         ("/api/auth/logout-all", vec![]),
         ("/api/auth/end-session", vec![("id", "1")]),
+        (
+            "/api/auth/sign-out-everywhere",
+            vec![("token", sign_out.as_str())],
+        ),
     ];
     let mut cases = 0;
     for headers in hostile_headers(&app) {
@@ -114,6 +128,15 @@ async fn every_state_changing_endpoint_refuses_another_site_and_changes_nothing(
     assert_eq!(attempts, [0], "a refused code was counted");
     let still = app.post("/api/auth/session", &[], Some(&signed_in)).await;
     assert!(still.body.contains("held@example.com"), "{}", still.body);
+    // The refused sign-out link still works from the site itself.
+    let used = app
+        .post(
+            "/api/auth/sign-out-everywhere",
+            &[("token", &sign_out)],
+            None,
+        )
+        .await;
+    assert_eq!(used.status, StatusCode::OK, "{}", used.body);
 
     // The refused token still signs in from the site itself, and requests without either
     // header (curl, servers) go through as before.

@@ -1,0 +1,126 @@
+use leptos::prelude::*;
+
+use super::query_param;
+use crate::{
+    api::{SignOutEverywhere, preview_sign_out_link},
+    paths,
+    state::use_auth,
+};
+
+/// The page a new-sign-in notice's "Wasn't you? Sign out everywhere" link opens.
+///
+/// Opening it (a GET) changes nothing, so a mail scanner that fetches the link ends no
+/// session: the page names the address and asks for a press of its button, which ends every
+/// session of the address, this browser's included. The link works once.
+#[component]
+pub fn SignOutEverywherePage() -> impl IntoView {
+    // The address bar holds the token: as on the link page, no request from here carries it.
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            axum::http::header::REFERRER_POLICY,
+            axum::http::HeaderValue::from_static("strict-origin"),
+        );
+    }
+    let token = query_param("token");
+    let error_param = query_param("error");
+    let done_param = query_param("done");
+    let preview = Resource::new(token, |token| preview_sign_out_link(Some(token)));
+    let action = ServerAction::<SignOutEverywhere>::new();
+    use_auth().refetch_after(action.version());
+
+    let sign_in_again = || {
+        view! {
+            <a class="button button-secondary" href=paths::get().login.clone()>
+                "Sign in again"
+            </a>
+        }
+    };
+    let done = move |ended: Option<u64>| {
+        let ended = match ended {
+            Some(1) => " (1 session)".to_owned(),
+            Some(n) => format!(" ({n} sessions)"),
+            None => String::new(),
+        };
+        view! {
+            <h1>"Signed out everywhere"</h1>
+            <p role="status">
+                {format!("Every session has ended{ended}. Whoever signed in is signed out.")}
+            </p>
+            <p class="hint">
+                "They signed in with a link sent to your email: change your email password too."
+            </p>
+            {sign_in_again()}
+        }
+        .into_any()
+    };
+    let failed = move |message: String| {
+        view! {
+            <h1>"Sign out everywhere"</h1>
+            <p class="callout-error" role="alert">{message}</p>
+            <a class="button button-secondary" href=paths::get().account.clone()>
+                "Go to your account"
+            </a>
+        }
+        .into_any()
+    };
+
+    view! {
+        <section
+            class="card"
+            aria-live="polite"
+            aria-busy=move || action.pending().get().to_string()
+        >
+            <Transition fallback=|| view! { <h1>"Checking your link…"</h1> }>
+                {move || {
+                    match action.value().get() {
+                        Some(Ok(signed_out)) => return done(Some(signed_out.ended)),
+                        Some(Err(err)) => return failed(err.error),
+                        None => {}
+                    }
+                    if !done_param().is_empty() {
+                        return done(done_param().parse().ok());
+                    }
+                    if !error_param().is_empty() {
+                        return failed(error_param());
+                    }
+                    match preview.get() {
+                        None => view! { <h1>"Checking your link…"</h1> }.into_any(),
+                        Some(Err(err)) => failed(err.error),
+                        Some(Ok(preview)) => match preview.email {
+                            None => failed(crate::api::SIGN_OUT_LINK_INVALID.to_owned()),
+                            Some(email) => {
+                                view! {
+                                    <h1>"Sign out everywhere?"</h1>
+                                    <p>
+                                        {format!(
+                                            "This ends every session of {email}, on every device, this one included.",
+                                        )}
+                                    </p>
+                                    <ActionForm action=action>
+                                        <input type="hidden" name="token" value=token />
+                                        <button
+                                            type="submit"
+                                            class="button button-danger"
+                                            disabled=move || action.pending().get()
+                                        >
+                                            {move || {
+                                                if action.pending().get() {
+                                                    "Signing out…"
+                                                } else {
+                                                    "Sign out everywhere"
+                                                }
+                                            }}
+                                        </button>
+                                    </ActionForm>
+                                    <p class="hint">"If the sign-in was you, close this page."</p>
+                                }
+                                    .into_any()
+                            }
+                        },
+                    }
+                }}
+            </Transition>
+        </section>
+    }
+}

@@ -1,0 +1,113 @@
+//! New-sign-in notices: when a session starts from a device its address has not used in 90
+//! days, the address is mailed, with a single-use link that signs it out everywhere.
+//!
+//! The notice is decided and queued off the request path: the sign-in never waits for it,
+//! and nothing that goes wrong with it (the database, the mail queue) fails the sign-in.
+
+use super::AuthService;
+use crate::{
+    client::ClientKey,
+    device::{describe_user_agent, network_of},
+    domain::{Email, LinkToken},
+    mail::{NewSignIn, queue::Outgoing},
+    store::{DeviceKey, Session, StoreError},
+};
+
+impl AuthService {
+    /// Mails the address of `session` if it signed in from a new device, on a task of its
+    /// own. Off with `MAGIC_LINK_AUTH_NOTIFY_NEW_DEVICE=false`.
+    pub(super) fn notice_new_device(&self, session: &Session) {
+        if !self.config.notify_new_device {
+            return;
+        }
+        // The mail queue counts the task as a message in flight until it is done.
+        let held = self.mail.hold();
+        let service = self.clone();
+        let session = session.clone();
+        tokio::spawn(async move {
+            if let Err(err) = service.send_notice_if_new(&session).await {
+                tracing::error!(error = %err, "could not check for a new-sign-in notice");
+            }
+            drop(held);
+        });
+    }
+
+    async fn send_notice_if_new(&self, session: &Session) -> Result<(), StoreError> {
+        let browser = describe_user_agent(session.user_agent.as_deref());
+        let network = network_of(session.client_ip.as_deref());
+        let device = DeviceKey {
+            browser: &browser,
+            network: &network,
+        };
+        let at = session.created_at;
+        if !self.store.note_device(&session.email, device, at).await? {
+            return Ok(());
+        }
+        let token = self.store.issue_sign_out_link(&session.email, at).await?;
+        let link = self.sign_out_link(&token);
+        let mail = self.composer.new_sign_in(
+            &self.config.mail,
+            &NewSignIn {
+                to: &session.email,
+                device: &browser,
+                network: &network,
+                at,
+                sign_out_link: &link,
+            },
+        );
+        let outgoing = Outgoing {
+            mail: Some(mail),
+            credential_id: None,
+            email: session.email.clone(),
+            client: ClientKey::of(std::net::Ipv4Addr::UNSPECIFIED.into(), 128),
+        };
+        tracing::info!(persistent_id = %session.persistent_id, "new device: queued a new-sign-in notice");
+        if self.mail.enqueue(outgoing).is_err() {
+            tracing::warn!("could not queue a new-sign-in notice: the mail queue is full");
+        }
+        Ok(())
+    }
+
+    /// The link a notice carries.
+    fn sign_out_link(&self, token: &LinkToken) -> String {
+        format!(
+            "{}{}?token={}",
+            self.config.public_url,
+            self.config.paths.sign_out_everywhere,
+            token.expose()
+        )
+    }
+
+    /// The address a "sign out everywhere" link is for, if it is live; it stays usable.
+    pub async fn preview_sign_out_link(&self, token: &str) -> Result<Option<Email>, StoreError> {
+        let Ok(token) = LinkToken::parse(token) else {
+            return Ok(None);
+        };
+        self.store
+            .sign_out_link_email(&token, self.clock.now())
+            .await
+    }
+
+    /// Uses a "sign out everywhere" link: every session of its address ends, and the app's
+    /// hooks are told. `None` for a link that is malformed, unknown, used or expired.
+    pub async fn use_sign_out_link(&self, token: &str) -> Result<Option<(Email, u64)>, StoreError> {
+        let Ok(token) = LinkToken::parse(token) else {
+            return Ok(None);
+        };
+        let now = self.clock.now();
+        let Some((email, ended)) = self.store.use_sign_out_link(&token, now).await? else {
+            return Ok(None);
+        };
+        tracing::info!(ended, "a notice's link signed an address out everywhere");
+        let event = crate::hooks::SignedOutEvent {
+            persistent_id: crate::domain::PersistentId::for_email(&email),
+            email: email.clone(),
+            everywhere: true,
+            at: now,
+        };
+        if let Err(err) = self.hooks.signed_out(&event).await {
+            tracing::error!(error = %err, "the sign-out hook failed");
+        }
+        Ok(Some((email, ended)))
+    }
+}
