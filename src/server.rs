@@ -84,17 +84,32 @@ impl AppState {
     }
 }
 
-/// Logs to stdout, filtered by `RUST_LOG` (default: `info,sqlx=warn`: one line per query is noise).
+/// Logs to stdout, filtered by `RUST_LOG` (default: `info,sqlx=warn`: one line per query is
+/// noise): as text, or with `MAGIC_LINK_LOG_FORMAT=json` as one JSON object per line for a log
+/// shipper (tracing-subscriber's own JSON formatter).
 pub fn init_tracing() {
     use tracing_subscriber::EnvFilter;
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let format = std::env::var("MAGIC_LINK_LOG_FORMAT").unwrap_or_default();
+    let format = format.trim().to_ascii_lowercase();
+    if format == "json" {
+        tracing_subscriber::fmt()
+            .json()
+            .with_env_filter(filter)
+            .with_current_span(false)
+            .init();
+        return;
+    }
     // Colour only for a person at a terminal: a log file or a collector gets plain text.
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stdout());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(ansi)
         .init();
+    if !format.is_empty() && format != "text" {
+        tracing::warn!(value = %format, "MAGIC_LINK_LOG_FORMAT is neither text nor json: logging text");
+    }
 }
 
 /// Connects to the database and brings its schema up to date.

@@ -4,11 +4,14 @@
 //! This is the pattern a fork follows to hang its own data off `persistent_id`.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveValue::Set, DatabaseConnection, EntityTrait, sea_query::OnConflict};
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    sea_query::OnConflict,
+};
 
 use crate::auth::{
     Email, PersistentId,
-    hooks::{AuthHooks, HookFuture, SignedInEvent, SignedOutEvent},
+    hooks::{AccountDeletedEvent, AuthHooks, HookFuture, SignedInEvent, SignedOutEvent},
 };
 
 pub mod user {
@@ -35,7 +38,7 @@ pub mod user {
 }
 
 /// Keeps the `users` table: a row on first sign-in, `last_seen_at` on every sign-in and
-/// sign-out after that.
+/// sign-out after that, and no row once the account is deleted.
 pub struct UsersTable {
     db: DatabaseConnection,
 }
@@ -84,6 +87,16 @@ impl AuthHooks for UsersTable {
             self.seen(&event.persistent_id, &event.email, event.at)
                 .await
                 .map_err(Into::into)
+        })
+    }
+
+    fn account_deleted<'a>(&'a self, event: &'a AccountDeletedEvent) -> HookFuture<'a> {
+        Box::pin(async move {
+            user::Entity::delete_many()
+                .filter(user::Column::PersistentId.eq(event.persistent_id.as_str()))
+                .exec(&self.db)
+                .await?;
+            Ok(())
         })
     }
 }

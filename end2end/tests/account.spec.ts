@@ -91,3 +91,35 @@ test("signing out this browser's own session from its row signs it out", async (
   await expect(login(page)).toBeVisible();
   await context.close();
 });
+
+test("a person sees their activity, deletes their account and lands signed out", async ({ browser }, testInfo) => {
+  const email = uniqueEmail("delete");
+  const viewport = testInfo.project.use.viewport;
+  const { context, page } = await signedIn(browser, email, viewport);
+  await page.goto("/account");
+  await waitForHydration(page);
+  // Recent activity: the link asked for, and the sign-in with it.
+  const activity = page.getByRole("region", { name: "Recent activity" });
+  await expect(activity.locator("li.event").first()).toContainText("Signed in with a link");
+  await expect(activity).toContainText("Sign-in link requested");
+  await expect(activity).toContainText(/\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC · Chrome on Linux · 198\.18\.\d+\.0\/24/);
+  await activity.screenshot({ path: testInfo.outputPath("activity.png") });
+  const card = page.getByRole("region", { name: "Delete your account" });
+  await expect(card).toBeVisible();
+  // The address must be typed: anything else is refused, and nothing happens.
+  await card.getByLabel("Type your email address to confirm").fill("someone-else@example.com");
+  await card.getByRole("button", { name: "Delete my account" }).click();
+  await expect(card.getByText("Type your email address exactly to confirm.")).toBeVisible();
+  await card.getByLabel("Type your email address to confirm").fill(email);
+  await card.screenshot({ path: testInfo.outputPath("delete-account.png") });
+  await card.getByRole("button", { name: "Delete my account" }).click();
+  await expect(login(page)).toBeVisible();
+  await expect(page.getByRole("status")).toContainText("Your account is deleted");
+  await page.screenshot({ path: testInfo.outputPath("account-deleted.png"), fullPage: true });
+  // The account page now asks to sign in, and the confirmation is in the inbox.
+  await page.goto("/account");
+  await expect(login(page)).toBeVisible();
+  const told = await readMail(email);
+  expect(told.text).toContain("account is deleted");
+  await context.close();
+});

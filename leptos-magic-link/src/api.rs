@@ -11,9 +11,9 @@
 use leptos::prelude::*;
 
 pub use crate::replies::{
-    AuthError, DeliveryReport, FRESH_SIGN_IN_REQUIRED, LinkPreview, LinkRequested, MAIL_FAILED,
-    PasskeyOptions, PasskeyView, SessionInfo, SessionView, SignOutLinkPreview, SignedIn,
-    SignedOutEverywhere,
+    ActivityView, AuthError, DeliveryReport, FRESH_SIGN_IN_REQUIRED, LinkPreview, LinkRequested,
+    MAIL_FAILED, PasskeyOptions, PasskeyView, SessionInfo, SessionView, SignOutLinkPreview,
+    SignedIn, SignedOutEverywhere,
 };
 
 /// Issues a credential and mails the link. `POST /api/auth/request` with `email`, `redir`,
@@ -102,6 +102,23 @@ pub async fn preview_sign_out_link(token: Option<String>) -> Result<SignOutLinkP
 #[server(prefix = "/api/auth", endpoint = "sign-out-everywhere")]
 pub async fn sign_out_everywhere(token: Option<String>) -> Result<SignedOutEverywhere, AuthError> {
     super::http::notices::sign_out_everywhere(token.unwrap_or_default()).await
+}
+
+/// The signed-in address's recent activity, newest first (at most 20 events).
+/// `POST /api/auth/activity`; `401` when signed out.
+#[server(prefix = "/api/auth", endpoint = "activity")]
+pub async fn activity() -> Result<Vec<ActivityView>, AuthError> {
+    super::http::sessions::activity().await
+}
+
+/// Deletes the signed-in account: every session, credential, passkey and record of the
+/// address, then the app's own rows (its hook), and mails the address. `POST
+/// /api/auth/delete-account` with `confirm`, the address typed again. `400` when `confirm` is
+/// not the address, `401` when signed out (a second delete included), `403` when the sign-in
+/// is not fresh.
+#[server(prefix = "/api/auth", endpoint = "delete-account")]
+pub async fn delete_account(confirm: Option<String>) -> Result<(), AuthError> {
+    super::http::account::delete_account(confirm.unwrap_or_default()).await
 }
 
 /// Starts adding a passkey to the signed-in address. `POST /api/auth/passkey-register-start`;

@@ -172,8 +172,85 @@ pub mod sign_out_link {
         #[sea_orm(unique)]
         pub token_hash: String,
         pub email: Email,
+        /// When the sign-in the notice warns of happened: passkeys added since go with it.
+        pub since: DateTimeUtc,
         pub created_at: DateTimeUtc,
         pub expires_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod event {
+    use sea_orm::entity::prelude::*;
+
+    use crate::domain::Email;
+
+    /// One thing that happened to an address, for its recent activity.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "auth_event")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        pub email: Email,
+        pub kind: EventKind,
+        /// The browser and system, such as "Firefox on macOS", when known.
+        pub device: Option<String>,
+        /// The network around the client address (IPv4 /24, IPv6 /48), when known.
+        pub network: Option<String>,
+        pub created_at: DateTimeUtc,
+    }
+
+    /// What happened.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+    pub enum EventKind {
+        /// A sign-in link (and code) was asked for.
+        #[sea_orm(string_value = "link_requested")]
+        LinkRequested,
+        #[sea_orm(string_value = "signed_in_link")]
+        SignedInWithLink,
+        #[sea_orm(string_value = "signed_in_code")]
+        SignedInWithCode,
+        #[sea_orm(string_value = "signed_in_passkey")]
+        SignedInWithPasskey,
+        /// A session signed itself out.
+        #[sea_orm(string_value = "signed_out")]
+        SignedOut,
+        /// A session was ended from another one.
+        #[sea_orm(string_value = "session_ended")]
+        SessionEnded,
+        /// Every session was ended (from the account page, or a notice's link).
+        #[sea_orm(string_value = "signed_out_everywhere")]
+        SignedOutEverywhere,
+        #[sea_orm(string_value = "passkey_added")]
+        PasskeyAdded,
+        #[sea_orm(string_value = "passkey_removed")]
+        PasskeyRemoved,
+        /// A wrong code was typed for the address.
+        #[sea_orm(string_value = "wrong_code")]
+        WrongCode,
+    }
+
+    impl EventKind {
+        /// How the account page says it.
+        pub fn describe(self) -> &'static str {
+            match self {
+                Self::LinkRequested => "Sign-in link requested",
+                Self::SignedInWithLink => "Signed in with a link",
+                Self::SignedInWithCode => "Signed in with a code",
+                Self::SignedInWithPasskey => "Signed in with a passkey",
+                Self::SignedOut => "Signed out",
+                Self::SessionEnded => "Another session signed out",
+                Self::SignedOutEverywhere => "Signed out everywhere",
+                Self::PasskeyAdded => "Passkey added",
+                Self::PasskeyRemoved => "Passkey removed",
+                Self::WrongCode => "Wrong code entered",
+            }
+        }
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

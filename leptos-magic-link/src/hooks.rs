@@ -47,7 +47,17 @@ pub struct SignedOutEvent {
     pub at: DateTime<Utc>,
 }
 
-/// What the app does when people sign in and out. Both methods default to nothing.
+/// An address deleted its account: its sessions, credentials, passkeys and records are gone.
+/// The app removes its own rows for it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountDeletedEvent {
+    pub email: Email,
+    pub persistent_id: PersistentId,
+    pub at: DateTime<Utc>,
+}
+
+/// What the app does when people sign in and out, and when they delete their account. Every
+/// method defaults to nothing.
 pub trait AuthHooks: Send + Sync {
     fn signed_in<'a>(&'a self, event: &'a SignedInEvent) -> HookFuture<'a> {
         let _ = event;
@@ -55,6 +65,13 @@ pub trait AuthHooks: Send + Sync {
     }
 
     fn signed_out<'a>(&'a self, event: &'a SignedOutEvent) -> HookFuture<'a> {
+        let _ = event;
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// Called once the auth tables hold nothing more of the address: remove the app's own
+    /// rows for it (keyed by `persistent_id`).
+    fn account_deleted<'a>(&'a self, event: &'a AccountDeletedEvent) -> HookFuture<'a> {
         let _ = event;
         Box::pin(std::future::ready(Ok(())))
     }

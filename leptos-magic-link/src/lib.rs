@@ -126,8 +126,8 @@ pub mod user;
 mod webauthn;
 
 pub use components::{
-    CheckEmail, ConfirmPrompt, LoginForm, LogoutButton, MagicLinkPage, RequireAuth, Sessions,
-    SignOutEverywherePage,
+    Activity, CheckEmail, ConfirmPrompt, DeleteAccountForm, LoginForm, LogoutButton, MagicLinkPage,
+    RequireAuth, Sessions, SignOutEverywherePage,
 };
 #[cfg(feature = "passkeys")]
 pub use components::{PasskeySignIn, Passkeys};
@@ -139,7 +139,7 @@ pub use state::{AuthProvider, AuthState, use_auth};
 #[cfg(feature = "ssr")]
 pub use config::AuthConfig;
 #[cfg(feature = "ssr")]
-pub use hooks::{AuthHooks, SignInMethod, SignedInEvent, SignedOutEvent};
+pub use hooks::{AccountDeletedEvent, AuthHooks, SignInMethod, SignedInEvent, SignedOutEvent};
 #[cfg(feature = "ssr")]
 pub use server::{AuthBuilder, MagicLinkRouter};
 #[cfg(feature = "ssr")]

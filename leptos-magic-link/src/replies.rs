@@ -124,6 +124,19 @@ pub struct LinkPreview {
     pub same_browser: bool,
 }
 
+/// One event of the address's recent activity, as the account page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityView {
+    /// What happened, such as "Signed in with a link".
+    pub what: String,
+    /// The browser and system, when known.
+    pub device: Option<String>,
+    /// The network around the client address, when known.
+    pub network: Option<String>,
+    /// When, as `2026-11-25 12:30 UTC`.
+    pub at: String,
+}
+
 /// What opening a notice's "sign out everywhere" link shows, before anything changes.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignOutLinkPreview {
@@ -137,6 +150,8 @@ pub struct SignedOutEverywhere {
     pub email: Email,
     /// How many live sessions ended.
     pub ended: u64,
+    /// How many passkeys, added since the sign-in the notice warned of, were removed.
+    pub passkeys_removed: u64,
 }
 
 /// A passkey ceremony started by the server: what `navigator.credentials` is to be asked,

@@ -1,15 +1,18 @@
 use leptos::prelude::*;
 
-use crate::auth::{Passkeys, RequireAuth, Sessions};
+use crate::auth::{Activity, DeleteAccountForm, Passkeys, RequireAuth, Sessions};
 
-/// `/account`: the signed-in address's passkeys (add, rename, delete) and sessions, each with
-/// a way to end it, and a way to end them all. Only for signed-in visitors.
+/// `/account`: the signed-in address's sessions, each with a way to end it, and a way to end
+/// them all; its passkeys (add, rename, delete); its recent activity; and deleting the account. Only for signed-in
+/// visitors.
 #[component]
 pub fn AccountPage() -> impl IntoView {
     view! {
         <RequireAuth>
             <Sessions />
             <Passkeys />
+            <Activity />
+            <DeleteAccountForm />
         </RequireAuth>
     }
 }

@@ -16,11 +16,16 @@ const ENV_EXAMPLE: &str = include_str!("../../.env.example");
 
 /// Variables read by the app and the libraries underneath rather than by `AuthConfig`, as
 /// the README's table shows them after the library's own.
-const APP_VARIABLES: [(&str, &str, &str); 3] = [
+const APP_VARIABLES: [(&str, &str, &str); 4] = [
     (
         "RUST_LOG",
         "`info,sqlx=warn`",
         "the log filter, as in `tracing-subscriber`'s `EnvFilter` (for example `debug,sqlx=warn`)",
+    ),
+    (
+        "MAGIC_LINK_LOG_FORMAT",
+        "`text`",
+        "`text` (coloured only when stdout is a terminal) or `json`: one JSON object per line (`timestamp`, `level`, `target`, `fields`), for a log shipper",
     ),
     (
         "LEPTOS_SITE_ADDR",

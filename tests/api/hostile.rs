@@ -411,7 +411,11 @@ async fn hostile_input_never_breaks_the_server_or_leaks_a_redirect() {
         )
         .await;
         assert_eq!(outcome.status, StatusCode::OK, "{cookie:?}");
-        for path in ["/api/auth/sessions", "/api/auth/end-session"] {
+        for path in [
+            "/api/auth/sessions",
+            "/api/auth/end-session",
+            "/api/auth/delete-account",
+        ] {
             let outcome = case(&app, next(), path, form(&[("id", "1")]), Some(cookie)).await;
             assert_eq!(
                 outcome.status,
@@ -451,6 +455,29 @@ async fn hostile_input_never_breaks_the_server_or_leaks_a_redirect() {
             "{id:?}: {}",
             outcome.status
         );
+    }
+    // Confirmations that are not the address delete nothing.
+    let long = "holder@example.com".repeat(500);
+    for confirm in [
+        "",
+        " ",
+        "holder",
+        "holder@example.com\r\nX: y",
+        "holder@example.com\u{0}",
+        "h\u{f6}lder@example.com",
+        "' OR 1=1 --",
+        "other@example.com",
+        long.as_str(),
+    ] {
+        let outcome = case(
+            &app,
+            next(),
+            "/api/auth/delete-account",
+            form(&[("confirm", confirm)]),
+            Some(&signed_in),
+        )
+        .await;
+        assert_eq!(outcome.status, StatusCode::BAD_REQUEST, "{confirm:?}");
     }
     let still = app.post("/api/auth/session", &[], Some(&signed_in)).await;
     assert!(still.body.contains("holder@example.com"), "{}", still.body);
@@ -493,6 +520,10 @@ async fn hostile_input_never_breaks_the_server_or_leaks_a_redirect() {
             (
                 "/api/auth/sign-out-everywhere",
                 "token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            ),
+            (
+                "/api/auth/delete-account",
+                "confirm=csrf-victim%40example.com",
             ),
         ] {
             let outcome =

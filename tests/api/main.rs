@@ -13,6 +13,7 @@ mod support;
 #[path = "../../examples/minimal/src/lib.rs"]
 mod minimal_app;
 
+mod account;
 mod captcha;
 mod concurrency;
 mod docs;

@@ -61,6 +61,31 @@ impl Standalone {
 
     /// As `start`, with a `.env` file written beside the binary first.
     async fn start_with_dotenv(binary: &Path, env: &[(&str, &str)], dotenv: Option<&str>) -> Self {
+        Self::spawn(binary, env, dotenv, Stdio::null()).await
+    }
+
+    /// As `start`, with the server's stdout kept for [`Self::stop_and_read_logs`].
+    async fn start_logging(binary: &Path, env: &[(&str, &str)]) -> Self {
+        Self::spawn(binary, env, None, Stdio::piped()).await
+    }
+
+    /// Stops the server with SIGTERM and returns what it wrote to stdout.
+    fn stop_and_read_logs(mut self) -> String {
+        self.terminate();
+        let mut logs = String::new();
+        if let Some(mut stdout) = self.child.stdout.take() {
+            std::io::Read::read_to_string(&mut stdout, &mut logs).unwrap();
+        }
+        let _ = self.child.wait();
+        logs
+    }
+
+    async fn spawn(
+        binary: &Path,
+        env: &[(&str, &str)],
+        dotenv: Option<&str>,
+        stdout: Stdio,
+    ) -> Self {
         // The test's HTTP client shares the process-wide TLS provider choice with the app.
         app::auth::mail::mailgun::install_crypto_provider();
         let folder = tempfile::tempdir().unwrap();
@@ -79,7 +104,7 @@ impl Standalone {
             .env("LEPTOS_SITE_ADDR", &addr)
             .env("MAGIC_LINK_AUTH_PUBLIC_URL", format!("http://{addr}"))
             .envs(env.iter().copied())
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .spawn()
             .unwrap();
         drop(spawning);
@@ -414,4 +439,49 @@ async fn settings_can_come_from_a_dotenv_file_and_the_environment_wins() {
     );
     let letters = files_in(&server.folder.path().join("letters"), 2).await;
     assert_eq!(letters.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_are_json_lines_when_asked_and_plain_text_in_a_file() {
+    let Some(binary) = release_binary() else {
+        return;
+    };
+    for format in ["json", "text"] {
+        let server = Standalone::start_logging(
+            &binary,
+            &[
+                ("MAGIC_LINK_LOG_FORMAT", format),
+                ("MAGIC_LINK_MAIL_PROVIDER", "file"),
+                ("MAGIC_LINK_MAIL_OUTBOX", "outbox"),
+            ],
+        )
+        .await;
+        // A request that logs: the queued mail is written, then logged as sent.
+        let sent = client()
+            .post(format!("{}/api/auth/request", server.base))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body("email=logs%40example.com")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sent.status(), StatusCode::OK);
+        let logs = server.stop_and_read_logs();
+        let lines: Vec<&str> = logs.lines().collect();
+        assert!(lines.len() >= 3, "{format}: {logs}");
+        // No colour codes when stdout is not a terminal.
+        assert!(!logs.contains('\u{1b}'), "{format}: {logs}");
+        if format == "json" {
+            for line in &lines {
+                let entry: serde_json::Value = serde_json::from_str(line)
+                    .unwrap_or_else(|err| panic!("not JSON ({err}): {line}"));
+                assert!(entry["timestamp"].is_string(), "{line}");
+                assert!(entry["level"].is_string(), "{line}");
+                assert!(entry["fields"].is_object(), "{line}");
+            }
+            assert!(logs.contains("\"listening on http://"), "{logs}");
+        } else {
+            assert!(lines.iter().all(|line| !line.starts_with('{')), "{logs}");
+            assert!(logs.contains(" INFO "), "{logs}");
+        }
+    }
 }

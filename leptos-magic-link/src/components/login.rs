@@ -35,6 +35,16 @@ pub fn LoginForm() -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="login-title">
             <h1 id="login-title">"Enter your email to log in"</h1>
+            {move || {
+                (!param("deleted").is_empty())
+                    .then(|| {
+                        view! {
+                            <p class="callout" role="status">
+                                "Your account is deleted, and an email confirms it."
+                            </p>
+                        }
+                    })
+            }}
             <p>"We'll email you a link that signs you in. No password needed."</p>
             <ActionForm action=request>
                 <input type="hidden" name="redir" value=move || param("redir") />

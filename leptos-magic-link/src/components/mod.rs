@@ -3,13 +3,15 @@
 //! | component | what it is | its classes |
 //! | --- | --- | --- |
 //! | [`AuthProvider`](crate::AuthProvider) | puts [`AuthState`](crate::AuthState) in context; wrap the app's routes in it, inside `<Router>` | none |
-//! | [`LoginForm`] | the email form that asks for a link | `card`, `field`, `button`, `callout-error` |
+//! | [`LoginForm`] | the email form that asks for a link (and, after a deletion, says the account is deleted) | `card`, `field`, `button`, `callout`, `callout-error` |
 //! | [`CheckEmail`] | waits for the link to be opened, takes the typed code, says when the email failed | `card`, `field`, `code-input`, `button`, `hint`, `callout-error` |
 //! | [`MagicLinkPage`] | the page a link opens: signs the asking browser in, asks any other to confirm | `card`, `button`, `button-secondary`, `callout-error` |
 //! | [`SignOutEverywherePage`] | the page a new-sign-in notice's "sign out everywhere" link opens: asks for a press, then ends every session of the address | `card`, `button`, `button-danger`, `button-secondary`, `hint`, `callout-error` |
 //! | [`RequireAuth`] | shows its children to a signed-in visitor, sends anyone else to the login page | `callout-error` |
 //! | [`LogoutButton`] | ends this browser's session | `button`, `button-secondary` |
 //! | [`Sessions`] | every session of the address, each with a way to end it, and "sign out everywhere" | `card`, `sessions`, `session`, `badge`, `hint`, `button-secondary`, `callout-error` |
+//! | [`Activity`] | the address's recent activity: its last 20 events, each with when, the browser and the network | `card`, `activity`, `event`, `hint`, `callout-error` |
+//! | [`DeleteAccountForm`] | "Delete your account": the address typed again and a fresh sign-in, then everything of the address goes and this browser lands on the login page | `card`, `field`, `button`, `button-danger`, `callout-error` |
 //! | [`ConfirmPrompt`] | asks a stale session to confirm (passkey, or a fresh code by email) before a sensitive action | `confirm`, `button`, `button-secondary`, `callout-error` |
 //! | `PasskeySignIn` (`passkeys`) | "Sign in with a passkey" and passkey autofill; [`LoginForm`] includes it | `passkey-sign-in`, `hint`, `button-secondary`, `callout-error` |
 //! | `Passkeys` (`passkeys`) | the address's passkeys: add (named), rename, delete | `card`, `passkeys`, `passkey`, `passkey-name`, `add-passkey`, `rename-passkey`, `field`, `hint`, `visually-hidden`, `button`, `button-secondary`, `callout-error` |
@@ -22,8 +24,10 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::AuthError;
 
+mod activity;
 mod check_email;
 mod confirm;
+mod delete_account;
 mod gate;
 mod link_page;
 mod login;
@@ -32,8 +36,10 @@ mod passkeys;
 mod sessions;
 mod sign_out_page;
 
+pub use activity::Activity;
 pub use check_email::CheckEmail;
 pub use confirm::{ConfirmPrompt, needs_confirmation};
+pub use delete_account::DeleteAccountForm;
 pub use gate::{LogoutButton, RequireAuth};
 pub use link_page::MagicLinkPage;
 pub use login::LoginForm;

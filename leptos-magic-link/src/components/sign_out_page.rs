@@ -11,7 +11,8 @@ use crate::{
 ///
 /// Opening it (a GET) changes nothing, so a mail scanner that fetches the link ends no
 /// session: the page names the address and asks for a press of its button, which ends every
-/// session of the address, this browser's included. The link works once.
+/// session of the address, this browser's included, voids its unused sign-in links and codes,
+/// and removes the passkeys added since the sign-in the notice warned of. The link works once.
 #[component]
 pub fn SignOutEverywherePage() -> impl IntoView {
     // The address bar holds the token: as on the link page, no request from here carries it.
@@ -25,6 +26,7 @@ pub fn SignOutEverywherePage() -> impl IntoView {
     let token = query_param("token");
     let error_param = query_param("error");
     let done_param = query_param("done");
+    let passkeys_param = query_param("passkeys");
     let preview = Resource::new(token, |token| preview_sign_out_link(Some(token)));
     let action = ServerAction::<SignOutEverywhere>::new();
     use_auth().refetch_after(action.version());
@@ -36,16 +38,23 @@ pub fn SignOutEverywherePage() -> impl IntoView {
             </a>
         }
     };
-    let done = move |ended: Option<u64>| {
+    let done = move |ended: Option<u64>, passkeys: Option<u64>| {
         let ended = match ended {
             Some(1) => " (1 session)".to_owned(),
             Some(n) => format!(" ({n} sessions)"),
             None => String::new(),
         };
+        let passkeys = match passkeys {
+            Some(0) | None => String::new(),
+            Some(1) => " The passkey added since that sign-in is removed.".to_owned(),
+            Some(n) => format!(" The {n} passkeys added since that sign-in are removed."),
+        };
         view! {
             <h1>"Signed out everywhere"</h1>
             <p role="status">
-                {format!("Every session has ended{ended}. Whoever signed in is signed out.")}
+                {format!(
+                    "Every session has ended{ended}, and unused sign-in links no longer work.{passkeys}",
+                )}
             </p>
             <p class="hint">
                 "They signed in with a link sent to your email: change your email password too."
@@ -74,12 +83,17 @@ pub fn SignOutEverywherePage() -> impl IntoView {
             <Transition fallback=|| view! { <h1>"Checking your link…"</h1> }>
                 {move || {
                     match action.value().get() {
-                        Some(Ok(signed_out)) => return done(Some(signed_out.ended)),
+                        Some(Ok(signed_out)) => {
+                            return done(
+                                Some(signed_out.ended),
+                                Some(signed_out.passkeys_removed),
+                            );
+                        }
                         Some(Err(err)) => return failed(err.error),
                         None => {}
                     }
                     if !done_param().is_empty() {
-                        return done(done_param().parse().ok());
+                        return done(done_param().parse().ok(), passkeys_param().parse().ok());
                     }
                     if !error_param().is_empty() {
                         return failed(error_param());

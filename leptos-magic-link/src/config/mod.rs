@@ -89,7 +89,7 @@ pub struct AuthConfig {
     /// How long a session lasts.
     pub session_lifetime: Duration,
     /// How recently a session must have signed in for a sensitive action (adding or deleting
-    /// a passkey, signing out everywhere, ending another session).
+    /// a passkey, signing out everywhere, ending another session, deleting the account).
     pub fresh_for: Duration,
     /// How many credentials one client may be issued per window, whatever the addresses.
     pub rate_limit: u32,
@@ -125,6 +125,9 @@ pub struct AuthConfig {
     /// Whether an address is told of a sign-in from a device it has not used in 90 days
     /// (`MAGIC_LINK_AUTH_NOTIFY_NEW_DEVICE`).
     pub notify_new_device: bool,
+    /// How long each address's recent activity is kept
+    /// (`MAGIC_LINK_AUTH_ACTIVITY_RETENTION_SECONDS`).
+    pub activity_retention: Duration,
 }
 
 /// Where magic-link emails go (`MAGIC_LINK_MAIL_PROVIDER`). Its `Debug` shows no secret.
@@ -180,6 +183,7 @@ impl Default for AuthConfig {
                 notice_subject: DEFAULT_NOTICE_SUBJECT.to_owned(),
             },
             notify_new_device: true,
+            activity_retention: Duration::from_secs(90 * 24 * 3600),
         }
     }
 }
@@ -307,6 +311,10 @@ impl AuthConfig {
             session_lifetime: match read("MAGIC_LINK_AUTH_SESSION_EXPIRATION_SECONDS") {
                 Some(s) => s.seconds()?,
                 None => defaults.session_lifetime,
+            },
+            activity_retention: match read("MAGIC_LINK_AUTH_ACTIVITY_RETENTION_SECONDS") {
+                Some(s) => s.seconds()?,
+                None => defaults.activity_retention,
             },
             notify_new_device: match read("MAGIC_LINK_AUTH_NOTIFY_NEW_DEVICE") {
                 Some(s) => s.boolean()?,

@@ -62,7 +62,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "MAGIC_LINK_AUTH_FRESH_SECONDS",
         default: "`600` (10 minutes)",
-        rule: "whole seconds, 1 to 315360000: how recently a session must have signed in (or confirmed with a passkey or a fresh code) to add or delete a passkey, sign out everywhere or end another session",
+        rule: "whole seconds, 1 to 315360000: how recently a session must have signed in (or confirmed with a passkey or a fresh code) to add or delete a passkey, sign out everywhere, end another session or delete the account",
         shown: Shown::Plain,
     },
     Variable {
@@ -206,13 +206,19 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "MAGIC_LINK_EMAIL_TEMPLATES",
         default: "unset: the built-in `templates/`",
-        rule: "a folder, read at start; its `sign-in.html`, `sign-in.txt`, `new-sign-in.html` and `new-sign-in.txt`, where present, replace the built-in ones (see \"The sign-in email\")",
+        rule: "a folder, read at start; its `sign-in.*`, `new-sign-in.*` and `account-deleted.*` (`.html` and `.txt`), where present, replace the built-in ones (see \"The sign-in email\")",
         shown: Shown::Plain,
     },
     Variable {
         name: "MAGIC_LINK_AUTH_NOTIFY_NEW_DEVICE",
         default: "`true`",
         rule: "`true` or `false`: whether an address is emailed when it signs in from a device (browser, system and network) it has not used in 90 days, never on its first sign-in (see \"New-sign-in notices\")",
+        shown: Shown::Plain,
+    },
+    Variable {
+        name: "MAGIC_LINK_AUTH_ACTIVITY_RETENTION_SECONDS",
+        default: "`7776000` (90 days)",
+        rule: "whole seconds, 1 to 315360000: how long each address's recent activity (the events on the account page) is kept; the periodic cleanup deletes older events",
         shown: Shown::Plain,
     },
     Variable {

@@ -1,6 +1,7 @@
 //! The server side of the endpoints in `api`: cookies, client addresses, status codes and
 //! redirects. The flows themselves live in [`AuthService`]. Server only.
 
+pub(crate) mod account;
 pub(crate) mod notices;
 #[cfg(feature = "passkeys")]
 pub(crate) mod passkeys;

@@ -34,9 +34,16 @@ pub async fn sign_out_everywhere(token: String) -> Result<SignedOutEverywhere, A
     let (service, parts) = (service()?, parts()?);
     let back = |error: &str| page(&format!("error={error}&token={}", enc(&token)));
     match service.use_sign_out_link(&token).await {
-        Ok(Some((email, ended))) => {
-            redirect(&page(&format!("done={ended}")));
-            Ok(SignedOutEverywhere { email, ended })
+        Ok(Some(outcome)) => {
+            redirect(&page(&format!(
+                "done={}&passkeys={}",
+                outcome.sessions, outcome.passkeys
+            )));
+            Ok(SignedOutEverywhere {
+                email: outcome.email,
+                ended: outcome.sessions,
+                passkeys_removed: outcome.passkeys,
+            })
         }
         Ok(None) => Err(fail(
             &parts,

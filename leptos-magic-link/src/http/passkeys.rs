@@ -180,6 +180,13 @@ pub async fn delete(id: String) -> Result<(), AuthError> {
     match service.store.delete_passkey(&session.email, id).await {
         Ok(true) => {
             tracing::info!(persistent_id = %session.persistent_id, passkey = id, "passkey deleted");
+            service
+                .record(
+                    &session.email,
+                    crate::entities::event::EventKind::PasskeyRemoved,
+                    crate::service::events::By::Session(&session),
+                )
+                .await;
             Ok(())
         }
         Ok(false) => Err(fail(

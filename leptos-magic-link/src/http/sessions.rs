@@ -11,7 +11,7 @@ use crate::{
     cookies::{pending_cookie, read_cookie, session_cookie, set_cookie},
     device::describe_user_agent,
     domain::SessionToken,
-    replies::{AuthError, DeliveryReport, SessionInfo, SessionView},
+    replies::{ActivityView, AuthError, DeliveryReport, SessionInfo, SessionView},
     service::AuthService,
     store::Session,
 };
@@ -77,7 +77,11 @@ pub(crate) async fn fresh_session(
 
 /// Nothing when `session` signed in recently enough for a sensitive action, else the `403`
 /// that asks it to confirm.
-fn require_fresh(service: &AuthService, parts: &Parts, session: &Session) -> Result<(), AuthError> {
+pub(super) fn require_fresh(
+    service: &AuthService,
+    parts: &Parts,
+    session: &Session,
+) -> Result<(), AuthError> {
     if session.is_fresh(service.clock.now(), service.config.fresh_for) {
         return Ok(());
     }
@@ -117,6 +121,28 @@ pub async fn list_sessions() -> Result<Vec<SessionView>, AuthError> {
             &parts,
             &err,
             "list sessions",
+            account_with_error,
+        )),
+    }
+}
+
+pub async fn activity() -> Result<Vec<ActivityView>, AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let current = signed_in_session(&service, &parts).await?;
+    match service.activity(&current.email).await {
+        Ok(events) => Ok(events
+            .into_iter()
+            .map(|event| ActivityView {
+                what: event.kind.describe().to_owned(),
+                device: event.device,
+                network: event.network,
+                at: utc_minute(event.created_at),
+            })
+            .collect()),
+        Err(err) => Err(unavailable(
+            &parts,
+            &err,
+            "read the recent activity",
             account_with_error,
         )),
     }

@@ -4,8 +4,9 @@
 //! page, whatever its settings.
 //!
 //! Every message goes through the configured provider as before (the console by default); the
-//! mailbox keeps a copy of each one the provider took. It answers only requests from this
-//! machine (a loopback peer): the messages hold working sign-in links.
+//! mailbox keeps a copy of each one the provider took. It answers only requests made on this
+//! machine (a loopback peer, a loopback `Host`, and no proxy's forwarding headers), never
+//! cached: the messages hold working sign-in links.
 
 use std::{
     collections::VecDeque,
@@ -94,12 +95,41 @@ impl Mailer for Keeping {
     }
 }
 
-/// Only this machine may read the mailbox: the connection's peer is a loopback address.
+/// Only this machine may read the mailbox: the connection's peer is a loopback address, the
+/// request names a loopback host (a page on another site that rebinds its name to 127.0.0.1
+/// still says its own), and no proxy on this machine forwarded it from elsewhere (a tunnel or
+/// a reverse proxy connects from loopback too, but says whom it speaks for).
 fn is_local(request: &Request) -> bool {
-    request
+    let peer_is_loopback = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .is_some_and(|ConnectInfo(addr)| crate::client::canonical(addr.ip()).is_loopback())
+        .is_some_and(|ConnectInfo(addr)| crate::client::canonical(addr.ip()).is_loopback());
+    let headers = request.headers();
+    let host_is_loopback = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .is_some_and(is_loopback_host);
+    let forwarded = [
+        "forwarded",
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-real-ip",
+    ]
+    .iter()
+    .any(|name| headers.contains_key(*name));
+    peer_is_loopback && host_is_loopback && !forwarded
+}
+
+/// `localhost`, `127.0.0.1` or `[::1]`, with any port.
+fn is_loopback_host(host: &str) -> bool {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or_default(),
+        None => host.split(':').next().unwrap_or_default(),
+    };
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 fn not_found() -> Response {
@@ -203,10 +233,13 @@ pub async fn message_html(
         return not_found();
     };
     // Links open in a new tab: the app's pages refuse to be framed.
-    let html = delivered
-        .mail
-        .html
-        .replacen("<head>", "<head><base target=\"_blank\">", 1);
+    const BASE: &str = "<base target=\"_blank\">";
+    let html = &delivered.mail.html;
+    let html = if html.contains("<head>") {
+        html.replacen("<head>", &format!("<head>{BASE}"), 1)
+    } else {
+        format!("{BASE}{html}")
+    };
     html_response(
         html,
         "default-src 'none'; style-src 'unsafe-inline'; img-src data:; \
@@ -214,8 +247,16 @@ pub async fn message_html(
     )
 }
 
+/// The page with its policy, never cached: it holds working links and codes.
 fn html_response(body: String, policy: &str) -> Response {
-    let mut response = ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], body).into_response();
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response();
     if let Ok(policy) = HeaderValue::from_str(policy) {
         response
             .headers_mut()
@@ -241,18 +282,46 @@ mod tests {
 
     #[test]
     fn only_a_loopback_peer_may_read_it() {
-        let from = |peer: &str| {
+        let asked = |peer: &str, headers: &[(&str, &str)]| {
             let mut request = Request::new(axum::body::Body::empty());
             request
                 .extensions_mut()
                 .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
-            request
+            for (name, value) in headers {
+                request.headers_mut().insert(
+                    axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                    value.parse().unwrap(),
+                );
+            }
+            is_local(&request)
         };
-        assert!(is_local(&from("127.0.0.1:5000")));
-        assert!(is_local(&from("[::1]:5000")));
-        assert!(is_local(&from("[::ffff:127.0.0.1]:5000")));
-        assert!(!is_local(&from("192.0.2.1:5000")));
-        assert!(!is_local(&from("[2001:db8::1]:5000")));
+        let host = |value: &'static str| [("host", value)];
+        assert!(asked("127.0.0.1:5000", &host("127.0.0.1:3000")));
+        assert!(asked("[::1]:5000", &host("[::1]:3000")));
+        assert!(asked("[::ffff:127.0.0.1]:5000", &host("localhost:3000")));
+        assert!(asked("127.0.0.1:5000", &host("LOCALHOST")));
+        // Another machine, whatever it says.
+        assert!(!asked("192.0.2.1:5000", &host("127.0.0.1:3000")));
+        assert!(!asked("[2001:db8::1]:5000", &host("[::1]:3000")));
+        // A rebound name, or none.
+        assert!(!asked("127.0.0.1:5000", &host("evil.example:3000")));
+        assert!(!asked("127.0.0.1:5000", &host("127.0.0.1.evil.example")));
+        assert!(!asked("127.0.0.1:5000", &[]));
+        // A proxy or tunnel on this machine, speaking for someone else.
+        for proxied in [
+            "x-forwarded-for",
+            "forwarded",
+            "x-real-ip",
+            "x-forwarded-host",
+        ] {
+            assert!(
+                !asked(
+                    "127.0.0.1:5000",
+                    &[("host", "127.0.0.1:3000"), (proxied, "for=192.0.2.1")]
+                ),
+                "{proxied}"
+            );
+        }
         assert!(!is_local(&Request::new(axum::body::Body::empty())));
     }
 

@@ -120,6 +120,10 @@ pub struct Templates {
     pub new_sign_in_text: String,
     /// The new-sign-in notice's HTML part (`new-sign-in.html`).
     pub new_sign_in_html: String,
+    /// The account-deleted message's plain-text part (`account-deleted.txt`).
+    pub account_deleted_text: String,
+    /// The account-deleted message's HTML part (`account-deleted.html`).
+    pub account_deleted_html: String,
 }
 
 /// The built-in templates, `templates/` in this crate, embedded at build time.
@@ -127,6 +131,14 @@ pub const SIGN_IN_TEXT: &str = include_str!("../../templates/sign-in.txt");
 pub const SIGN_IN_HTML: &str = include_str!("../../templates/sign-in.html");
 pub const NEW_SIGN_IN_TEXT: &str = include_str!("../../templates/new-sign-in.txt");
 pub const NEW_SIGN_IN_HTML: &str = include_str!("../../templates/new-sign-in.html");
+pub const ACCOUNT_DELETED_TEXT: &str = include_str!("../../templates/account-deleted.txt");
+pub const ACCOUNT_DELETED_HTML: &str = include_str!("../../templates/account-deleted.html");
+
+/// What the account-deleted message's templates can name.
+pub const DELETED_PLACEHOLDERS: [&str; 3] = ["app_name", "email", "deleted_at"];
+
+/// The subject of the account-deleted message; `{app_name}` is replaced.
+pub const DELETED_SUBJECT: &str = "Your {app_name} account is deleted";
 
 /// What the new-sign-in notice's templates can name.
 pub const NOTICE_PLACEHOLDERS: [&str; 6] = [
@@ -157,13 +169,16 @@ impl Default for Templates {
             sign_in_html: SIGN_IN_HTML.to_owned(),
             new_sign_in_text: NEW_SIGN_IN_TEXT.to_owned(),
             new_sign_in_html: NEW_SIGN_IN_HTML.to_owned(),
+            account_deleted_text: ACCOUNT_DELETED_TEXT.to_owned(),
+            account_deleted_html: ACCOUNT_DELETED_HTML.to_owned(),
         }
     }
 }
 
 impl Templates {
-    /// The built-in templates, with `sign-in.txt`, `sign-in.html`, `new-sign-in.txt` and
-    /// `new-sign-in.html` from `dir` in place of their built-in twins where `dir` has them.
+    /// The built-in templates, with each of `sign-in.txt`, `sign-in.html`, `new-sign-in.txt`,
+    /// `new-sign-in.html`, `account-deleted.txt` and `account-deleted.html` from `dir` in
+    /// place of its built-in twin where `dir` has it.
     pub fn from_dir(dir: &std::path::Path) -> std::io::Result<Self> {
         if !dir.is_dir() {
             return Err(std::io::Error::new(
@@ -183,6 +198,8 @@ impl Templates {
             sign_in_html: read("sign-in.html", SIGN_IN_HTML)?,
             new_sign_in_text: read("new-sign-in.txt", NEW_SIGN_IN_TEXT)?,
             new_sign_in_html: read("new-sign-in.html", NEW_SIGN_IN_HTML)?,
+            account_deleted_text: read("account-deleted.txt", ACCOUNT_DELETED_TEXT)?,
+            account_deleted_html: read("account-deleted.html", ACCOUNT_DELETED_HTML)?,
         })
     }
 }
@@ -223,6 +240,11 @@ pub trait MailComposer: Send + Sync + 'static {
     /// The notice of a sign-in from a new device. By default, [`compose_notice`].
     fn new_sign_in(&self, settings: &MailSettings, message: &NewSignIn<'_>) -> Mail {
         compose_notice(settings, message)
+    }
+
+    /// The word that an account was deleted. By default, [`compose_account_deleted`].
+    fn account_deleted(&self, settings: &MailSettings, to: &Email, at: DateTime<Utc>) -> Mail {
+        compose_account_deleted(settings, to, at)
     }
 }
 
@@ -314,6 +336,34 @@ pub fn compose_notice(settings: &MailSettings, message: &NewSignIn<'_>) -> Mail 
         text: render(&settings.templates.new_sign_in_text, &values, single_line),
         html: render(&settings.templates.new_sign_in_html, &values, escape_html),
         link: message.sign_out_link.to_owned(),
+        code: None,
+    }
+}
+
+/// Builds the account-deleted message from `settings`: to `to`, deleted at `at`.
+pub fn compose_account_deleted(settings: &MailSettings, to: &Email, at: DateTime<Utc>) -> Mail {
+    let at = format!("{} UTC", at.format("%Y-%m-%d %H:%M"));
+    let values: [(&str, &str); 3] = [
+        ("app_name", &settings.app_name),
+        ("email", to.as_str()),
+        ("deleted_at", &at),
+    ];
+    let subject_values = [("app_name", settings.app_name.as_str())];
+    Mail {
+        from: settings.from.clone(),
+        to: to.clone(),
+        subject: single_line(&render(DELETED_SUBJECT, &subject_values, str::to_owned)),
+        text: render(
+            &settings.templates.account_deleted_text,
+            &values,
+            single_line,
+        ),
+        html: render(
+            &settings.templates.account_deleted_html,
+            &values,
+            escape_html,
+        ),
+        link: String::new(),
         code: None,
     }
 }
@@ -488,11 +538,13 @@ mod tests {
 
     #[test]
     fn the_built_in_templates_name_only_known_placeholders() {
-        let sets: [(&str, &[&str]); 4] = [
+        let sets: [(&str, &[&str]); 6] = [
             (SIGN_IN_TEXT, &PLACEHOLDERS),
             (SIGN_IN_HTML, &PLACEHOLDERS),
             (NEW_SIGN_IN_TEXT, &NOTICE_PLACEHOLDERS),
             (NEW_SIGN_IN_HTML, &NOTICE_PLACEHOLDERS),
+            (ACCOUNT_DELETED_TEXT, &DELETED_PLACEHOLDERS),
+            (ACCOUNT_DELETED_HTML, &DELETED_PLACEHOLDERS),
         ];
         for (template, known) in sets {
             let mut named = 0;
@@ -504,8 +556,32 @@ mod tests {
                     named += 1;
                 }
             }
-            assert!(named >= 4, "{template}");
+            assert!(named >= 3, "{template}");
         }
+    }
+
+    #[test]
+    fn the_account_deleted_message_names_the_address_and_the_time_escaped() {
+        let mut settings = settings();
+        settings.app_name = "<Acme>".to_owned();
+        let mail = compose_account_deleted(
+            &settings,
+            &Email::parse("o'brien@example.com").unwrap(),
+            now(),
+        );
+        assert_eq!(mail.subject, "Your <Acme> account is deleted");
+        assert_eq!(mail.code, None);
+        for part in [&mail.text, &mail.html] {
+            assert!(part.contains("2026-11-25 12:00 UTC"), "{part}");
+            assert!(part.contains("sign in again"), "{part}");
+        }
+        assert!(mail.text.contains("o'brien@example.com"));
+        assert!(
+            mail.html.contains("o&#x27;brien@example.com"),
+            "{}",
+            mail.html
+        );
+        assert!(mail.html.contains("&lt;Acme&gt;") && !mail.html.contains("<Acme>"));
     }
 
     #[test]

@@ -122,6 +122,23 @@ impl MailQueue {
         }
     }
 
+    /// Queues `outgoing`, waiting up to `within` for room: for a message sent off the request
+    /// path, which may wait where a request may not.
+    pub async fn enqueue_within(
+        &self,
+        outgoing: Outgoing,
+        within: std::time::Duration,
+    ) -> Result<(), QueueFull> {
+        self.unsettled.count.fetch_add(1, Ordering::SeqCst);
+        match tokio::time::timeout(within, self.sender.send(outgoing)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => {
+                self.unsettled.done();
+                Err(QueueFull)
+            }
+        }
+    }
+
     /// Counts as one message in flight until the guard is dropped: for work that may queue a
     /// message once it is done (a notice, decided off the request path), so [`settled`]
     /// waits for it too.

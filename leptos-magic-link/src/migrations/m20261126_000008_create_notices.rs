@@ -4,7 +4,7 @@
 //!   address) each address has signed in from, with when it last did. A sign-in from one it
 //!   has not used in 90 days is mailed to the address.
 //! - `auth_sign_out_link`: the notices' "sign out everywhere" links, by the SHA-256 of their
-//!   token; each works once, until it expires.
+//!   token, with when the sign-in they warn of happened; each works once, until it expires.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -27,6 +27,7 @@ enum AuthSignOutLink {
     Id,
     TokenHash,
     Email,
+    Since,
     CreatedAt,
     ExpiresAt,
 }
@@ -71,6 +72,7 @@ impl MigrationTrait for Migration {
                     .col(big_pk_auto(AuthSignOutLink::Id))
                     .col(string_uniq(AuthSignOutLink::TokenHash))
                     .col(string(AuthSignOutLink::Email))
+                    .col(timestamp_with_time_zone(AuthSignOutLink::Since))
                     .col(timestamp_with_time_zone(AuthSignOutLink::CreatedAt))
                     .col(timestamp_with_time_zone(AuthSignOutLink::ExpiresAt))
                     .to_owned(),

@@ -28,6 +28,7 @@ mod m20261125_000005_limits_per_requester;
 mod m20261126_000006_create_passkeys;
 mod m20261126_000007_session_authenticated_at;
 mod m20261126_000008_create_notices;
+mod m20261126_000009_create_events;
 
 /// Every auth migration, oldest first.
 pub fn all() -> Vec<Box<dyn MigrationTrait>> {
@@ -39,6 +40,7 @@ pub fn all() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m20261126_000006_create_passkeys::Migration),
         Box::new(m20261126_000007_session_authenticated_at::Migration),
         Box::new(m20261126_000008_create_notices::Migration),
+        Box::new(m20261126_000009_create_events::Migration),
     ]
 }
 

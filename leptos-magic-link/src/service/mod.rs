@@ -3,6 +3,8 @@
 
 use std::{sync::Arc, time::Duration};
 
+mod account;
+pub(crate) mod events;
 mod notices;
 #[cfg(feature = "passkeys")]
 pub mod passkeys;
@@ -16,6 +18,7 @@ use super::{
     clock::{Clock, SystemClock},
     config::{AuthConfig, MailProvider},
     domain::{Email, EmailError, LinkToken, RedirectTarget, encode_query_value},
+    entities::event::EventKind,
     hooks::{AuthHooks, NoHooks},
     mail::{
         Compose, MailComposer, MailError, Mailer, SignIn,
@@ -96,6 +99,9 @@ impl AuthService {
                     Ok(purged) => tracing::info!(?purged, "deleted expired auth rows"),
                     // A database outage: try again next time.
                     Err(err) => tracing::warn!(error = %err, "could not delete expired auth rows"),
+                }
+                if let Err(err) = service.purge_old_events().await {
+                    tracing::warn!(error = %err, "could not delete old activity");
                 }
             }
         })
@@ -253,6 +259,8 @@ impl AuthService {
             self.store.release(issued.id).await?;
             return Err(RequestLinkError::MailQueueFull);
         }
+        self.record(&email, EventKind::LinkRequested, events::By::Device(device))
+            .await;
         Ok(LinkSent { email, pending })
     }
 }

@@ -4,14 +4,28 @@
 //! The notice is decided and queued off the request path: the sign-in never waits for it,
 //! and nothing that goes wrong with it (the database, the mail queue) fails the sign-in.
 
+use std::time::Duration;
+
 use super::AuthService;
 use crate::{
     client::ClientKey,
     device::{describe_user_agent, network_of},
     domain::{Email, LinkToken},
     mail::{NewSignIn, queue::Outgoing},
-    store::{DeviceKey, Session, StoreError},
+    store::{DeviceKey, Session, SignedOutEverywhere, StoreError},
 };
+
+/// How long a notice may wait for room in a full mail queue.
+const NOTICE_QUEUE_WAIT: Duration = Duration::from_secs(30);
+
+/// Why a notice could not be queued.
+#[derive(Debug, thiserror::Error)]
+enum NoticeError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the mail queue stayed full")]
+    QueueFull,
+}
 
 impl AuthService {
     /// Mails the address of `session` if it signed in from a new device, on a task of its
@@ -43,15 +57,34 @@ impl AuthService {
         if !self.store.note_device(&session.email, device, at).await? {
             return Ok(());
         }
-        let token = self.store.issue_sign_out_link(&session.email, at).await?;
+        // Once the device is known, its next sign-in is no news: if the notice cannot go out,
+        // forget it again, so the notice is not lost for good.
+        let queued = self.queue_notice(session, &browser, &network).await;
+        if let Err(err) = &queued {
+            tracing::warn!(error = %err, "could not queue a new-sign-in notice");
+            self.store.forget_device(&session.email, device, at).await?;
+        }
+        Ok(())
+    }
+
+    async fn queue_notice(
+        &self,
+        session: &Session,
+        browser: &str,
+        network: &str,
+    ) -> Result<(), NoticeError> {
+        let token = self
+            .store
+            .issue_sign_out_link(&session.email, session.created_at, self.clock.now())
+            .await?;
         let link = self.sign_out_link(&token);
         let mail = self.composer.new_sign_in(
             &self.config.mail,
             &NewSignIn {
                 to: &session.email,
-                device: &browser,
-                network: &network,
-                at,
+                device: browser,
+                network,
+                at: session.created_at,
                 sign_out_link: &link,
             },
         );
@@ -61,10 +94,12 @@ impl AuthService {
             email: session.email.clone(),
             client: ClientKey::of(std::net::Ipv4Addr::UNSPECIFIED.into(), 128),
         };
+        // Off the request path, a notice may wait for room in the queue.
+        self.mail
+            .enqueue_within(outgoing, NOTICE_QUEUE_WAIT)
+            .await
+            .map_err(|_| NoticeError::QueueFull)?;
         tracing::info!(persistent_id = %session.persistent_id, "new device: queued a new-sign-in notice");
-        if self.mail.enqueue(outgoing).is_err() {
-            tracing::warn!("could not queue a new-sign-in notice: the mail queue is full");
-        }
         Ok(())
     }
 
@@ -88,17 +123,32 @@ impl AuthService {
             .await
     }
 
-    /// Uses a "sign out everywhere" link: every session of its address ends, and the app's
-    /// hooks are told. `None` for a link that is malformed, unknown, used or expired.
-    pub async fn use_sign_out_link(&self, token: &str) -> Result<Option<(Email, u64)>, StoreError> {
+    /// Uses a "sign out everywhere" link: every session of its address ends, its unused links
+    /// and codes go, and so do the passkeys added since the sign-in the notice warned of; the
+    /// app's hooks are told. `None` for a link that is malformed, unknown, used or expired.
+    pub async fn use_sign_out_link(
+        &self,
+        token: &str,
+    ) -> Result<Option<SignedOutEverywhere>, StoreError> {
         let Ok(token) = LinkToken::parse(token) else {
             return Ok(None);
         };
         let now = self.clock.now();
-        let Some((email, ended)) = self.store.use_sign_out_link(&token, now).await? else {
+        let Some(outcome) = self.store.use_sign_out_link(&token, now).await? else {
             return Ok(None);
         };
-        tracing::info!(ended, "a notice's link signed an address out everywhere");
+        let email = outcome.email.clone();
+        tracing::info!(
+            sessions = outcome.sessions,
+            passkeys = outcome.passkeys,
+            "a notice's link signed an address out everywhere"
+        );
+        self.record(
+            &email,
+            crate::entities::event::EventKind::SignedOutEverywhere,
+            super::events::By::Unknown,
+        )
+        .await;
         let event = crate::hooks::SignedOutEvent {
             persistent_id: crate::domain::PersistentId::for_email(&email),
             email: email.clone(),
@@ -108,6 +158,6 @@ impl AuthService {
         if let Err(err) = self.hooks.signed_out(&event).await {
             tracing::error!(error = %err, "the sign-out hook failed");
         }
-        Ok(Some((email, ended)))
+        Ok(Some(outcome))
     }
 }

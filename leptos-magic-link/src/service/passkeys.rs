@@ -225,6 +225,12 @@ impl AuthService {
             )
             .await?;
         tracing::info!(persistent_id = %session.persistent_id, passkey = info.id, "passkey added");
+        self.record(
+            &session.email,
+            crate::entities::event::EventKind::PasskeyAdded,
+            super::events::By::Session(session),
+        )
+        .await;
         Ok(info)
     }
 

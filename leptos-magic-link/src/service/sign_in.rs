@@ -5,9 +5,11 @@
 use chrono::{DateTime, Utc};
 
 use super::AuthService;
+use super::events::By;
 use crate::{
     client::Client,
     domain::{Code, Email, LinkToken, SessionToken},
+    entities::event::EventKind,
     hooks::{SignInMethod, SignedInEvent, SignedOutEvent},
     store::{CodeClaim, Device, NewSession, RedeemError, Session, StoreError},
 };
@@ -89,6 +91,13 @@ impl AuthService {
             .store
             .redeem_code(&email, &code, &claim, device, self.clock.now())
             .await;
+        if matches!(
+            outcome,
+            Err(RedeemError::WrongCode { .. } | RedeemError::CodeUsedUp)
+        ) {
+            self.record(&email, EventKind::WrongCode, By::Device(device))
+                .await;
+        }
         self.finish_sign_in(client, outcome, SignInMethod::Code)
             .await
     }
@@ -153,7 +162,15 @@ impl AuthService {
         if let Err(err) = self.hooks.signed_in(&event).await {
             tracing::error!(error = %err, "the sign-in hook failed");
         }
-        self.notice_new_device(&new_session.session);
+        let kind = match method {
+            SignInMethod::Link => EventKind::SignedInWithLink,
+            SignInMethod::Code => EventKind::SignedInWithCode,
+            SignInMethod::Passkey => EventKind::SignedInWithPasskey,
+        };
+        let session = &new_session.session;
+        self.record(&session.email, kind, By::Session(session))
+            .await;
+        self.notice_new_device(session);
     }
 
     /// Ends the session behind `token`, or with `everywhere` every session of its address,
@@ -167,11 +184,15 @@ impl AuthService {
         let Some(session) = self.store.session(token, now).await? else {
             return Ok(None);
         };
-        if everywhere {
+        let kind = if everywhere {
             self.store.logout_all(&session.email, now).await?;
+            EventKind::SignedOutEverywhere
         } else {
             self.store.logout(token, now).await?;
-        }
+            EventKind::SignedOut
+        };
+        self.record(&session.email, kind, By::Session(&session))
+            .await;
         self.announce_sign_out(&session, everywhere, now).await;
         Ok(Some(session))
     }
@@ -182,6 +203,13 @@ impl AuthService {
         let now = self.clock.now();
         let ended = self.store.logout_session(&current.email, id, now).await?;
         if ended {
+            let kind = if id == current.id {
+                EventKind::SignedOut
+            } else {
+                EventKind::SessionEnded
+            };
+            self.record(&current.email, kind, By::Session(current))
+                .await;
             self.announce_sign_out(current, false, now).await;
         }
         Ok(ended)

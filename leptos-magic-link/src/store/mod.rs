@@ -18,9 +18,13 @@ use sea_orm::{
     TransactionTrait,
 };
 
+mod account;
+mod events;
 mod issue;
 mod notices;
-pub use notices::{DeviceKey, KNOWN_DEVICE_FOR};
+pub use account::DeletedAccount;
+pub use events::{NewEvent, RECENT_EVENTS};
+pub use notices::{DeviceKey, KNOWN_DEVICE_FOR, SignedOutEverywhere};
 #[cfg(feature = "passkeys")]
 pub mod passkeys;
 mod redeem;

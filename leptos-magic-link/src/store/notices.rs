@@ -11,9 +11,19 @@ use sea_orm::{
 use super::{AuthStore, StoreError, after, before};
 use crate::{
     domain::{Email, LinkToken},
-    entities::{known_device, session, sign_out_link},
+    entities::{credential, known_device, passkey, session, sign_out_link},
     secrets::token_hash,
 };
+
+/// What a "sign out everywhere" link did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedOutEverywhere {
+    pub email: Email,
+    /// Live sessions ended.
+    pub sessions: u64,
+    /// Passkeys added since the sign-in the notice warned of, removed.
+    pub passkeys: u64,
+}
 
 /// How long a device stays known: a sign-in from one unused for longer is news again.
 pub const KNOWN_DEVICE_FOR: std::time::Duration = std::time::Duration::from_secs(90 * 24 * 3600);
@@ -59,6 +69,11 @@ impl AuthStore {
         let news = match this {
             // The address's very first sign-in is no news to anyone.
             None => !known.is_empty(),
+            // Seen later already (two sign-ins noted out of order): nothing to update.
+            Some(row) if row.last_seen_at >= now => {
+                txn.commit().await?;
+                return Ok(false);
+            }
             Some(row) => row.last_seen_at <= before(now, KNOWN_DEVICE_FOR),
         };
         known_device::Entity::insert(known_device::ActiveModel {
@@ -83,11 +98,31 @@ impl AuthStore {
         Ok(news)
     }
 
-    /// A new "sign out everywhere" link for `email`, usable once until `now` plus a session's
-    /// lifetime (as long as the session it warns of may last). Only its hash is kept.
+    /// Forgets that `email` signed in from `device` at `at`, when a notice of it could not be
+    /// sent: the device's next sign-in is news again (unless it has signed in since).
+    pub async fn forget_device(
+        &self,
+        email: &Email,
+        device: DeviceKey<'_>,
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        known_device::Entity::delete_many()
+            .filter(known_device::Column::Email.eq(email.as_str()))
+            .filter(known_device::Column::Browser.eq(cut(device.browser)))
+            .filter(known_device::Column::Network.eq(cut(device.network)))
+            .filter(known_device::Column::LastSeenAt.eq(at))
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// A new "sign out everywhere" link for `email`, warning of a sign-in at `since`, usable
+    /// once until `now` plus a session's lifetime (as long as the session it warns of may
+    /// last). Only its hash is kept.
     pub async fn issue_sign_out_link(
         &self,
         email: &Email,
+        since: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<LinkToken, StoreError> {
         let token = LinkToken::generate()?;
@@ -95,6 +130,7 @@ impl AuthStore {
             id: NotSet,
             token_hash: Set(token_hash(token.expose())),
             email: Set(email.clone()),
+            since: Set(since),
             created_at: Set(now),
             expires_at: Set(after(now, self.policy.session_lifetime)),
         })
@@ -118,14 +154,15 @@ impl AuthStore {
     }
 
     /// Uses a "sign out everywhere" link: deletes it and, if this call was the one that
-    /// deleted it, ends every live session of its address, in one transaction. Returns the
-    /// address and how many sessions ended, or `None` for a link that is unknown, used or
-    /// expired.
+    /// deleted it, in one transaction ends every live session of its address, deletes its
+    /// unused links and codes, and removes the passkeys added since the sign-in the notice
+    /// warned of (whoever signed in may have added one to come back with). `None` for a link
+    /// that is unknown, used or expired.
     pub async fn use_sign_out_link(
         &self,
         token: &LinkToken,
         now: DateTime<Utc>,
-    ) -> Result<Option<(Email, u64)>, StoreError> {
+    ) -> Result<Option<SignedOutEverywhere>, StoreError> {
         let hash = token_hash(token.expose());
         let Some(row) = sign_out_link::Entity::find()
             .filter(sign_out_link::Column::TokenHash.eq(hash.as_str()))
@@ -145,15 +182,29 @@ impl AuthStore {
             txn.rollback().await?;
             return Ok(None);
         }
-        let ended = session::Entity::update_many()
+        let sessions = session::Entity::update_many()
             .col_expr(session::Column::ExpiresAt, Expr::value(now))
             .filter(session::Column::Email.eq(row.email.as_str()))
             .filter(session::Column::ExpiresAt.gt(now))
             .exec(&txn)
             .await?
             .rows_affected;
+        credential::Entity::delete_many()
+            .filter(credential::Column::Email.eq(row.email.as_str()))
+            .exec(&txn)
+            .await?;
+        let passkeys = passkey::Entity::delete_many()
+            .filter(passkey::Column::Email.eq(row.email.as_str()))
+            .filter(passkey::Column::CreatedAt.gte(row.since))
+            .exec(&txn)
+            .await?
+            .rows_affected;
         txn.commit().await?;
-        Ok(Some((row.email, ended)))
+        Ok(Some(SignedOutEverywhere {
+            email: row.email,
+            sessions,
+            passkeys,
+        }))
     }
 
     /// How many devices `email` is known to have signed in from, for tests and tools.

@@ -62,7 +62,7 @@ async fn every_state_changing_endpoint_refuses_another_site_and_changes_nothing(
     let before = rows(&app).await;
 
     let both = format!("{signed_in}; {pending}");
-    let endpoints: [(&str, Vec<(&str, &str)>); 8] = [
+    let endpoints: [(&str, Vec<(&str, &str)>); 9] = [
         ("/api/auth/request", vec![("email", "victim@example.com")]),
         ("/api/auth/redeem", vec![("token", token.as_str())]),
         (
@@ -79,6 +79,10 @@ async fn every_state_changing_endpoint_refuses_another_site_and_changes_nothing(
         (
             "/api/auth/sign-out-everywhere",
             vec![("token", sign_out.as_str())],
+        ),
+        (
+            "/api/auth/delete-account",
+            vec![("confirm", "held@example.com")],
         ),
     ];
     let mut cases = 0;

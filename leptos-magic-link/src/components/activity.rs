@@ -1,0 +1,54 @@
+use leptos::prelude::*;
+
+use crate::api::activity;
+
+/// "Recent activity": the signed-in address's last 20 events, newest first, each with when,
+/// the browser and the network. Place it inside [`RequireAuth`](super::RequireAuth).
+#[component]
+pub fn Activity() -> impl IntoView {
+    let events = Resource::new(|| (), |()| activity());
+    view! {
+        <section class="card" aria-labelledby="activity-title">
+            <h2 id="activity-title">"Recent activity"</h2>
+            <p class="hint">"What happened to your account lately. Anything you don't recognise? Sign out everywhere."</p>
+            <Transition fallback=|| view! { <p>"Loading…"</p> }>
+                {move || {
+                    events
+                        .get()
+                        .map(|reply| match reply {
+                            Ok(list) if list.is_empty() => {
+                                view! { <p>"Nothing yet."</p> }.into_any()
+                            }
+                            Ok(list) => {
+                                view! {
+                                    <ol class="activity">
+                                        {list
+                                            .into_iter()
+                                            .map(|event| {
+                                                let from = [event.device, event.network]
+                                                    .into_iter()
+                                                    .flatten()
+                                                    .collect::<Vec<_>>()
+                                                    .join(" · ");
+                                                view! {
+                                                    <li class="event">
+                                                        <strong>{event.what}</strong>
+                                                        <p class="hint">
+                                                            <time>{event.at}</time>
+                                                            {(!from.is_empty()).then(|| format!(" · {from}"))}
+                                                        </p>
+                                                    </li>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </ol>
+                                }
+                                    .into_any()
+                            }
+                            Err(err) => view! { <p class="callout-error">{err.error}</p> }.into_any(),
+                        })
+                }}
+            </Transition>
+        </section>
+    }
+}

@@ -1,0 +1,56 @@
+//! Deleting the signed-in account.
+
+use axum::http::StatusCode;
+use leptos_axum::redirect;
+
+use super::{
+    account_with_error, fail, home_with_error, parts, paths, service,
+    sessions::{live_session, require_fresh},
+    unavailable,
+};
+use crate::{
+    cookies::{session_cookie, set_cookie},
+    replies::AuthError,
+};
+
+/// What a browser with no live session gets: a second delete, or one from another tab.
+pub const NOTHING_TO_DELETE: &str =
+    "You are signed out: this account is already deleted, or you need to sign in to delete it.";
+
+/// What a confirmation that is not the address gets.
+pub const TYPE_YOUR_ADDRESS: &str = "Type your email address exactly to confirm.";
+
+pub async fn delete_account(confirm: String) -> Result<(), AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let Some(session) = live_session(&service, &parts).await? else {
+        return Err(fail(
+            &parts,
+            StatusCode::UNAUTHORIZED,
+            NOTHING_TO_DELETE,
+            home_with_error,
+        ));
+    };
+    // The typed address, as a last look at what is about to go.
+    if !confirm.trim().eq_ignore_ascii_case(session.email.as_str()) {
+        return Err(fail(
+            &parts,
+            StatusCode::BAD_REQUEST,
+            TYPE_YOUR_ADDRESS,
+            account_with_error,
+        ));
+    }
+    require_fresh(&service, &parts, &session)?;
+    match service.delete_account(&session).await {
+        Ok(_) => {
+            set_cookie(&service, session_cookie(&service), "", 0);
+            redirect(&format!("{}?deleted=1", paths().login));
+            Ok(())
+        }
+        Err(err) => Err(unavailable(
+            &parts,
+            &err,
+            "delete an account",
+            account_with_error,
+        )),
+    }
+}

@@ -1,0 +1,472 @@
+//! Deleting an account: over HTTP against the real server, and in the store against SQLite
+//! and the PostgreSQL at 127.0.0.1:5432.
+
+use std::time::Duration;
+
+use app::{
+    auth::{
+        Code, Email,
+        client::ClientKey,
+        entities::{
+            credential,
+            event::{self, EventKind},
+            failure, known_client, known_device, passkey, passkey_challenge,
+            passkey_challenge::Purpose,
+            passkey_user, session, sign_out_link,
+        },
+        secrets::CodeHasher,
+        store::{
+            AuthStore, CodeClaim, DeletedAccount, Device, DeviceKey, NewEvent, Policy,
+            RECENT_EVENTS,
+            passkeys::{ChallengeOwner, NewPasskey},
+        },
+    },
+    users::user,
+};
+use chrono::{DateTime, TimeZone, Utc};
+use reqwest::{StatusCode, header};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+
+use crate::support::app::{TestApp, spawn_app};
+
+fn json(body: &str) -> serde_json::Value {
+    serde_json::from_str(body).unwrap()
+}
+
+async fn is_signed_in(app: &TestApp, cookie: &str) -> bool {
+    let reply = app.post("/api/auth/session", &[], Some(cookie)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.body != "null"
+}
+
+/// Makes every session of `email` look as if it signed in an hour ago.
+async fn age_sessions(app: &TestApp, email: &str) {
+    use sea_orm::sea_query::Expr;
+    let hour_ago = Utc::now() - chrono::Duration::hours(1);
+    session::Entity::update_many()
+        .col_expr(
+            session::Column::AuthenticatedAt,
+            Expr::value(Some(hour_ago)),
+        )
+        .filter(session::Column::Email.eq(email))
+        .exec(&app.db)
+        .await
+        .unwrap();
+}
+
+async fn users_row(app: &TestApp, email: &str) -> bool {
+    user::Entity::find()
+        .filter(user::Column::Email.eq(email))
+        .count(&app.db)
+        .await
+        .unwrap()
+        == 1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_account_needs_the_address_typed_and_a_fresh_sign_in() {
+    let app = spawn_app().await;
+    let laptop = app.sign_in("alice@example.com").await;
+    let phone = app.sign_in("alice@example.com").await;
+    let bob = app.sign_in("bob@example.com").await;
+    assert!(users_row(&app, "alice@example.com").await);
+    let server = &app;
+    let delete = |cookie: Option<&str>, confirm: &str| {
+        let confirm = confirm.to_owned();
+        let cookie = cookie.map(str::to_owned);
+        async move {
+            server
+                .post(
+                    "/api/auth/delete-account",
+                    &[("confirm", confirm.as_str())],
+                    cookie.as_deref(),
+                )
+                .await
+        }
+    };
+
+    // Signed out, there is nothing to delete.
+    let reply = delete(None, "alice@example.com").await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+    // The address must be typed, exactly.
+    for wrong in ["", " ", "bob@example.com", "alice@example.co", "alice"] {
+        let reply = delete(Some(&laptop), wrong).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::BAD_REQUEST,
+            "{wrong:?}: {}",
+            reply.body
+        );
+        assert_eq!(
+            json(&reply.body)["error"],
+            "Type your email address exactly to confirm."
+        );
+    }
+    // A stale sign-in must confirm first.
+    age_sessions(&app, "alice@example.com").await;
+    let reply = delete(Some(&laptop), "alice@example.com").await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    assert_eq!(json(&reply.body)["fresh_sign_in_required"], true);
+    assert!(is_signed_in(&app, &laptop).await && is_signed_in(&app, &phone).await);
+    assert!(users_row(&app, "alice@example.com").await);
+
+    // A fresh sign-in deletes: every session of alice ends, her row in the app is gone, and
+    // she is told by email. Bob keeps everything.
+    let fresh = app.sign_in("alice@example.com").await;
+    let mails_before = app.mails().await.len();
+    let reply = delete(Some(&fresh), "  Alice@Example.com ").await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let cleared = reply.cookie("session").expect("the cookie is cleared");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    for cookie in [&laptop, &phone, &fresh] {
+        assert!(!is_signed_in(&app, cookie).await);
+    }
+    assert!(!users_row(&app, "alice@example.com").await, "the hook ran");
+    assert!(users_row(&app, "bob@example.com").await);
+    assert!(is_signed_in(&app, &bob).await);
+    let mails = app.mails().await;
+    assert_eq!(mails.len(), mails_before + 1);
+    let told = mails.last().unwrap();
+    assert!(
+        told.starts_with("Your Magic Link Auth account is deleted"),
+        "{told}"
+    );
+    assert!(told.contains("alice@example.com"), "{told}");
+    assert_eq!(
+        session::Entity::find()
+            .filter(session::Column::Email.eq("alice@example.com"))
+            .count(&app.db)
+            .await
+            .unwrap(),
+        0
+    );
+
+    // A second delete, or one from another tab, is a clean no-op with a message.
+    let again = delete(Some(&fresh), "alice@example.com").await;
+    assert_eq!(again.status, StatusCode::UNAUTHORIZED, "{}", again.body);
+    assert!(
+        json(&again.body)["error"]
+            .as_str()
+            .unwrap()
+            .contains("already deleted"),
+        "{}",
+        again.body
+    );
+    assert_eq!(app.mails().await.len(), mails_before + 1);
+
+    // With JavaScript off, the form lands on the login page, which says so.
+    let back = app.sign_in("alice@example.com").await;
+    let form = app
+        .send(
+            app.http
+                .post(format!("{}/api/auth/delete-account", app.base))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::ACCEPT, "text/html")
+                .header(header::COOKIE, &back)
+                .body("confirm=alice%40example.com"),
+        )
+        .await;
+    assert_eq!(form.status, StatusCode::FOUND, "{}", form.body);
+    let location = form.headers[header::LOCATION].to_str().unwrap();
+    assert_eq!(location, "/?deleted=1");
+    let page = app.get(location).await;
+    assert!(
+        page.body.contains("Your account is deleted"),
+        "{}",
+        page.body
+    );
+    assert!(!is_signed_in(&app, &back).await);
+}
+
+// The store, against both databases.
+
+fn store(db: &DatabaseConnection) -> AuthStore {
+    let policy = Policy {
+        credential_lifetime: Duration::from_secs(1800),
+        session_lifetime: Duration::from_secs(7 * 24 * 3600),
+        rate_limit: 5,
+        email_rate_limit: 10,
+        code_max_attempts: 5,
+        code_daily_limit: 10,
+        mail_deadline: Duration::from_secs(90),
+        allowed_emails: None,
+    };
+    AuthStore::new(db.clone(), CodeHasher::new(1, 4).expect("hasher"), policy)
+}
+
+fn noon() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
+}
+
+/// How many rows each auth table holds for `email`.
+async fn rows_of(db: &DatabaseConnection, email: &str) -> [u64; 10] {
+    [
+        event::Entity::find()
+            .filter(event::Column::Email.eq(email))
+            .count(db)
+            .await
+            .unwrap(),
+        session::Entity::find()
+            .filter(session::Column::Email.eq(email))
+            .count(db)
+            .await
+            .unwrap(),
+        credential::Entity::find()
+            .filter(credential::Column::Email.eq(email))
+            .count(db)
+            .await
+            .unwrap(),
+        failure::Entity::find()
+            .filter(failure::Column::Email.eq(email))
+            .count(db)
+            .await
+            .unwrap(),
+        known_client::Entity::find()
+            .filter(known_client::Column::Email.eq(email))
+            .count(db)
+            .await
+            .unwrap(),
+        known_device::Entity::find()
+            .filter(known_device::Column::Email.eq(email))
+            .count(db)
+            .await
+            .unwrap(),
+        sign_out_link::Entity::find()
+            .filter(sign_out_link::Column::Email.eq(email))
+            .count(db)
+            .await
+            .unwrap(),
+        passkey::Entity::find()
+            .filter(passkey::Column::Email.eq(email))
+            .count(db)
+            .await
+            .unwrap(),
+        passkey_user::Entity::find()
+            .filter(passkey_user::Column::Email.eq(email))
+            .count(db)
+            .await
+            .unwrap(),
+        passkey_challenge::Entity::find()
+            .filter(passkey_challenge::Column::Email.eq(email))
+            .count(db)
+            .await
+            .unwrap(),
+    ]
+}
+
+/// Gives `address` a row in every auth table, as its use of the app would.
+async fn populate(store: &AuthStore, address: &str, n: u8) {
+    let email = Email::parse(address).unwrap();
+    let client = ClientKey::of([192, 0, 2, n].into(), 64);
+    let issued = store.issue(&email, &client, noon()).await.unwrap();
+    store
+        .redeem_link(&issued.token, &client, &Device::default(), noon())
+        .await
+        .unwrap();
+    let pending = store.issue(&email, &client, noon()).await.unwrap();
+    // A wrong code (the right one is `pending.code`), counted against the address.
+    let wrong = if pending.code.expose() == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    let claim = CodeClaim {
+        pending: None,
+        client: &client,
+    };
+    assert!(
+        store
+            .redeem_code(
+                &email,
+                &Code::parse(wrong).unwrap(),
+                &claim,
+                &Device::default(),
+                noon()
+            )
+            .await
+            .is_err()
+    );
+    let device = DeviceKey {
+        browser: "Firefox on macOS",
+        network: "192.0.2.0/24",
+    };
+    store.note_device(&email, device, noon()).await.unwrap();
+    store
+        .issue_sign_out_link(&email, noon(), noon())
+        .await
+        .unwrap();
+    store
+        .record_event(NewEvent {
+            email: &email,
+            kind: EventKind::SignedInWithLink,
+            device: Some("Firefox on macOS"),
+            network: Some("192.0.2.0/24"),
+            at: noon(),
+        })
+        .await
+        .unwrap();
+    store.passkey_user_handle(&email, noon()).await.unwrap();
+    store
+        .add_passkey(
+            NewPasskey {
+                email: &email,
+                name: "Laptop",
+                credential_id: &format!("cred-{address}"),
+                passkey: "{}",
+            },
+            noon(),
+        )
+        .await
+        .unwrap();
+    store
+        .save_challenge(
+            Purpose::Register,
+            ChallengeOwner {
+                email: Some(&email),
+                client: None,
+            },
+            "{}".to_owned(),
+            noon(),
+            Duration::from_secs(300),
+        )
+        .await
+        .unwrap();
+}
+
+on_both_databases!(
+    deleting_an_account_removes_everything_of_it_and_nothing_else,
+    events_are_kept_apart_newest_first_and_purged_past_retention,
+);
+
+async fn events_are_kept_apart_newest_first_and_purged_past_retention(db: &DatabaseConnection) {
+    let store = store(db);
+    let alice = Email::parse("alice@example.com").unwrap();
+    let bob = Email::parse("bob@example.com").unwrap();
+    for minute in 0..25 {
+        store
+            .record_event(NewEvent {
+                email: &alice,
+                kind: if minute % 2 == 0 {
+                    EventKind::SignedInWithLink
+                } else {
+                    EventKind::WrongCode
+                },
+                device: Some("Firefox on macOS"),
+                network: None,
+                at: noon() + chrono::Duration::minutes(minute),
+            })
+            .await
+            .unwrap();
+    }
+    store
+        .record_event(NewEvent {
+            email: &bob,
+            kind: EventKind::PasskeyAdded,
+            device: None,
+            network: Some("2001:db8:7::/48"),
+            at: noon() + chrono::Duration::hours(1),
+        })
+        .await
+        .unwrap();
+    let recent = store.recent_events(&alice).await.unwrap();
+    assert_eq!(recent.len() as u64, RECENT_EVENTS);
+    assert!(recent.iter().all(|e| e.email == alice));
+    assert_eq!(recent[0].created_at, noon() + chrono::Duration::minutes(24));
+    assert_eq!(recent[0].kind, EventKind::SignedInWithLink);
+    assert_eq!(recent[1].kind, EventKind::WrongCode);
+    assert!(recent.windows(2).all(|w| w[0].created_at > w[1].created_at));
+    let bobs = store.recent_events(&bob).await.unwrap();
+    assert_eq!(bobs.len(), 1);
+    assert_eq!(bobs[0].network.as_deref(), Some("2001:db8:7::/48"));
+    // Retention: everything at or before the cutoff goes, on every address.
+    let purged = store
+        .purge_events(noon() + chrono::Duration::minutes(9))
+        .await
+        .unwrap();
+    assert_eq!(purged, 10);
+    assert_eq!(store.recent_events(&alice).await.unwrap().len(), 15);
+    assert_eq!(store.recent_events(&bob).await.unwrap().len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_account_page_shows_the_address_its_own_recent_activity() {
+    let app = spawn_app().await;
+    let alice = app.sign_in("alice@example.com").await;
+    // A wrong code typed for alice, by anyone.
+    app.post("/api/auth/request", &[("email", "alice@example.com")], None)
+        .await;
+    let (_, code) = app.last_link_and_code().await;
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    app.post(
+        "/api/auth/verify-code",
+        &[("email", "alice@example.com"), ("code", wrong)],
+        None,
+    )
+    .await;
+    let other = app.sign_in("alice@example.com").await;
+    app.post("/api/auth/logout", &[], Some(&other)).await;
+    let bob = app.sign_in("bob@example.com").await;
+
+    let reply = app.post("/api/auth/activity", &[], Some(&alice)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let events = json(&reply.body);
+    let what: Vec<&str> = events
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["what"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        what,
+        [
+            "Signed out",
+            "Signed in with a link",
+            "Sign-in link requested",
+            "Wrong code entered",
+            "Sign-in link requested",
+            "Signed in with a link",
+            "Sign-in link requested",
+        ]
+    );
+    assert_eq!(events[0]["network"], "127.0.0.0/24");
+    assert!(events[0]["at"].as_str().unwrap().ends_with(" UTC"));
+    // Bob sees only his own, and a stranger nothing.
+    let reply = app.post("/api/auth/activity", &[], Some(&bob)).await;
+    assert_eq!(json(&reply.body).as_array().unwrap().len(), 2);
+    let reply = app.post("/api/auth/activity", &[], None).await;
+    assert_eq!(reply.status, StatusCode::UNAUTHORIZED);
+    // The page lists them.
+    let page = app
+        .send(
+            app.http
+                .get(format!("{}/account", app.base))
+                .header(header::COOKIE, &alice),
+        )
+        .await;
+    assert!(page.body.contains("Recent activity"), "{}", page.body);
+    assert!(page.body.contains("Wrong code entered"), "{}", page.body);
+}
+
+async fn deleting_an_account_removes_everything_of_it_and_nothing_else(db: &DatabaseConnection) {
+    let store = store(db);
+    populate(&store, "alice@example.com", 1).await;
+    populate(&store, "bob@example.com", 2).await;
+    let alice = rows_of(db, "alice@example.com").await;
+    assert!(alice.iter().all(|&rows| rows > 0), "{alice:?}");
+    let bob = rows_of(db, "bob@example.com").await;
+
+    let deleted = store
+        .delete_account(&Email::parse("alice@example.com").unwrap(), noon())
+        .await
+        .unwrap();
+    assert_eq!(deleted.live_sessions, 1);
+    assert_eq!(deleted.rows, alice.iter().sum::<u64>());
+    assert_eq!(rows_of(db, "alice@example.com").await, [0; 10]);
+    assert_eq!(rows_of(db, "bob@example.com").await, bob);
+    // Once more: nothing left to remove.
+    let again = store
+        .delete_account(&Email::parse("alice@example.com").unwrap(), noon())
+        .await
+        .unwrap();
+    assert_eq!(again, DeletedAccount::default());
+}
