@@ -11,7 +11,13 @@ use crate::{api::DeleteAccount, state::use_auth};
 pub fn DeleteAccountForm() -> impl IntoView {
     let auth = use_auth();
     let delete = ServerAction::<DeleteAccount>::new();
-    auth.refetch_after(delete.version());
+    // Only a deletion changes who is signed in. Reading the session again after a refusal
+    // would re-render the page around this form and lose its message.
+    Effect::new(move |_| {
+        if matches!(delete.value().get(), Some(Ok(()))) {
+            auth.refetch();
+        }
+    });
     let pending = delete.pending();
     let query = use_query_map();
     let redirected = move || query.read().get("error").unwrap_or_default();
