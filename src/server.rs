@@ -54,6 +54,12 @@ pub enum StartupError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(
+        "MAGIC_LINK_METRICS_ADDR={0:?} is not usable: must be an address and port, such as 127.0.0.1:9090"
+    )]
+    MetricsAddr(String),
+    #[error("could not start the metrics recorder: {0}")]
+    Metrics(String),
 }
 
 /// What every request handler can reach.
@@ -142,7 +148,11 @@ pub async fn run() -> Result<(), StartupError> {
         leptos_options.env = leptos::config::Env::PROD;
     }
     let addr = leptos_options.site_addr;
+    let metrics = metrics_addr()?;
     let db = connect_and_migrate(config.database_url.expose_secret()).await?;
+    if let Some(metrics) = metrics {
+        serve_metrics(metrics).await?;
+    }
 
     let listener = TcpListener::bind(addr)
         .await
@@ -150,6 +160,56 @@ pub async fn run() -> Result<(), StartupError> {
     tracing::info!("listening on http://{addr}");
     let state = AppState::new(leptos_options, db, config)?;
     serve(listener, state, shutdown_signal()).await
+}
+
+/// `MAGIC_LINK_METRICS_ADDR`: where to serve `/metrics`, if anywhere.
+fn metrics_addr() -> Result<Option<SocketAddr>, StartupError> {
+    let Some(value) = std::env::var("MAGIC_LINK_METRICS_ADDR")
+        .ok()
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+    else {
+        return Ok(None);
+    };
+    value
+        .parse()
+        .map(Some)
+        .map_err(|_| StartupError::MetricsAddr(value))
+}
+
+/// Installs the Prometheus recorder and serves its text at `/metrics` on `addr`, a listener of
+/// its own: the app's address never serves it.
+async fn serve_metrics(addr: SocketAddr) -> Result<(), StartupError> {
+    use metrics_exporter_prometheus::{Matcher, PrometheusBuilder};
+    // Seconds: 1 ms to 30 s, for request and mail-send times.
+    const BUCKETS: [f64; 14] = [
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    ];
+    let handle = PrometheusBuilder::new()
+        .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &BUCKETS)
+        .and_then(|builder| builder.install_recorder())
+        .map_err(|err| StartupError::Metrics(err.to_string()))?;
+    crate::auth::metrics::describe();
+    // Without the exporter's own listener, its upkeep (draining histogram samples) is ours.
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            ticks.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartupError::Bind { addr, source })?;
+    tracing::info!("serving metrics on http://{addr}/metrics");
+    let metrics = Router::new().route("/metrics", get(move || std::future::ready(handle.render())));
+    tokio::spawn(async move {
+        if let Err(err) = axum::serve(listener, metrics).await {
+            tracing::error!(error = %err, "the metrics listener stopped");
+        }
+    });
+    Ok(())
 }
 
 /// How long slow clients may take. A client that trickles its request is cut off, so a few

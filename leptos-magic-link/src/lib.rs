@@ -111,6 +111,8 @@ pub mod http;
 #[cfg(feature = "ssr")]
 pub mod mail;
 #[cfg(feature = "ssr")]
+pub mod metrics;
+#[cfg(feature = "ssr")]
 pub mod origin;
 #[cfg(feature = "ssr")]
 pub mod secrets;

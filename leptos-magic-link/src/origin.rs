@@ -82,6 +82,7 @@ pub async fn refuse_cross_site(
     };
     let path = request.uri().path();
     tracing::info!(path, %reason, "refused a cross-site request");
+    crate::metrics::refused(crate::metrics::Refusal::CrossSite);
     if is_form_post(request.headers()) {
         let back = format!(
             "{}?error={}",

@@ -126,7 +126,8 @@ impl AuthBuilder {
 pub trait MagicLinkRouter {
     /// Makes `auth` reachable from every server function and page (as a request extension),
     /// and refuses every state-changing request from another site before any handler runs.
-    /// In debug builds it also serves the dev mailbox at `/dev/mailbox`.
+    /// It times every auth endpoint for [`crate::metrics`]. In debug builds it also serves the
+    /// dev mailbox at `/dev/mailbox`.
     ///
     /// Call it after the app's routes and fallback are in place: a layer covers only what
     /// the router holds when it is added.
@@ -156,5 +157,7 @@ impl<S: Clone + Send + Sync + 'static> MagicLinkRouter for Router<S> {
                 same_origin,
                 refuse_cross_site,
             ))
+            // Outermost, so a refused request is timed too.
+            .layer(middleware::from_fn(crate::metrics::time_auth_endpoints))
     }
 }

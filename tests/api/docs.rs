@@ -16,7 +16,7 @@ const ENV_EXAMPLE: &str = include_str!("../../.env.example");
 
 /// Variables read by the app and the libraries underneath rather than by `AuthConfig`, as
 /// the README's table shows them after the library's own.
-const APP_VARIABLES: [(&str, &str, &str); 4] = [
+const APP_VARIABLES: [(&str, &str, &str); 5] = [
     (
         "RUST_LOG",
         "`info,sqlx=warn`",
@@ -26,6 +26,11 @@ const APP_VARIABLES: [(&str, &str, &str); 4] = [
         "MAGIC_LINK_LOG_FORMAT",
         "`text`",
         "`text` (coloured only when stdout is a terminal) or `json`: one JSON object per line (`timestamp`, `level`, `target`, `fields`), for a log shipper",
+    ),
+    (
+        "MAGIC_LINK_METRICS_ADDR",
+        "unset: no metrics",
+        "an address and port, such as `127.0.0.1:9090`: Prometheus text at `/metrics` there, a listener of its own (the app's address never serves it); see \"Metrics\"",
     ),
     (
         "LEPTOS_SITE_ADDR",

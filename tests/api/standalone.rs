@@ -485,3 +485,149 @@ async fn logs_are_json_lines_when_asked_and_plain_text_in_a_file() {
         }
     }
 }
+
+/// The value of one series (`name` or `name{labels}`) in Prometheus text.
+fn series(text: &str, series: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .and_then(|value| value.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_a_scripted_flow_exactly_on_their_own_address() {
+    let Some(binary) = release_binary() else {
+        return;
+    };
+    let metrics_addr = crate::support::free_local_addr();
+    let server = Standalone::start(
+        &binary,
+        &[
+            ("MAGIC_LINK_METRICS_ADDR", metrics_addr.as_str()),
+            ("MAGIC_LINK_MAIL_PROVIDER", "file"),
+            ("MAGIC_LINK_MAIL_OUTBOX", "outbox"),
+        ],
+    )
+    .await;
+    let http = client();
+    let post = |path: &str, body: String| {
+        http.post(format!("{}{path}", server.base))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body)
+    };
+    let scrape = || async {
+        let reply = http
+            .get(format!("http://{metrics_addr}/metrics"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), StatusCode::OK);
+        reply.text().await.unwrap()
+    };
+
+    // One link, mailed; one wrong code; the link used; a cross-site request; a sign-out.
+    let sent = post("/api/auth/request", "email=metrics%40example.com".into())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::OK);
+    let mail = files_in(&server.folder.path().join("outbox"), 1)
+        .await
+        .remove(0);
+    let text = text_part(&std::fs::read_to_string(mail).unwrap());
+    let link = text.lines().find(|l| l.starts_with("http://")).unwrap();
+    let token = token_of(link);
+    let code = text.split("sign-in page: ").nth(1).unwrap()[..6].to_owned();
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let refused = post(
+        "/api/auth/verify-code",
+        format!("email=metrics%40example.com&code={wrong}"),
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    let signed_in = post("/api/auth/redeem", format!("token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    let cookie = signed_in.headers()[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let cross_site = post("/api/auth/logout", String::new())
+        .header(header::ORIGIN, "https://evil.example")
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    let out = post("/api/auth/logout", String::new())
+        .header(header::COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(out.status(), StatusCode::OK);
+
+    // The mail is recorded as sent just after it is written: wait for that.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut text = scrape().await;
+    while series(&text, "magic_link_links_mailed_total").is_none() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        text = scrape().await;
+    }
+    let expected = [
+        ("magic_link_links_requested_total", 1.0),
+        ("magic_link_links_mailed_total", 1.0),
+        ("magic_link_wrong_codes_total", 1.0),
+        ("magic_link_sign_ins_total{method=\"link\"}", 1.0),
+        (
+            "magic_link_requests_refused_total{reason=\"cross_site\"}",
+            1.0,
+        ),
+        ("magic_link_sessions_ended_total", 1.0),
+        ("magic_link_mail_send_seconds_count", 1.0),
+        (
+            "magic_link_request_seconds_count{endpoint=\"request\"}",
+            1.0,
+        ),
+        (
+            "magic_link_request_seconds_count{endpoint=\"verify-code\"}",
+            1.0,
+        ),
+        ("magic_link_request_seconds_count{endpoint=\"redeem\"}", 1.0),
+        ("magic_link_request_seconds_count{endpoint=\"logout\"}", 2.0),
+    ];
+    for (name, value) in expected {
+        assert_eq!(series(&text, name), Some(value), "{name} in:\n{text}");
+    }
+    for absent in [
+        "magic_link_links_failed_total",
+        "magic_link_sign_ins_total{method=\"code\"}",
+        "magic_link_requests_refused_total{reason=\"rate_limit\"}",
+    ] {
+        assert_eq!(series(&text, absent), None, "{absent} in:\n{text}");
+    }
+    // No label names a person, a token or a client.
+    for secret in [
+        "metrics@example.com",
+        token.as_str(),
+        code.as_str(),
+        "127.0.0.1",
+    ] {
+        assert!(!text.contains(secret), "{secret} in:\n{text}");
+    }
+    assert!(text.contains("# HELP magic_link_sign_ins_total"), "{text}");
+
+    // The app's own address does not serve them.
+    let own = http
+        .get(format!("{}/metrics", server.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(own.status(), StatusCode::NOT_FOUND);
+    assert!(!own.text().await.unwrap().contains("magic_link_"));
+}

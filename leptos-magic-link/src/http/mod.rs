@@ -128,6 +128,7 @@ fn redeem_refused(parts: &Parts, err: RedeemError, back_to: impl Fn(&str) -> Str
         RedeemError::WrongCode { .. } | RedeemError::CodeUsedUp => StatusCode::UNAUTHORIZED,
         RedeemError::CodesPaused => {
             tracing::info!("code refused: the address has had its wrong codes for the day");
+            crate::metrics::refused(crate::metrics::Refusal::RateLimit);
             StatusCode::TOO_MANY_REQUESTS
         }
         RedeemError::Busy => {

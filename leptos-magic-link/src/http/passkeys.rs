@@ -31,6 +31,7 @@ fn refused(parts: &axum::http::request::Parts, err: PasskeyFlowError) -> AuthErr
     let status = match &err {
         PasskeyFlowError::Unavailable => StatusCode::NOT_FOUND,
         PasskeyFlowError::TooManyFailures => {
+            crate::metrics::refused(crate::metrics::Refusal::RateLimit);
             return fail(
                 parts,
                 StatusCode::TOO_MANY_REQUESTS,

@@ -64,6 +64,7 @@ pub async fn request_link(
         )),
         Err(RequestLinkError::Issue(IssueError::RateLimited(limit))) => {
             tracing::info!(?limit, "link request refused by the rate limit");
+            crate::metrics::refused(crate::metrics::Refusal::RateLimit);
             Err(fail(
                 &parts,
                 StatusCode::TOO_MANY_REQUESTS,
@@ -80,6 +81,7 @@ pub async fn request_link(
         }
         Err(RequestLinkError::Captcha(err @ CaptchaError::Refused)) => {
             tracing::info!("link request refused by the CAPTCHA check");
+            crate::metrics::refused(crate::metrics::Refusal::Captcha);
             Err(fail(
                 &parts,
                 StatusCode::BAD_REQUEST,
@@ -151,12 +153,15 @@ fn finish_sign_in(
             })
         }
         // Logged by the service, with the client.
-        Err(SignInError::TooManyFailures) => Err(fail(
-            parts,
-            StatusCode::TOO_MANY_REQUESTS,
-            RATE_LIMITED,
-            back,
-        )),
+        Err(SignInError::TooManyFailures) => {
+            crate::metrics::refused(crate::metrics::Refusal::RateLimit);
+            Err(fail(
+                parts,
+                StatusCode::TOO_MANY_REQUESTS,
+                RATE_LIMITED,
+                back,
+            ))
+        }
         Err(SignInError::Malformed(message)) => {
             Err(fail(parts, StatusCode::BAD_REQUEST, &message, back))
         }

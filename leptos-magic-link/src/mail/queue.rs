@@ -213,6 +213,11 @@ impl Worker {
         let Some(id) = outgoing.credential_id else {
             return;
         };
+        match delivery {
+            Delivery::Sent => crate::metrics::link_mailed(true),
+            Delivery::Failed => crate::metrics::link_mailed(false),
+            Delivery::Pending | Delivery::Withheld => {}
+        }
         let credential = CredentialRef {
             id,
             email: &outgoing.email,
@@ -233,7 +238,10 @@ impl Worker {
         let attempts = self.settings.attempts.max(1);
         let mut attempt = 1;
         loop {
-            match self.mailer.send(mail).await {
+            let started = std::time::Instant::now();
+            let sent = self.mailer.send(mail).await;
+            crate::metrics::mail_sent_in(started);
+            match sent {
                 Ok(()) => return Delivery::Sent,
                 Err(err) if attempt < attempts && is_transient(&err) => {
                     tracing::warn!(error = %err, attempt, "could not send an email; trying again");

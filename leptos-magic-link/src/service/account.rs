@@ -16,6 +16,7 @@ impl AuthService {
     pub async fn delete_account(&self, session: &Session) -> Result<DeletedAccount, StoreError> {
         let now = self.clock.now();
         let deleted = self.store.delete_account(&session.email, now).await?;
+        crate::metrics::sessions_ended(deleted.live_sessions);
         tracing::info!(
             persistent_id = %session.persistent_id,
             rows = deleted.rows,

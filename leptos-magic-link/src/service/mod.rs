@@ -249,6 +249,9 @@ impl AuthService {
         // Off the allow-list the mail stays unsent, but everything else is the same, down to
         // the trip through the queue: the reply tells nobody who may sign in.
         let allowed = self.store.policy().allows(email.as_str());
+        if !allowed {
+            crate::metrics::refused(crate::metrics::Refusal::AllowList);
+        }
         let outgoing = Outgoing {
             mail: allowed.then_some(mail),
             credential_id: Some(issued.id),
@@ -259,6 +262,7 @@ impl AuthService {
             self.store.release(issued.id).await?;
             return Err(RequestLinkError::MailQueueFull);
         }
+        crate::metrics::link_requested();
         self.record(&email, EventKind::LinkRequested, events::By::Device(device))
             .await;
         Ok(LinkSent { email, pending })

@@ -138,6 +138,7 @@ impl AuthService {
             return Ok(None);
         };
         let email = outcome.email.clone();
+        crate::metrics::sessions_ended(outcome.sessions);
         tracing::info!(
             sessions = outcome.sessions,
             passkeys = outcome.passkeys,

@@ -95,6 +95,7 @@ impl AuthService {
             outcome,
             Err(RedeemError::WrongCode { .. } | RedeemError::CodeUsedUp)
         ) {
+            crate::metrics::wrong_code();
             self.record(&email, EventKind::WrongCode, By::Device(device))
                 .await;
         }
@@ -152,6 +153,7 @@ impl AuthService {
     /// Tells the app's hooks that a session started; a failing hook is logged, never shown.
     pub(super) async fn announce_sign_in(&self, new_session: &NewSession, method: SignInMethod) {
         tracing::info!(persistent_id = %new_session.session.persistent_id, ?method, "signed in");
+        crate::metrics::signed_in(method);
         let event = SignedInEvent {
             email: new_session.session.email.clone(),
             persistent_id: new_session.session.persistent_id.clone(),
@@ -185,10 +187,12 @@ impl AuthService {
             return Ok(None);
         };
         let kind = if everywhere {
-            self.store.logout_all(&session.email, now).await?;
+            let ended = self.store.logout_all(&session.email, now).await?;
+            crate::metrics::sessions_ended(ended);
             EventKind::SignedOutEverywhere
         } else {
-            self.store.logout(token, now).await?;
+            let ended = self.store.logout(token, now).await?;
+            crate::metrics::sessions_ended(u64::from(ended));
             EventKind::SignedOut
         };
         self.record(&session.email, kind, By::Session(&session))
@@ -203,6 +207,7 @@ impl AuthService {
         let now = self.clock.now();
         let ended = self.store.logout_session(&current.email, id, now).await?;
         if ended {
+            crate::metrics::sessions_ended(1);
             let kind = if id == current.id {
                 EventKind::SignedOut
             } else {
