@@ -201,6 +201,10 @@ pub mod event {
         pub device: Option<String>,
         /// The network around the client address (IPv4 /24, IPv6 /48), when known.
         pub network: Option<String>,
+        /// How many times it happened: link requests and wrong codes from one browser and
+        /// network within [`MERGE_WITHIN`](crate::store::MERGE_WITHIN) share a row.
+        pub count: i32,
+        /// When it (last) happened.
         pub created_at: DateTimeUtc,
     }
 
@@ -236,6 +240,12 @@ pub mod event {
     }
 
     impl EventKind {
+        /// Whether anyone can cause it for any address (a link request, a wrong code): such
+        /// events are merged, so that they cannot push the others out of view.
+        pub fn is_noisy(self) -> bool {
+            matches!(self, Self::LinkRequested | Self::WrongCode)
+        }
+
         /// How the account page says it.
         pub fn describe(self) -> &'static str {
             match self {

@@ -127,8 +127,11 @@ pub struct LinkPreview {
 /// One event of the address's recent activity, as the account page shows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivityView {
-    /// What happened, such as "Signed in with a link".
+    /// What happened, such as "Signed in with a link" or "Wrong code entered (3 times)".
     pub what: String,
+    /// How many times: link requests and wrong codes from one browser and network within an
+    /// hour are one event.
+    pub count: u32,
     /// The browser and system, when known.
     pub device: Option<String>,
     /// The network around the client address, when known.

@@ -349,7 +349,7 @@ async fn events_are_kept_apart_newest_first_and_purged_past_retention(db: &Datab
                 kind: if minute % 2 == 0 {
                     EventKind::SignedInWithLink
                 } else {
-                    EventKind::WrongCode
+                    EventKind::SignedOut
                 },
                 device: Some("Firefox on macOS"),
                 network: None,
@@ -373,7 +373,7 @@ async fn events_are_kept_apart_newest_first_and_purged_past_retention(db: &Datab
     assert!(recent.iter().all(|e| e.email == alice));
     assert_eq!(recent[0].created_at, noon() + chrono::Duration::minutes(24));
     assert_eq!(recent[0].kind, EventKind::SignedInWithLink);
-    assert_eq!(recent[1].kind, EventKind::WrongCode);
+    assert_eq!(recent[1].kind, EventKind::SignedOut);
     assert!(recent.windows(2).all(|w| w[0].created_at > w[1].created_at));
     let bobs = store.recent_events(&bob).await.unwrap();
     assert_eq!(bobs.len(), 1);
@@ -386,6 +386,47 @@ async fn events_are_kept_apart_newest_first_and_purged_past_retention(db: &Datab
     assert_eq!(purged, 10);
     assert_eq!(store.recent_events(&alice).await.unwrap().len(), 15);
     assert_eq!(store.recent_events(&bob).await.unwrap().len(), 1);
+
+    // Link requests and wrong codes from one browser and network within an hour are one
+    // event with a count, so a stranger's flood cannot push the rest out of view.
+    let carol = Email::parse("carol@example.com").unwrap();
+    let request = |at: DateTime<Utc>, network: &'static str| NewEvent {
+        email: &carol,
+        kind: EventKind::LinkRequested,
+        device: Some("curl/8.5.0"),
+        network: Some(network),
+        at,
+    };
+    for minute in 0..50 {
+        let at = noon() + chrono::Duration::minutes(minute);
+        store
+            .record_event(request(at, "203.0.113.0/24"))
+            .await
+            .unwrap();
+    }
+    store
+        .record_event(request(noon(), "198.51.100.0/24"))
+        .await
+        .unwrap();
+    let two_hours_on = noon() + chrono::Duration::hours(3);
+    store
+        .record_event(request(two_hours_on, "203.0.113.0/24"))
+        .await
+        .unwrap();
+    let carols = store.recent_events(&carol).await.unwrap();
+    let counts: Vec<(Option<&str>, i32)> = carols
+        .iter()
+        .map(|e| (e.network.as_deref(), e.count))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            (Some("203.0.113.0/24"), 1),
+            (Some("203.0.113.0/24"), 50),
+            (Some("198.51.100.0/24"), 1),
+        ]
+    );
+    assert_eq!(carols[1].created_at, noon() + chrono::Duration::minutes(49));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -416,18 +457,18 @@ async fn the_account_page_shows_the_address_its_own_recent_activity() {
         .iter()
         .map(|e| e["what"].as_str().unwrap())
         .collect();
+    // The three link requests from this browser are one event, moved to the last of them.
     assert_eq!(
         what,
         [
             "Signed out",
             "Signed in with a link",
-            "Sign-in link requested",
+            "Sign-in link requested (3 times)",
             "Wrong code entered",
-            "Sign-in link requested",
             "Signed in with a link",
-            "Sign-in link requested",
         ]
     );
+    assert_eq!(events[2]["count"], 3);
     assert_eq!(events[0]["network"], "127.0.0.0/24");
     assert!(events[0]["at"].as_str().unwrap().ends_with(" UTC"));
     // Bob sees only his own, and a stranger nothing.
@@ -455,18 +496,35 @@ async fn deleting_an_account_removes_everything_of_it_and_nothing_else(db: &Data
     assert!(alice.iter().all(|&rows| rows > 0), "{alice:?}");
     let bob = rows_of(db, "bob@example.com").await;
 
-    let deleted = store
-        .delete_account(&Email::parse("alice@example.com").unwrap(), noon())
+    let alice_email = Email::parse("alice@example.com").unwrap();
+    let alice_session = store.list_sessions(&alice_email, noon()).await.unwrap()[0].id;
+    let bob_session = store
+        .list_sessions(&Email::parse("bob@example.com").unwrap(), noon())
         .await
-        .unwrap();
+        .unwrap()[0]
+        .id;
+    // Only one of the address's own live sessions may delete it.
+    assert_eq!(
+        store
+            .delete_account(&alice_email, bob_session, noon())
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(rows_of(db, "alice@example.com").await, alice);
+    let deleted = store
+        .delete_account(&alice_email, alice_session, noon())
+        .await
+        .unwrap()
+        .expect("deleted");
     assert_eq!(deleted.live_sessions, 1);
     assert_eq!(deleted.rows, alice.iter().sum::<u64>());
     assert_eq!(rows_of(db, "alice@example.com").await, [0; 10]);
     assert_eq!(rows_of(db, "bob@example.com").await, bob);
-    // Once more: nothing left to remove.
+    // Once more, as a second tab would: the session is gone, so nothing happens.
     let again = store
-        .delete_account(&Email::parse("alice@example.com").unwrap(), noon())
+        .delete_account(&alice_email, alice_session, noon())
         .await
         .unwrap();
-    assert_eq!(again, DeletedAccount::default());
+    assert_eq!(again, None::<DeletedAccount>);
 }

@@ -477,6 +477,12 @@ async fn a_sign_out_link_is_used_once_and_ends_only_its_address(db: &DatabaseCon
         .issue(&alice, &ClientKey::of([192, 0, 2, 9].into(), 64), noon())
         .await
         .unwrap();
+    // A device from before the warned-of sign-in stays known; one seen since is forgotten.
+    store
+        .note_device(&alice, PHONE, noon() - chrono::Duration::days(1))
+        .await
+        .unwrap();
+    store.note_device(&alice, LAPTOP, noon()).await.unwrap();
     let token = store
         .issue_sign_out_link(&alice, noon(), noon())
         .await
@@ -518,6 +524,11 @@ async fn a_sign_out_link_is_used_once_and_ends_only_its_address(db: &DatabaseCon
         .map(|p| p.name)
         .collect();
     assert_eq!(left, ["owned-before"]);
+    assert_eq!(store.known_devices(&alice).await.unwrap(), 1);
+    assert!(
+        store.note_device(&alice, LAPTOP, noon()).await.unwrap(),
+        "the laptop is news again"
+    );
     // The links and codes asked for before no longer sign in.
     assert!(
         store

@@ -41,7 +41,13 @@ pub async fn delete_account(confirm: String) -> Result<(), AuthError> {
     }
     require_fresh(&service, &parts, &session)?;
     match service.delete_account(&session).await {
-        Ok(_) => {
+        Ok(None) => Err(fail(
+            &parts,
+            StatusCode::UNAUTHORIZED,
+            NOTHING_TO_DELETE,
+            home_with_error,
+        )),
+        Ok(Some(_)) => {
             set_cookie(&service, session_cookie(&service), "", 0);
             redirect(&format!("{}?deleted=1", paths().login));
             Ok(())

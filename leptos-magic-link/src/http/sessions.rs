@@ -133,7 +133,11 @@ pub async fn activity() -> Result<Vec<ActivityView>, AuthError> {
         Ok(events) => Ok(events
             .into_iter()
             .map(|event| ActivityView {
-                what: event.kind.describe().to_owned(),
+                what: match event.count {
+                    ..=1 => event.kind.describe().to_owned(),
+                    n => format!("{} ({n} times)", event.kind.describe()),
+                },
+                count: u32::try_from(event.count).unwrap_or(1),
                 device: event.device,
                 network: event.network,
                 at: utc_minute(event.created_at),

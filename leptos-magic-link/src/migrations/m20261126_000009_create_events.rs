@@ -1,7 +1,8 @@
 //! Recent activity: `auth_event` keeps what happened to each address (a link asked for, a
 //! sign-in and how, a sign-out, a passkey added or removed, a wrong code), with when, the
 //! browser and the network. The account page shows an address its own; the periodic cleanup
-//! deletes rows past the retention.
+//! deletes rows past the retention. Link requests and wrong codes from one browser and network
+//! within an hour are one row with a count, so a stranger cannot push the rest out of view.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -16,6 +17,7 @@ enum AuthEvent {
     Kind,
     Device,
     Network,
+    Count,
     CreatedAt,
 }
 
@@ -35,6 +37,7 @@ impl MigrationTrait for Migration {
                     .col(string_len(AuthEvent::Kind, 32))
                     .col(string_null(AuthEvent::Device))
                     .col(string_null(AuthEvent::Network))
+                    .col(integer(AuthEvent::Count).default(1))
                     .col(timestamp_with_time_zone(AuthEvent::CreatedAt))
                     .to_owned(),
             )

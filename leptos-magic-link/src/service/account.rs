@@ -12,10 +12,20 @@ impl AuthService {
     /// Deletes the account of `session`'s address: everything the auth tables hold of it, in
     /// one transaction, so every instance sees every session gone at once. Then the app's
     /// hooks remove its own rows, and the address is told by email (off the request path).
-    /// A failing hook or a full mail queue is logged; the deletion stands.
-    pub async fn delete_account(&self, session: &Session) -> Result<DeletedAccount, StoreError> {
+    /// A failing hook or a full mail queue is logged; the deletion stands. `None` when
+    /// `session` is no longer live (a deletion from another tab won): nothing is done.
+    pub async fn delete_account(
+        &self,
+        session: &Session,
+    ) -> Result<Option<DeletedAccount>, StoreError> {
         let now = self.clock.now();
-        let deleted = self.store.delete_account(&session.email, now).await?;
+        let Some(deleted) = self
+            .store
+            .delete_account(&session.email, session.id, now)
+            .await?
+        else {
+            return Ok(None);
+        };
         crate::metrics::sessions_ended(deleted.live_sessions);
         tracing::info!(
             persistent_id = %session.persistent_id,
@@ -43,6 +53,6 @@ impl AuthService {
         if self.mail.enqueue(outgoing).is_err() {
             tracing::warn!("could not queue the account-deleted email: the mail queue is full");
         }
-        Ok(deleted)
+        Ok(Some(deleted))
     }
 }

@@ -150,6 +150,14 @@ impl AuthService {
             super::events::By::Unknown,
         )
         .await;
+        if outcome.passkeys > 0 {
+            self.record(
+                &email,
+                crate::entities::event::EventKind::PasskeyRemoved,
+                super::events::By::Unknown,
+            )
+            .await;
+        }
         let event = crate::hooks::SignedOutEvent {
             persistent_id: crate::domain::PersistentId::for_email(&email),
             email: email.clone(),

@@ -22,17 +22,30 @@ pub struct DeletedAccount {
 }
 
 impl AuthStore {
-    /// Removes everything the auth tables hold of `email` in one transaction: its sessions,
+    /// Removes everything the auth tables hold of `email` in one transaction, if `session` is
+    /// still one of its live sessions (else `None`, and nothing changes: of two deletions at
+    /// once, one wins): its sessions,
     /// credentials, wrong codes, known clients and devices, notice links, recent activity,
     /// passkeys, passkey handle and ceremonies. Another address's rows are untouched. Deleting an address that
     /// has nothing left removes nothing.
     pub async fn delete_account(
         &self,
         email: &Email,
+        session: i64,
         now: DateTime<Utc>,
-    ) -> Result<DeletedAccount, StoreError> {
+    ) -> Result<Option<DeletedAccount>, StoreError> {
         let address = email.as_str();
         let txn = self.begin_write(&[address]).await?;
+        let asking = session::Entity::find()
+            .filter(session::Column::Id.eq(session))
+            .filter(session::Column::Email.eq(address))
+            .filter(session::Column::ExpiresAt.gt(now))
+            .count(&txn)
+            .await?;
+        if asking == 0 {
+            txn.rollback().await?;
+            return Ok(None);
+        }
         let live_sessions = session::Entity::find()
             .filter(session::Column::Email.eq(address))
             .filter(session::Column::ExpiresAt.gt(now))
@@ -91,9 +104,9 @@ impl AuthStore {
             .await?
             .rows_affected;
         txn.commit().await?;
-        Ok(DeletedAccount {
+        Ok(Some(DeletedAccount {
             live_sessions,
             rows,
-        })
+        }))
     }
 }

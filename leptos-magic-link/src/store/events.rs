@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::{Expr, ExprTrait},
 };
 
 use super::{AuthStore, StoreError};
@@ -14,6 +15,10 @@ use crate::{
 
 /// How many events the account page shows.
 pub const RECENT_EVENTS: u64 = 20;
+
+/// Link requests and wrong codes from one browser and network within this span are one event
+/// with a count.
+pub const MERGE_WITHIN: std::time::Duration = std::time::Duration::from_secs(3600);
 
 /// The longest device or network text kept.
 const TEXT_MAX: usize = 120;
@@ -31,15 +36,37 @@ pub struct NewEvent<'a> {
 }
 
 impl AuthStore {
-    /// Records `new` for its address.
+    /// Records `new` for its address. A link request or a wrong code from the browser and
+    /// network of one within [`MERGE_WITHIN`] counts on that one, which moves to `new.at`.
     pub async fn record_event(&self, new: NewEvent<'_>) -> Result<(), StoreError> {
         let cut = |text: &str| text.chars().take(TEXT_MAX).collect::<String>();
+        let (device, network) = (new.device.map(cut), new.network.map(cut));
+        if new.kind.is_noisy() {
+            let same = |column: event::Column, value: &Option<String>| match value {
+                Some(value) => column.eq(value.as_str()),
+                None => column.is_null(),
+            };
+            let merged = event::Entity::update_many()
+                .col_expr(event::Column::Count, Expr::col(event::Column::Count).add(1))
+                .col_expr(event::Column::CreatedAt, Expr::value(new.at))
+                .filter(event::Column::Email.eq(new.email.as_str()))
+                .filter(event::Column::Kind.eq(new.kind))
+                .filter(same(event::Column::Device, &device))
+                .filter(same(event::Column::Network, &network))
+                .filter(event::Column::CreatedAt.gt(super::before(new.at, MERGE_WITHIN)))
+                .exec(&self.db)
+                .await?;
+            if merged.rows_affected > 0 {
+                return Ok(());
+            }
+        }
         event::Entity::insert(event::ActiveModel {
             id: NotSet,
             email: Set(new.email.clone()),
             kind: Set(new.kind),
-            device: Set(new.device.map(cut)),
-            network: Set(new.network.map(cut)),
+            device: Set(device),
+            network: Set(network),
+            count: Set(1),
             created_at: Set(new.at),
         })
         .exec_without_returning(&self.db)

@@ -11,7 +11,7 @@ use sea_orm::{
 use super::{AuthStore, StoreError, after, before};
 use crate::{
     domain::{Email, LinkToken},
-    entities::{credential, known_device, passkey, session, sign_out_link},
+    entities::{credential, known_client, known_device, passkey, session, sign_out_link},
     secrets::token_hash,
 };
 
@@ -155,9 +155,9 @@ impl AuthStore {
 
     /// Uses a "sign out everywhere" link: deletes it and, if this call was the one that
     /// deleted it, in one transaction ends every live session of its address, deletes its
-    /// unused links and codes, and removes the passkeys added since the sign-in the notice
-    /// warned of (whoever signed in may have added one to come back with). `None` for a link
-    /// that is unknown, used or expired.
+    /// unused links and codes, removes the passkeys added since the sign-in the notice warned
+    /// of (whoever signed in may have added one to come back with), and forgets the devices
+    /// and clients seen since. `None` for a link that is unknown, used or expired.
     pub async fn use_sign_out_link(
         &self,
         token: &LinkToken,
@@ -199,6 +199,18 @@ impl AuthStore {
             .exec(&txn)
             .await?
             .rows_affected;
+        // The devices and clients seen since: the next sign-in from them is news again, and
+        // passes the per-address limit no more.
+        known_device::Entity::delete_many()
+            .filter(known_device::Column::Email.eq(row.email.as_str()))
+            .filter(known_device::Column::LastSeenAt.gte(row.since))
+            .exec(&txn)
+            .await?;
+        known_client::Entity::delete_many()
+            .filter(known_client::Column::Email.eq(row.email.as_str()))
+            .filter(known_client::Column::LastSeenAt.gte(row.since))
+            .exec(&txn)
+            .await?;
         txn.commit().await?;
         Ok(Some(SignedOutEverywhere {
             email: row.email,
