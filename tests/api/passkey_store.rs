@@ -63,7 +63,60 @@ on_both_databases!(
     another_address_cannot_list_rename_or_delete_your_passkeys,
     a_credential_registers_once,
     the_user_handle_is_random_stable_and_private,
+    a_passkey_is_added_only_while_its_session_lives,
 );
+
+async fn a_passkey_is_added_only_while_its_session_lives(db: &DatabaseConnection) {
+    use app::auth::{client::ClientKey, store::Device};
+    let store = store(db);
+    let alice = email("alice@example.com");
+    let client = ClientKey::of([192, 0, 2, 7].into(), 64);
+    let mut sessions = Vec::new();
+    for _ in 0..2 {
+        let issued = store.issue(&alice, &client, noon()).await.unwrap();
+        let signed_in = store
+            .redeem_link(&issued.token, &client, &Device::default(), noon())
+            .await
+            .unwrap();
+        sessions.push(signed_in.session.id);
+    }
+    let new = |credential: &'static str| NewPasskey {
+        email: &alice,
+        name: "Laptop",
+        credential_id: credential,
+        passkey: "{}",
+    };
+    store
+        .add_passkey_in_session(new("cred-live"), sessions[0], noon())
+        .await
+        .expect("added while signed in");
+    // Another address's session adds nothing to alice.
+    let bob = email("bob@example.com");
+    let issued = store.issue(&bob, &client, noon()).await.unwrap();
+    let bobs = store
+        .redeem_link(&issued.token, &client, &Device::default(), noon())
+        .await
+        .unwrap();
+    assert!(matches!(
+        store
+            .add_passkey_in_session(new("cred-bob"), bobs.session.id, noon())
+            .await,
+        Err(PasskeyError::SignedOut)
+    ));
+    // The account deleted while a ceremony ran: the ceremony's end adds nothing.
+    store
+        .delete_account(&alice, sessions[1], noon())
+        .await
+        .unwrap()
+        .expect("deleted");
+    assert!(matches!(
+        store
+            .add_passkey_in_session(new("cred-late"), sessions[0], noon())
+            .await,
+        Err(PasskeyError::SignedOut)
+    ));
+    assert!(store.list_passkeys(&alice).await.unwrap().is_empty());
+}
 
 async fn a_challenge_is_taken_once_before_it_expires_and_for_its_purpose(db: &DatabaseConnection) {
     let store = store(db);

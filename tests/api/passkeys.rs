@@ -647,11 +647,8 @@ async fn a_passkey_sign_in_tells_the_hook_its_method() {
     use std::sync::{Arc, Mutex};
 
     use app::auth::{
-        AuthConfig, AuthHooks, AuthService, SignInMethod, SignedInEvent,
-        client::Client,
-        hooks::HookFuture,
-        mail::recording::RecordingMailer,
-        store::{Device, Session},
+        AuthConfig, AuthHooks, AuthService, SignInMethod, SignedInEvent, client::Client,
+        hooks::HookFuture, mail::recording::RecordingMailer, store::Device,
     };
 
     #[derive(Default)]
@@ -676,16 +673,15 @@ async fn a_passkey_sign_in_tells_the_hook_its_method() {
         .unwrap();
     let email = app::auth::Email::parse("heidi@example.com").unwrap();
     let now = chrono::Utc::now();
-    let session = Session {
-        id: 1,
-        persistent_id: app::auth::PersistentId::for_email(&email),
-        email,
-        created_at: now,
-        expires_at: now + chrono::Duration::hours(1),
-        user_agent: None,
-        client_ip: None,
-        authenticated_at: now,
-    };
+    // A real session: a passkey is added only while the session adding it lives.
+    let requester = app::auth::client::ClientKey::of([192, 0, 2, 1].into(), 64);
+    let issued = service.store.issue(&email, &requester, now).await.unwrap();
+    let session = service
+        .store
+        .redeem_link(&issued.token, &requester, &Device::default(), now)
+        .await
+        .unwrap()
+        .session;
     let origin = "http://localhost:3000";
     let mut key = SoftAuthenticator::new("heidi");
     let started = service.start_passkey_registration(&session).await.unwrap();

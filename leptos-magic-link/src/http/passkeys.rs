@@ -41,6 +41,7 @@ fn refused(parts: &axum::http::request::Parts, err: PasskeyFlowError) -> AuthErr
         }
         PasskeyFlowError::Passkey(PasskeyError::AlreadyRegistered) => StatusCode::CONFLICT,
         PasskeyFlowError::Passkey(PasskeyError::NotAllowed) => StatusCode::FORBIDDEN,
+        PasskeyFlowError::Passkey(PasskeyError::SignedOut) => StatusCode::UNAUTHORIZED,
         PasskeyFlowError::Passkey(PasskeyError::Store(store)) => {
             return unavailable(parts, store, "run a passkey ceremony", home_with_error);
         }

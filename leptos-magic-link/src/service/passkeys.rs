@@ -214,13 +214,14 @@ impl AuthService {
         let serialised = serde_json::to_string(&passkey).map_err(PasskeyFlowError::State)?;
         let info = self
             .store
-            .add_passkey(
+            .add_passkey_in_session(
                 NewPasskey {
                     email: &session.email,
                     name,
                     credential_id: &credential_id(passkey.cred_id()),
                     passkey: &serialised,
                 },
+                session.id,
                 now,
             )
             .await?;

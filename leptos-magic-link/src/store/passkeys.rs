@@ -23,7 +23,7 @@ use crate::{
     entities::{
         passkey,
         passkey_challenge::{self, Purpose},
-        passkey_user,
+        passkey_user, session,
     },
     secrets::{random_bytes, random_token, token_hash},
 };
@@ -115,6 +115,9 @@ pub enum PasskeyError {
     /// The address is not on the allow-list (any more).
     #[error("This address may not sign in.")]
     NotAllowed,
+    /// The session adding it has ended meanwhile (signed out, or the account deleted).
+    #[error("You are signed out. Sign in again to add a passkey.")]
+    SignedOut,
     /// The signature counter did not go up: the authenticator may have been cloned.
     #[error("This passkey's signature counter went backwards, so it was refused.")]
     CounterWentBack,
@@ -288,32 +291,68 @@ impl AuthStore {
         new: NewPasskey<'_>,
         now: DateTime<Utc>,
     ) -> Result<PasskeyInfo, PasskeyError> {
-        let row = passkey::ActiveModel {
-            email: Set(new.email.clone()),
-            credential_id: Set(new.credential_id.to_owned()),
-            name: Set(clean_passkey_name(new.name)),
-            passkey: Set(new.passkey.to_owned()),
-            sign_count: Set(0),
-            created_at: Set(now),
-            last_used_at: Set(None),
-            ..Default::default()
-        };
-        // A unique index on the credential id decides duplicates, also between instances.
-        let inserted = passkey::Entity::insert(row)
-            .on_conflict_do_nothing_on([passkey::Column::CredentialId])
-            .exec_without_returning(&self.db)
-            .await?;
-        if !matches!(inserted, TryInsertResult::Inserted(1)) {
-            return Err(PasskeyError::AlreadyRegistered);
-        }
-        let row = passkey::Entity::find()
-            .filter(passkey::Column::CredentialId.eq(new.credential_id))
-            .one(&self.db)
-            .await?
-            .ok_or(PasskeyError::NotFound)?;
-        Ok(PasskeyInfo::from(&row))
+        insert_passkey(&self.db, new, now).await
     }
 
+    /// As [`add_passkey`](Self::add_passkey), only while `session` is a live session of
+    /// `new.email`, decided under the address's write lock: an account deleted, or a session
+    /// ended, while the ceremony ran gets no passkey ([`PasskeyError::SignedOut`]).
+    pub async fn add_passkey_in_session(
+        &self,
+        new: NewPasskey<'_>,
+        session: i64,
+        now: DateTime<Utc>,
+    ) -> Result<PasskeyInfo, PasskeyError> {
+        let txn = self.begin_write(&[new.email.as_str()]).await?;
+        let live = session::Entity::find()
+            .filter(session::Column::Id.eq(session))
+            .filter(session::Column::Email.eq(new.email.as_str()))
+            .filter(session::Column::ExpiresAt.gt(now))
+            .count(&txn)
+            .await?;
+        if live == 0 {
+            txn.rollback().await?;
+            return Err(PasskeyError::SignedOut);
+        }
+        let info = insert_passkey(&txn, new, now).await?;
+        txn.commit().await?;
+        Ok(info)
+    }
+}
+
+/// Inserts a passkey on `conn`.
+async fn insert_passkey(
+    conn: &impl ConnectionTrait,
+    new: NewPasskey<'_>,
+    now: DateTime<Utc>,
+) -> Result<PasskeyInfo, PasskeyError> {
+    let row = passkey::ActiveModel {
+        email: Set(new.email.clone()),
+        credential_id: Set(new.credential_id.to_owned()),
+        name: Set(clean_passkey_name(new.name)),
+        passkey: Set(new.passkey.to_owned()),
+        sign_count: Set(0),
+        created_at: Set(now),
+        last_used_at: Set(None),
+        ..Default::default()
+    };
+    // A unique index on the credential id decides duplicates, also between instances.
+    let inserted = passkey::Entity::insert(row)
+        .on_conflict_do_nothing_on([passkey::Column::CredentialId])
+        .exec_without_returning(conn)
+        .await?;
+    if !matches!(inserted, TryInsertResult::Inserted(1)) {
+        return Err(PasskeyError::AlreadyRegistered);
+    }
+    let row = passkey::Entity::find()
+        .filter(passkey::Column::CredentialId.eq(new.credential_id))
+        .one(conn)
+        .await?
+        .ok_or(PasskeyError::NotFound)?;
+    Ok(PasskeyInfo::from(&row))
+}
+
+impl AuthStore {
     /// The passkeys of `email`, oldest first.
     pub async fn list_passkeys(&self, email: &Email) -> Result<Vec<PasskeyInfo>, StoreError> {
         Ok(passkey::Entity::find()
