@@ -57,7 +57,7 @@ impl SameOrigin {
         match path.rsplit('/').next() {
             Some("redeem") => &self.paths.link,
             Some("verify-code") => &self.paths.check_email,
-            Some("end-session" | "delete-account") => &self.paths.account,
+            Some("end-session") => &self.paths.account,
             Some("sign-out-everywhere") => &self.paths.sign_out_everywhere,
             _ => &self.paths.login,
         }

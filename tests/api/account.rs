@@ -154,8 +154,38 @@ async fn deleting_an_account_needs_the_address_typed_and_a_fresh_sign_in() {
     );
     assert_eq!(app.mails().await.len(), mails_before + 1);
 
-    // With JavaScript off, the form lands on the login page, which says so.
+    // With JavaScript off, the form lands on the login page, which says so; a refusal goes
+    // back to the delete card alone, not to every card on the account page.
     let back = app.sign_in("alice@example.com").await;
+    let refused = app
+        .send(
+            app.http
+                .post(format!("{}/api/auth/delete-account", app.base))
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .header(header::ACCEPT, "text/html")
+                .header(header::COOKIE, &back)
+                .body("confirm=someone-else%40example.com"),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FOUND, "{}", refused.body);
+    let location = refused.headers[header::LOCATION].to_str().unwrap();
+    assert!(location.starts_with("/account?delete_error="), "{location}");
+    let page = app
+        .send(
+            app.http
+                .get(format!("{}{location}", app.base))
+                .header(header::COOKIE, &back),
+        )
+        .await;
+    assert_eq!(
+        page.body
+            .matches("Type your email address exactly to confirm.")
+            .count(),
+        1,
+        "{}",
+        page.body
+    );
+    assert!(is_signed_in(&app, &back).await);
     let form = app
         .send(
             app.http

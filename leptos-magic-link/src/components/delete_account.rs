@@ -20,7 +20,9 @@ pub fn DeleteAccountForm() -> impl IntoView {
     });
     let pending = delete.pending();
     let query = use_query_map();
-    let redirected = move || query.read().get("error").unwrap_or_default();
+    // With JavaScript off, the server sends a refusal back in `delete_error`, for this card
+    // alone.
+    let redirected = move || query.read().get("delete_error").unwrap_or_default();
     let error = move || form_error(delete.value().get(), redirected());
     let stale = move || {
         needs_confirmation(delete.value().get(), "")

@@ -82,6 +82,16 @@ pub(super) fn require_fresh(
     parts: &Parts,
     session: &Session,
 ) -> Result<(), AuthError> {
+    require_fresh_or(service, parts, session, account_with_error)
+}
+
+/// As [`require_fresh`], sending a plain form back to `back_to`.
+pub(super) fn require_fresh_or(
+    service: &AuthService,
+    parts: &Parts,
+    session: &Session,
+    back_to: impl Fn(&str) -> String,
+) -> Result<(), AuthError> {
     if session.is_fresh(service.clock.now(), service.config.fresh_for) {
         return Ok(());
     }
@@ -90,12 +100,7 @@ pub(super) fn require_fresh(
         "sensitive action refused: the sign-in is not fresh"
     );
     let refusal = AuthError::fresh_sign_in_required();
-    Err(fail_with(
-        parts,
-        StatusCode::FORBIDDEN,
-        refusal,
-        account_with_error,
-    ))
+    Err(fail_with(parts, StatusCode::FORBIDDEN, refusal, back_to))
 }
 
 pub async fn list_sessions() -> Result<Vec<SessionView>, AuthError> {
