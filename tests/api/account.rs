@@ -14,10 +14,8 @@ use app::{
             passkey_challenge::Purpose,
             passkey_user, session, sign_out_link,
         },
-        secrets::CodeHasher,
         store::{
-            AuthStore, CodeClaim, DeletedAccount, Device, DeviceKey, NewEvent, Policy,
-            RECENT_EVENTS,
+            AuthStore, CodeClaim, DeletedAccount, Device, DeviceKey, NewEvent, RECENT_EVENTS,
             passkeys::{ChallengeOwner, NewPasskey},
         },
     },
@@ -37,21 +35,6 @@ async fn is_signed_in(app: &TestApp, cookie: &str) -> bool {
     let reply = app.post("/api/auth/session", &[], Some(cookie)).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     reply.body != "null"
-}
-
-/// Makes every session of `email` look as if it signed in an hour ago.
-async fn age_sessions(app: &TestApp, email: &str) {
-    use sea_orm::sea_query::Expr;
-    let hour_ago = Utc::now() - chrono::Duration::hours(1);
-    session::Entity::update_many()
-        .col_expr(
-            session::Column::AuthenticatedAt,
-            Expr::value(Some(hour_ago)),
-        )
-        .filter(session::Column::Email.eq(email))
-        .exec(&app.db)
-        .await
-        .unwrap();
 }
 
 async fn users_row(app: &TestApp, email: &str) -> bool {
@@ -103,7 +86,7 @@ async fn deleting_an_account_needs_the_address_typed_and_a_fresh_sign_in() {
         );
     }
     // A stale sign-in must confirm first.
-    age_sessions(&app, "alice@example.com").await;
+    app.age_sessions("alice@example.com").await;
     let reply = delete(Some(&laptop), "alice@example.com").await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
     assert_eq!(json(&reply.body)["fresh_sign_in_required"], true);
@@ -211,17 +194,7 @@ async fn deleting_an_account_needs_the_address_typed_and_a_fresh_sign_in() {
 // The store, against both databases.
 
 fn store(db: &DatabaseConnection) -> AuthStore {
-    let policy = Policy {
-        credential_lifetime: Duration::from_secs(1800),
-        session_lifetime: Duration::from_secs(7 * 24 * 3600),
-        rate_limit: 5,
-        email_rate_limit: 10,
-        code_max_attempts: 5,
-        code_daily_limit: 10,
-        mail_deadline: Duration::from_secs(90),
-        allowed_emails: None,
-    };
-    AuthStore::new(db.clone(), CodeHasher::new(1, 4).expect("hasher"), policy)
+    crate::support::small_store(db)
 }
 
 fn noon() -> DateTime<Utc> {

@@ -1,14 +1,11 @@
 //! New-sign-in notices and the dev mailbox, over HTTP against the real server, and the
 //! notice tables against SQLite and the PostgreSQL at 127.0.0.1:5432.
 
-use std::time::Duration;
-
 use app::auth::{
     Email,
     client::TrustedProxies,
     config::MailProvider,
-    secrets::CodeHasher,
-    store::{AuthStore, DeviceKey, KNOWN_DEVICE_FOR, Policy},
+    store::{AuthStore, DeviceKey, KNOWN_DEVICE_FOR},
 };
 use chrono::{DateTime, TimeZone, Utc};
 use reqwest::{StatusCode, header};
@@ -353,17 +350,7 @@ async fn the_dev_mailbox_shows_every_message_in_a_debug_build() {
 // The notice tables against both databases.
 
 fn store(db: &DatabaseConnection) -> AuthStore {
-    let policy = Policy {
-        credential_lifetime: Duration::from_secs(1800),
-        session_lifetime: Duration::from_secs(7 * 24 * 3600),
-        rate_limit: 3,
-        email_rate_limit: 5,
-        code_max_attempts: 5,
-        code_daily_limit: 10,
-        mail_deadline: Duration::from_secs(90),
-        allowed_emails: None,
-    };
-    AuthStore::new(db.clone(), CodeHasher::new(1, 4).expect("hasher"), policy)
+    crate::support::small_store(db)
 }
 
 fn noon() -> DateTime<Utc> {

@@ -5,9 +5,8 @@ use std::time::Duration;
 use app::auth::{
     Email,
     entities::passkey_challenge::Purpose,
-    secrets::CodeHasher,
     store::{
-        AuthStore, Policy,
+        AuthStore,
         passkeys::{ChallengeOwner, NewPasskey, PASSKEY_NAME_MAX, PasskeyError, Uuid},
     },
 };
@@ -17,17 +16,7 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 const CHALLENGE_LIFETIME: Duration = Duration::from_secs(300);
 
 fn store(db: &DatabaseConnection) -> AuthStore {
-    let policy = Policy {
-        credential_lifetime: Duration::from_secs(1800),
-        session_lifetime: Duration::from_secs(7 * 24 * 3600),
-        rate_limit: 3,
-        email_rate_limit: 5,
-        code_max_attempts: 5,
-        code_daily_limit: 10,
-        mail_deadline: Duration::from_secs(90),
-        allowed_emails: None,
-    };
-    AuthStore::new(db.clone(), CodeHasher::new(1, 4).expect("hasher"), policy)
+    crate::support::small_store(db)
 }
 
 fn noon() -> DateTime<Utc> {

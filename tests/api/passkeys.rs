@@ -409,21 +409,6 @@ async fn passkeys_are_off_when_the_public_url_is_an_ip_address() {
     );
 }
 
-/// Makes every session of `email` look as if it signed in an hour ago.
-async fn age_sessions(app: &TestApp, email: &str) {
-    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Expr};
-    let hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
-    session::Entity::update_many()
-        .col_expr(
-            session::Column::AuthenticatedAt,
-            Expr::value(Some(hour_ago)),
-        )
-        .filter(session::Column::Email.eq(email))
-        .exec(&app.db)
-        .await
-        .unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sensitive_actions_need_a_fresh_sign_in_and_a_passkey_confirms_it() {
     let app = spawn().await;
@@ -432,7 +417,7 @@ async fn sensitive_actions_need_a_fresh_sign_in_and_a_passkey_confirms_it() {
     let mut key = SoftAuthenticator::new("dana's key");
     let added = register(&app, &cookie, &mut key, "Key").await;
     let id = added["id"].to_string();
-    age_sessions(&app, "dana@example.com").await;
+    app.age_sessions("dana@example.com").await;
 
     let sessions_list = json(
         &app.post("/api/auth/sessions", &[], Some(&cookie))
@@ -517,7 +502,7 @@ async fn sensitive_actions_need_a_fresh_sign_in_and_a_passkey_confirms_it() {
     assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
 
     // With no passkey left, a fresh code by email is the way to confirm: a new sign-in.
-    age_sessions(&app, "dana@example.com").await;
+    app.age_sessions("dana@example.com").await;
     let refused = app
         .post("/api/auth/passkey-confirm-start", &[], Some(&cookie))
         .await;

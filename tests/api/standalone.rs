@@ -69,6 +69,14 @@ impl Standalone {
         Self::spawn(binary, env, None, Stdio::piped()).await
     }
 
+    /// A form post to `path` on this server, ready to send.
+    fn post(&self, path: &str, body: impl Into<String>) -> reqwest::RequestBuilder {
+        client()
+            .post(format!("{}{path}", self.base))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .body(body.into())
+    }
+
     /// Stops the server with SIGTERM and returns what it wrote to stdout.
     fn stop_and_read_logs(mut self) -> String {
         self.terminate();
@@ -457,10 +465,8 @@ async fn logs_are_json_lines_when_asked_and_plain_text_in_a_file() {
         )
         .await;
         // A request that logs: the queued mail is written, then logged as sent.
-        let sent = client()
-            .post(format!("{}/api/auth/request", server.base))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body("email=logs%40example.com")
+        let sent = server
+            .post("/api/auth/request", "email=logs%40example.com")
             .send()
             .await
             .unwrap();
@@ -509,11 +515,7 @@ async fn metrics_count_a_scripted_flow_exactly_on_their_own_address() {
     )
     .await;
     let http = client();
-    let post = |path: &str, body: String| {
-        http.post(format!("{}{path}", server.base))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body)
-    };
+    let post = |path: &str, body: String| server.post(path, body);
     let scrape = || async {
         let reply = http
             .get(format!("http://{metrics_addr}/metrics"))

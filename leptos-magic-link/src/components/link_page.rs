@@ -14,16 +14,7 @@ use crate::{
 /// scanner, sees a button that must be pressed.
 #[component]
 pub fn MagicLinkPage() -> impl IntoView {
-    // The address bar holds the token: no request from this page may carry it onward, so a
-    // `Referer` from here names the origin only. Not `no-referrer`: under it the browser sends
-    // `Origin: null` with this page's own form post, which the cross-site check must refuse.
-    #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.insert_header(
-            axum::http::header::REFERRER_POLICY,
-            axum::http::HeaderValue::from_static("strict-origin"),
-        );
-    }
+    super::keep_token_out_of_referrer();
     let token = query_param("token");
     let redir = query_param("redir");
     let error_param = query_param("error");

@@ -68,6 +68,19 @@ pub fn FormError(#[prop(into)] message: Signal<String>) -> impl IntoView {
     }
 }
 
+/// For a page whose address holds a token: no request from it may carry the token onward,
+/// so a `Referer` from it names the origin only. Not `no-referrer`: under it the browser sends
+/// `Origin: null` with the page's own form post, which the cross-site check must refuse.
+pub(crate) fn keep_token_out_of_referrer() {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            axum::http::header::REFERRER_POLICY,
+            axum::http::HeaderValue::from_static("strict-origin"),
+        );
+    }
+}
+
 /// A query parameter of the current URL, or empty.
 pub(crate) fn query_param(
     name: &'static str,

@@ -15,14 +15,7 @@ use crate::{
 /// and removes the passkeys added since the sign-in the notice warned of. The link works once.
 #[component]
 pub fn SignOutEverywherePage() -> impl IntoView {
-    // The address bar holds the token: as on the link page, no request from here carries it.
-    #[cfg(feature = "ssr")]
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.insert_header(
-            axum::http::header::REFERRER_POLICY,
-            axum::http::HeaderValue::from_static("strict-origin"),
-        );
-    }
+    super::keep_token_out_of_referrer();
     let token = query_param("token");
     let error_param = query_param("error");
     let done_param = query_param("done");

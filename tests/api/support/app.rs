@@ -234,6 +234,23 @@ impl TestApp {
         cookie_pair(&signed_in.cookie("session").expect("a session cookie"))
     }
 
+    /// Makes every session of `email` look as if it signed in an hour ago: no longer fresh
+    /// enough for a sensitive action.
+    pub async fn age_sessions(&self, email: &str) {
+        use ::app::auth::entities::session;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+        let hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
+        session::Entity::update_many()
+            .col_expr(
+                session::Column::AuthenticatedAt,
+                Expr::value(Some(hour_ago)),
+            )
+            .filter(session::Column::Email.eq(email))
+            .exec(&self.db)
+            .await
+            .unwrap();
+    }
+
     /// The text of every new-sign-in notice in the outbox, oldest first.
     pub async fn notices(&self) -> Vec<String> {
         self.mails()

@@ -96,6 +96,24 @@ impl TestDb {
     }
 }
 
+/// The auth store on `db` with small limits (3 links per client, 5 per address per
+/// 30 minutes), for the tests that drive the store directly.
+pub fn small_store(db: &DatabaseConnection) -> ::app::auth::store::AuthStore {
+    use std::time::Duration;
+    let policy = ::app::auth::store::Policy {
+        credential_lifetime: Duration::from_secs(1800),
+        session_lifetime: Duration::from_secs(7 * 24 * 3600),
+        rate_limit: 3,
+        email_rate_limit: 5,
+        code_max_attempts: 5,
+        code_daily_limit: 10,
+        mail_deadline: Duration::from_secs(90),
+        allowed_emails: None,
+    };
+    let hasher = ::app::auth::secrets::CodeHasher::new(1, 4).expect("hasher");
+    ::app::auth::store::AuthStore::new(db.clone(), hasher, policy)
+}
+
 /// A loopback address with a port nothing listens on, for a server process to take.
 pub fn free_local_addr() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
