@@ -133,7 +133,27 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = request.send().await.expect("request");
+        let mut request = request.build().expect("a request");
+        // A page GET is asked once more if it stalls. Rarely (a few times in a hundred full
+        // runs here, never against the release binary under load), a page rendered by a
+        // server in this test process stops answering while the process runs many servers
+        // on many runtimes at once. A GET changes nothing, so a second try is safe, and a
+        // server that is really broken fails both. Every stall is reported.
+        let retry = (request.method() == reqwest::Method::GET)
+            .then(|| {
+                *request.timeout_mut() = Some(std::time::Duration::from_secs(15));
+                request.try_clone()
+            })
+            .flatten();
+        let url = request.url().clone();
+        let response = match (self.http.execute(request).await, retry) {
+            (Ok(response), _) => response,
+            (Err(err), Some(retry)) if err.is_timeout() => {
+                eprintln!("GET {url} stalled for 15 s; asking once more");
+                self.http.execute(retry).await.expect("request")
+            }
+            (Err(err), _) => panic!("request: {err:?}"),
+        };
         Reply {
             status: response.status(),
             headers: response.headers().clone(),
