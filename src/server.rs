@@ -319,7 +319,7 @@ pub async fn serve_with(
 /// Every route: health, server functions, pages, and static files with a 404 page.
 pub fn router(state: AppState) -> Router {
     // The auth pages' paths were fixed when the service was built, before this route table.
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let options = state.leptos_options.clone();
     let hsts = state
         .auth
@@ -374,6 +374,17 @@ pub fn router(state: AppState) -> Router {
     #[cfg(feature = "bench")]
     let router = router.route("/bench/hello", get(|| async { "Hello, World!" }));
     router
+}
+
+/// The app's routes, generated once per process. They depend only on the auth pages' paths,
+/// which are fixed per process; and generating them holds back every resource in the process
+/// while it runs (leptos's process-wide `SuppressResourceLoad`), so a page rendered by another
+/// router at that moment would wait forever. A binary builds one router before it serves; the
+/// tests build one per server, many while others serve.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// Serves an embedded static file when the binary carries the site, else a file from the
