@@ -46,6 +46,7 @@ async fn bench(name: &str, db: &support::TestDb) -> Vec<String> {
             code_daily_limit: 10,
             mail_deadline: Duration::from_secs(90),
             allowed_emails: None,
+            activity_retention: Duration::from_secs(90 * 24 * 3600),
         },
     );
     let clock = SystemClock;

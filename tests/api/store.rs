@@ -35,6 +35,7 @@ fn policy() -> Policy {
         code_daily_limit: 10,
         mail_deadline: MAIL_DEADLINE,
         allowed_emails: None,
+        activity_retention: Duration::from_secs(90 * 24 * 3600),
     }
 }
 

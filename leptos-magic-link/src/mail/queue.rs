@@ -57,10 +57,26 @@ pub struct Outgoing {
     /// settled as withheld, through the queue like any other so the reply's timing is the same.
     pub mail: Option<Mail>,
     /// The sign-in credential the message carries, whose row records what became of it;
-    /// `None` for a notice, which carries none.
-    pub credential_id: Option<i64>,
+    /// `None` for a message that carries none (a notice, a confirmation).
+    pub credential: Option<Carried>,
+}
+
+/// A sign-in credential a message carries: its row, and the address and requester it was
+/// issued to.
+pub struct Carried {
+    pub id: i64,
     pub email: Email,
     pub client: ClientKey,
+}
+
+impl Outgoing {
+    /// A message that carries no credential.
+    pub fn message(mail: Mail) -> Self {
+        Self {
+            mail: Some(mail),
+            credential: None,
+        }
+    }
 }
 
 /// The queue is full: the request should be refused with a "come back shortly" (503).
@@ -210,7 +226,7 @@ impl Worker {
             Some(mail) => self.send(mail).await,
             None => Delivery::Withheld,
         };
-        let Some(id) = outgoing.credential_id else {
+        let Some(carried) = &outgoing.credential else {
             return;
         };
         match delivery {
@@ -219,9 +235,9 @@ impl Worker {
             Delivery::Pending | Delivery::Withheld => {}
         }
         let credential = CredentialRef {
-            id,
-            email: &outgoing.email,
-            client: &outgoing.client,
+            id: carried.id,
+            email: &carried.email,
+            client: &carried.client,
         };
         if let Err(err) = self
             .store

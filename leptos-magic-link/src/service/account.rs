@@ -2,7 +2,6 @@
 
 use super::AuthService;
 use crate::{
-    client::ClientKey,
     hooks::AccountDeletedEvent,
     mail::queue::Outgoing,
     store::{DeletedAccount, Session, StoreError},
@@ -44,12 +43,7 @@ impl AuthService {
         let mail = self
             .composer
             .account_deleted(&self.config.mail, &session.email, now);
-        let outgoing = Outgoing {
-            mail: Some(mail),
-            credential_id: None,
-            email: session.email.clone(),
-            client: ClientKey::of(std::net::Ipv4Addr::UNSPECIFIED.into(), 128),
-        };
+        let outgoing = Outgoing::message(mail);
         if self.mail.enqueue(outgoing).is_err() {
             tracing::warn!("could not queue the account-deleted email: the mail queue is full");
         }

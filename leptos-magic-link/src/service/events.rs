@@ -45,19 +45,6 @@ impl AuthService {
         }
     }
 
-    /// Deletes the events older than `MAGIC_LINK_AUTH_ACTIVITY_RETENTION_SECONDS`; the
-    /// periodic cleanup calls it, on every instance.
-    pub async fn purge_old_events(&self) -> Result<u64, StoreError> {
-        let retention = chrono::Duration::from_std(self.config.activity_retention)
-            .unwrap_or(chrono::Duration::MAX);
-        let cutoff = self
-            .clock
-            .now()
-            .checked_sub_signed(retention)
-            .unwrap_or(chrono::DateTime::<chrono::Utc>::MIN_UTC);
-        self.store.purge_events(cutoff).await
-    }
-
     /// The newest events of `email`, newest first: its recent activity.
     pub async fn activity(&self, email: &Email) -> Result<Vec<event::Model>, StoreError> {
         self.store.recent_events(email).await

@@ -25,7 +25,7 @@ use super::{
         console::ConsoleMailer,
         file::FileMailer,
         mailgun::MailgunMailer,
-        queue::{MailQueue, Outgoing},
+        queue::{Carried, MailQueue, Outgoing},
         smtp::SmtpMailer,
     },
     secrets::{CodeHasher, SecretError, token_hash},
@@ -99,9 +99,6 @@ impl AuthService {
                     Ok(purged) => tracing::info!(?purged, "deleted expired auth rows"),
                     // A database outage: try again next time.
                     Err(err) => tracing::warn!(error = %err, "could not delete expired auth rows"),
-                }
-                if let Err(err) = service.purge_old_events().await {
-                    tracing::warn!(error = %err, "could not delete old activity");
                 }
             }
         })
@@ -254,9 +251,11 @@ impl AuthService {
         }
         let outgoing = Outgoing {
             mail: allowed.then_some(mail),
-            credential_id: Some(issued.id),
-            email: email.clone(),
-            client: client.key.clone(),
+            credential: Some(Carried {
+                id: issued.id,
+                email: email.clone(),
+                client: client.key.clone(),
+            }),
         };
         if self.mail.enqueue(outgoing).is_err() {
             self.store.release(issued.id).await?;

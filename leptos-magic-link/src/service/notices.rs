@@ -8,7 +8,6 @@ use std::time::Duration;
 
 use super::AuthService;
 use crate::{
-    client::ClientKey,
     device::{describe_user_agent, network_of},
     domain::{Email, LinkToken},
     mail::{NewSignIn, queue::Outgoing},
@@ -88,12 +87,7 @@ impl AuthService {
                 sign_out_link: &link,
             },
         );
-        let outgoing = Outgoing {
-            mail: Some(mail),
-            credential_id: None,
-            email: session.email.clone(),
-            client: ClientKey::of(std::net::Ipv4Addr::UNSPECIFIED.into(), 128),
-        };
+        let outgoing = Outgoing::message(mail);
         // Off the request path, a notice may wait for room in the queue.
         self.mail
             .enqueue_within(outgoing, NOTICE_QUEUE_WAIT)

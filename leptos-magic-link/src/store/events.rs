@@ -7,7 +7,7 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
-use super::{AuthStore, StoreError};
+use super::{AuthStore, StoreError, cut_device_text};
 use crate::{
     domain::Email,
     entities::event::{self, EventKind},
@@ -19,9 +19,6 @@ pub const RECENT_EVENTS: u64 = 20;
 /// Link requests and wrong codes from one browser and network within this span are one event
 /// with a count.
 pub const MERGE_WITHIN: std::time::Duration = std::time::Duration::from_secs(3600);
-
-/// The longest device or network text kept.
-const TEXT_MAX: usize = 120;
 
 /// One event to record.
 #[derive(Clone, Copy, Debug)]
@@ -39,8 +36,8 @@ impl AuthStore {
     /// Records `new` for its address. A link request or a wrong code from the browser and
     /// network of one within [`MERGE_WITHIN`] counts on that one, which moves to `new.at`.
     pub async fn record_event(&self, new: NewEvent<'_>) -> Result<(), StoreError> {
-        let cut = |text: &str| text.chars().take(TEXT_MAX).collect::<String>();
-        let (device, network) = (new.device.map(cut), new.network.map(cut));
+        let device = new.device.map(cut_device_text);
+        let network = new.network.map(cut_device_text);
         if new.kind.is_noisy() {
             let same = |column: event::Column, value: &Option<String>| match value {
                 Some(value) => column.eq(value.as_str()),

@@ -67,6 +67,16 @@ pub struct Purged {
     pub passkey_challenges: u64,
     /// Expired "sign out everywhere" links, and devices long unused.
     pub notices: u64,
+    /// Events past the activity retention.
+    pub events: u64,
+}
+
+/// The longest browser or network description kept for a known device or an event.
+pub const DEVICE_TEXT_MAX: usize = 120;
+
+/// `text` cut to [`DEVICE_TEXT_MAX`] characters, as device and network descriptions are kept.
+fn cut_device_text(text: &str) -> String {
+    text.chars().take(DEVICE_TEXT_MAX).collect()
 }
 
 /// The longest user agent kept for a session.
@@ -238,6 +248,8 @@ pub struct Policy {
     pub mail_deadline: Duration,
     /// Who may sign in; `None` lets everyone.
     pub allowed_emails: Option<AllowList>,
+    /// How long each address's recent activity is kept.
+    pub activity_retention: Duration,
 }
 
 impl Policy {
@@ -260,6 +272,7 @@ impl From<&AuthConfig> for Policy {
             code_daily_limit: config.code_daily_limit,
             mail_deadline: config.mail_deadline(),
             allowed_emails: config.allowed_emails.clone(),
+            activity_retention: config.activity_retention,
         }
     }
 }
@@ -338,7 +351,8 @@ impl AuthStore {
     /// Deletes what can no longer matter: credentials and failed attempts older than the
     /// rate-limit window (younger ones still count against the limits, even once used up or
     /// superseded; wrong codes count for a day), sessions and passkey ceremonies past their
-    /// expiry, and clients an address has not signed in from for [`KNOWN_CLIENT_FOR`].
+    /// expiry, clients an address has not signed in from for [`KNOWN_CLIENT_FOR`], and events
+    /// past the activity retention.
     ///
     /// Each statement is one conditional `DELETE`, so several instances may run this at the
     /// same moment: a row is deleted once, and the others find it gone.
@@ -373,8 +387,12 @@ impl AuthStore {
         #[cfg(not(feature = "passkeys"))]
         let passkey_challenges = 0;
         let notices = self.purge_notices(now).await?;
+        let events = self
+            .purge_events(before(now, self.policy.activity_retention))
+            .await?;
         Ok(Purged {
             notices,
+            events,
             credentials,
             sessions,
             failures,

@@ -8,7 +8,7 @@ use sea_orm::{
     sea_query::{Alias, Expr, ExprTrait, OnConflict, Query},
 };
 
-use super::{AuthStore, StoreError, after, before};
+use super::{AuthStore, StoreError, after, before, cut_device_text};
 use crate::{
     domain::{Email, LinkToken},
     entities::{credential, known_client, known_device, passkey, session, sign_out_link},
@@ -37,13 +37,6 @@ pub struct DeviceKey<'a> {
     pub network: &'a str,
 }
 
-/// The longest browser or network text kept.
-const DEVICE_TEXT_MAX: usize = 120;
-
-fn cut(text: &str) -> String {
-    text.chars().take(DEVICE_TEXT_MAX).collect()
-}
-
 impl AuthStore {
     /// Records that `email` signed in from `device` at `now`. True when the address should
     /// be told: it had signed in before from some device, and not from this one within
@@ -57,7 +50,10 @@ impl AuthStore {
         device: DeviceKey<'_>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let (browser, network) = (cut(device.browser), cut(device.network));
+        let (browser, network) = (
+            cut_device_text(device.browser),
+            cut_device_text(device.network),
+        );
         let txn = self.begin_write(&[email.as_str()]).await?;
         let known = known_device::Entity::find()
             .filter(known_device::Column::Email.eq(email.as_str()))
@@ -108,8 +104,8 @@ impl AuthStore {
     ) -> Result<(), StoreError> {
         known_device::Entity::delete_many()
             .filter(known_device::Column::Email.eq(email.as_str()))
-            .filter(known_device::Column::Browser.eq(cut(device.browser)))
-            .filter(known_device::Column::Network.eq(cut(device.network)))
+            .filter(known_device::Column::Browser.eq(cut_device_text(device.browser)))
+            .filter(known_device::Column::Network.eq(cut_device_text(device.network)))
             .filter(known_device::Column::LastSeenAt.eq(at))
             .exec(&self.db)
             .await?;
@@ -182,13 +178,12 @@ impl AuthStore {
             txn.rollback().await?;
             return Ok(None);
         }
-        let sessions = session::Entity::update_many()
-            .col_expr(session::Column::ExpiresAt, Expr::value(now))
-            .filter(session::Column::Email.eq(row.email.as_str()))
-            .filter(session::Column::ExpiresAt.gt(now))
-            .exec(&txn)
-            .await?
-            .rows_affected;
+        let sessions = super::sessions::end_live_sessions(
+            &txn,
+            session::Column::Email.eq(row.email.as_str()),
+            now,
+        )
+        .await?;
         credential::Entity::delete_many()
             .filter(credential::Column::Email.eq(row.email.as_str()))
             .exec(&txn)

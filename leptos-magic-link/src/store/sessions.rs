@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
     sea_query::{Expr, IntoCondition},
 };
 
@@ -81,13 +81,7 @@ impl AuthStore {
         which: impl IntoCondition,
         now: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
-        let ended = session::Entity::update_many()
-            .col_expr(session::Column::ExpiresAt, Expr::value(now))
-            .filter(which)
-            .filter(session::Column::ExpiresAt.gt(now))
-            .exec(&self.db)
-            .await?;
-        Ok(ended.rows_affected)
+        end_live_sessions(&self.db, which, now).await
     }
 
     /// The live sessions of `email`, newest first.
@@ -107,4 +101,20 @@ impl AuthStore {
             .map(Session::from)
             .collect())
     }
+}
+
+/// Ends the live sessions that `which` picks, on `conn` (a transaction, or the pool), by
+/// expiring them now. Returns how many.
+pub(super) async fn end_live_sessions(
+    conn: &impl ConnectionTrait,
+    which: impl IntoCondition,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    let ended = session::Entity::update_many()
+        .col_expr(session::Column::ExpiresAt, Expr::value(now))
+        .filter(which)
+        .filter(session::Column::ExpiresAt.gt(now))
+        .exec(conn)
+        .await?;
+    Ok(ended.rows_affected)
 }

@@ -109,6 +109,7 @@ pub fn small_store(db: &DatabaseConnection) -> ::app::auth::store::AuthStore {
         code_daily_limit: 10,
         mail_deadline: Duration::from_secs(90),
         allowed_emails: None,
+        activity_retention: Duration::from_secs(90 * 24 * 3600),
     };
     let hasher = ::app::auth::secrets::CodeHasher::new(1, 4).expect("hasher");
     ::app::auth::store::AuthStore::new(db.clone(), hasher, policy)
