@@ -4,6 +4,11 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 
+/// A time as people read it here, in pages and emails: `2026-11-25 12:30 UTC`.
+pub fn utc_minute(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
+}
+
 pub trait Clock: Send + Sync + 'static {
     /// The current time, to the microsecond: the precision PostgreSQL keeps, so a time
     /// read back from the database equals the time written.

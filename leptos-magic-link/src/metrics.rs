@@ -111,44 +111,28 @@ pub(crate) fn mail_sent_in(started: Instant) {
     metrics::histogram!(MAIL_SEND_SECONDS).record(started.elapsed().as_secs_f64());
 }
 
-/// The auth endpoints, the only values the `endpoint` label takes besides `other`.
-const ENDPOINTS: [&str; 24] = [
-    "request",
-    "redeem",
-    "verify-code",
-    "session",
-    "logout",
-    "logout-all",
-    "sessions",
-    "end-session",
-    "delivery",
-    "link",
-    "activity",
-    "delete-account",
-    "sign-out-link",
-    "sign-out-everywhere",
-    "passkey-sign-in-start",
-    "passkey-sign-in-finish",
-    "passkey-register-start",
-    "passkey-register-finish",
-    "passkeys",
-    "passkey-rename",
-    "passkey-delete",
-    "passkey-confirm-start",
-    "passkey-confirm-finish",
-    "other",
-];
+/// The endpoint label for `rest`, the path after `/api/auth/`: the endpoint when a server
+/// function is registered there (a fixed set, read once), else `other`.
+fn endpoint_label(rest: &str) -> &'static str {
+    static ENDPOINTS: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    ENDPOINTS
+        .get_or_init(|| {
+            leptos::server_fn::axum::server_fn_paths()
+                .filter_map(|(path, _)| path.strip_prefix("/api/auth/"))
+                .collect()
+        })
+        .iter()
+        .find(|known| **known == rest)
+        .copied()
+        .unwrap_or("other")
+}
 
 /// Axum middleware: times every request to `/api/auth/…`, by endpoint.
 pub async fn time_auth_endpoints(request: Request, next: Next) -> Response {
     let Some(rest) = request.uri().path().strip_prefix("/api/auth/") else {
         return next.run(request).await;
     };
-    let endpoint = ENDPOINTS
-        .iter()
-        .find(|known| **known == rest)
-        .copied()
-        .unwrap_or("other");
+    let endpoint = endpoint_label(rest);
     let started = Instant::now();
     let response = next.run(request).await;
     metrics::histogram!(REQUEST_SECONDS, "endpoint" => endpoint)

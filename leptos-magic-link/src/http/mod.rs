@@ -24,6 +24,7 @@ pub(crate) use sign_in::{preview_link, redeem, request_link, verify_code};
 
 use crate::{
     client::Client,
+    clock::utc_minute,
     cookies::{pending_cookie, session_cookie, set_cookie},
     domain::{RedirectTarget, encode_query_value as enc},
     paths::AuthPaths,
@@ -184,11 +185,6 @@ fn device(parts: &Parts, client: &Client) -> Device {
             .map(str::to_owned),
         client_ip: Some(client.ip),
     }
-}
-
-/// A time as the sessions and passkeys lists show it: `2026-11-25 12:30 UTC`.
-fn utc_minute(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 /// Gives the browser the new session's cookie, and clears its pending sign-in.

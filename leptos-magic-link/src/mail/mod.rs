@@ -20,7 +20,10 @@ use std::{future::Future, pin::Pin};
 
 use chrono::{DateTime, Utc};
 
-use super::domain::{Code, Email};
+use super::{
+    clock::utc_minute,
+    domain::{Code, Email},
+};
 
 /// One message, ready to deliver. Every field is free of CR and LF except the bodies, so no
 /// value can add a header wherever it is written.
@@ -264,8 +267,8 @@ const WARNING: &str = "If you didn't ask for this, ignore this email; never shar
 pub fn compose(settings: &MailSettings, message: &SignIn<'_>) -> Mail {
     let minutes = (message.expires_at - message.now).num_minutes().max(1);
     let expires_in = format!("{minutes} minute{}", if minutes == 1 { "" } else { "s" });
-    let expires_at = format!("{} UTC", message.expires_at.format("%Y-%m-%d %H:%M"));
-    let requested_at = format!("{} UTC", message.now.format("%Y-%m-%d %H:%M"));
+    let expires_at = utc_minute(message.expires_at);
+    let requested_at = utc_minute(message.now);
     let device = crate::device::describe_user_agent(message.user_agent);
     let code = message.code.expose();
     let values: [(&str, &str); 8] = [
@@ -315,54 +318,62 @@ pub fn compose(settings: &MailSettings, message: &SignIn<'_>) -> Mail {
 
 /// Builds the new-sign-in notice from `settings`.
 pub fn compose_notice(settings: &MailSettings, message: &NewSignIn<'_>) -> Mail {
-    let at = format!("{} UTC", message.at.format("%Y-%m-%d %H:%M"));
-    let values: [(&str, &str); 6] = [
-        ("app_name", &settings.app_name),
+    let at = utc_minute(message.at);
+    let values = [
+        ("app_name", settings.app_name.as_str()),
         ("email", message.to.as_str()),
         ("device", message.device),
         ("network", message.network),
         ("signed_in_at", &at),
         ("sign_out_link", message.sign_out_link),
     ];
-    let subject_values = [("app_name", settings.app_name.as_str())];
-    Mail {
-        from: settings.from.clone(),
-        to: message.to.clone(),
-        subject: single_line(&render(
-            &settings.notice_subject,
-            &subject_values,
-            str::to_owned,
-        )),
-        text: render(&settings.templates.new_sign_in_text, &values, single_line),
-        html: render(&settings.templates.new_sign_in_html, &values, escape_html),
-        link: message.sign_out_link.to_owned(),
-        code: None,
-    }
+    let parts = [
+        &settings.templates.new_sign_in_text,
+        &settings.templates.new_sign_in_html,
+    ];
+    let mut mail = from_templates(
+        settings,
+        message.to,
+        &settings.notice_subject,
+        parts,
+        &values,
+    );
+    mail.link = message.sign_out_link.to_owned();
+    mail
 }
 
 /// Builds the account-deleted message from `settings`: to `to`, deleted at `at`.
 pub fn compose_account_deleted(settings: &MailSettings, to: &Email, at: DateTime<Utc>) -> Mail {
-    let at = format!("{} UTC", at.format("%Y-%m-%d %H:%M"));
-    let values: [(&str, &str); 3] = [
-        ("app_name", &settings.app_name),
+    let at = utc_minute(at);
+    let values = [
+        ("app_name", settings.app_name.as_str()),
         ("email", to.as_str()),
         ("deleted_at", &at),
     ];
+    let parts = [
+        &settings.templates.account_deleted_text,
+        &settings.templates.account_deleted_html,
+    ];
+    from_templates(settings, to, DELETED_SUBJECT, parts, &values)
+}
+
+/// A message with no credential from `settings`' sender to `to`: `subject` with its
+/// `{app_name}`, and the text and HTML templates of `parts` with `values` (escaped for HTML
+/// in the HTML part, kept to one line each in the text).
+fn from_templates(
+    settings: &MailSettings,
+    to: &Email,
+    subject: &str,
+    [text, html]: [&String; 2],
+    values: &[(&str, &str)],
+) -> Mail {
     let subject_values = [("app_name", settings.app_name.as_str())];
     Mail {
         from: settings.from.clone(),
         to: to.clone(),
-        subject: single_line(&render(DELETED_SUBJECT, &subject_values, str::to_owned)),
-        text: render(
-            &settings.templates.account_deleted_text,
-            &values,
-            single_line,
-        ),
-        html: render(
-            &settings.templates.account_deleted_html,
-            &values,
-            escape_html,
-        ),
+        subject: single_line(&render(subject, &subject_values, str::to_owned)),
+        text: render(text, values, single_line),
+        html: render(html, values, escape_html),
         link: String::new(),
         code: None,
     }

@@ -196,18 +196,19 @@ impl AuthService {
 
     /// The link a credential's email carries.
     pub fn link(&self, token: &LinkToken, redir: &RedirectTarget) -> String {
-        let mut link = format!(
-            "{}{}?token={}",
-            self.config.public_url,
-            self.config.paths.link,
-            token.expose()
-        );
+        let mut link = self.page_with_token(&self.config.paths.link, token);
         // A sign-in without `redir` lands on `after_sign_in`.
         if redir.as_str() != self.config.paths.after_sign_in {
             link.push_str("&redir=");
             link.push_str(&encode_query_value(redir.as_str()));
         }
         link
+    }
+
+    /// The absolute address of the auth page at `path`, with `token` in its query: what an
+    /// email links to.
+    fn page_with_token(&self, path: &str, token: &LinkToken) -> String {
+        format!("{}{path}?token={}", self.config.public_url, token.expose())
     }
 
     /// Issues a credential for `email` and queues its mail, once the address reads as one

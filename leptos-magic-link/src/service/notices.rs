@@ -76,7 +76,7 @@ impl AuthService {
             .store
             .issue_sign_out_link(&session.email, session.created_at, self.clock.now())
             .await?;
-        let link = self.sign_out_link(&token);
+        let link = self.page_with_token(&self.config.paths.sign_out_everywhere, &token);
         let mail = self.composer.new_sign_in(
             &self.config.mail,
             &NewSignIn {
@@ -95,16 +95,6 @@ impl AuthService {
             .map_err(|_| NoticeError::QueueFull)?;
         tracing::info!(persistent_id = %session.persistent_id, "new device: queued a new-sign-in notice");
         Ok(())
-    }
-
-    /// The link a notice carries.
-    fn sign_out_link(&self, token: &LinkToken) -> String {
-        format!(
-            "{}{}?token={}",
-            self.config.public_url,
-            self.config.paths.sign_out_everywhere,
-            token.expose()
-        )
     }
 
     /// The address a "sign out everywhere" link is for, if it is live; it stays usable.

@@ -6,6 +6,7 @@
 use std::{sync::Arc, time::Duration};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
 use webauthn_rs::prelude::{
     AuthenticationResult, CreationChallengeResponse, DiscoverableAuthentication, Passkey,
     PasskeyAuthentication, PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential,
@@ -16,6 +17,7 @@ use webauthn_rs_proto::ResidentKeyRequirement;
 use super::AuthService;
 use crate::{
     client::Client,
+    domain::Email,
     entities::passkey_challenge::Purpose,
     hooks::SignInMethod,
     store::{
@@ -198,16 +200,15 @@ impl AuthService {
     ) -> Result<PasskeyInfo, PasskeyFlowError> {
         let webauthn = self.webauthn()?;
         let now = self.clock.now();
-        let taken = self
-            .store
-            .take_challenge(Purpose::Register, handle, now)
-            .await?
-            .filter(|taken| taken.email.as_ref() == Some(&session.email))
-            .ok_or(PasskeyFlowError::ChallengeExpired)?;
-        let credential: RegisterPublicKeyCredential =
-            serde_json::from_str(credential).map_err(PasskeyFlowError::Malformed)?;
-        let state: PasskeyRegistration =
-            serde_json::from_str(&taken.state).map_err(PasskeyFlowError::State)?;
+        let (credential, state): (RegisterPublicKeyCredential, PasskeyRegistration) = self
+            .take_ceremony(
+                Purpose::Register,
+                handle,
+                Some(&session.email),
+                credential,
+                now,
+            )
+            .await?;
         let passkey = webauthn
             .finish_passkey_registration(&credential, &state)
             .map_err(PasskeyFlowError::Rejected)?;
@@ -305,6 +306,31 @@ impl AuthService {
         }
     }
 
+    /// Takes the ceremony behind `handle`, once, for `purpose` (and only `owner`'s, when
+    /// given), and reads the browser's answer `credential` and the ceremony's stored state.
+    async fn take_ceremony<C, S>(
+        &self,
+        purpose: Purpose,
+        handle: &str,
+        owner: Option<&Email>,
+        credential: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(C, S), PasskeyFlowError>
+    where
+        C: serde::de::DeserializeOwned,
+        S: serde::de::DeserializeOwned,
+    {
+        let taken = self
+            .store
+            .take_challenge(purpose, handle, now)
+            .await?
+            .filter(|taken| owner.is_none_or(|owner| taken.email.as_ref() == Some(owner)))
+            .ok_or(PasskeyFlowError::ChallengeExpired)?;
+        let credential = serde_json::from_str(credential).map_err(PasskeyFlowError::Malformed)?;
+        let state = serde_json::from_str(&taken.state).map_err(PasskeyFlowError::State)?;
+        Ok((credential, state))
+    }
+
     async fn passkey_sign_in(
         &self,
         webauthn: &Webauthn,
@@ -314,15 +340,9 @@ impl AuthService {
         device: &Device,
     ) -> Result<NewSession, PasskeyFlowError> {
         let now = self.clock.now();
-        let taken = self
-            .store
-            .take_challenge(Purpose::SignIn, handle, now)
-            .await?
-            .ok_or(PasskeyFlowError::ChallengeExpired)?;
-        let credential: PublicKeyCredential =
-            serde_json::from_str(credential).map_err(PasskeyFlowError::Malformed)?;
-        let state: DiscoverableAuthentication =
-            serde_json::from_str(&taken.state).map_err(PasskeyFlowError::State)?;
+        let (credential, state): (PublicKeyCredential, DiscoverableAuthentication) = self
+            .take_ceremony(Purpose::SignIn, handle, None, credential, now)
+            .await?;
         let (user_handle, credential_bytes) = webauthn
             .identify_discoverable_authentication(&credential)
             .map_err(PasskeyFlowError::Rejected)?;
@@ -420,16 +440,15 @@ impl AuthService {
         credential: &str,
     ) -> Result<(), PasskeyFlowError> {
         let now = self.clock.now();
-        let taken = self
-            .store
-            .take_challenge(Purpose::SignIn, handle, now)
-            .await?
-            .filter(|taken| taken.email.as_ref() == Some(&session.email))
-            .ok_or(PasskeyFlowError::ChallengeExpired)?;
-        let credential: PublicKeyCredential =
-            serde_json::from_str(credential).map_err(PasskeyFlowError::Malformed)?;
-        let state: PasskeyAuthentication =
-            serde_json::from_str(&taken.state).map_err(PasskeyFlowError::State)?;
+        let (credential, state): (PublicKeyCredential, PasskeyAuthentication) = self
+            .take_ceremony(
+                Purpose::SignIn,
+                handle,
+                Some(&session.email),
+                credential,
+                now,
+            )
+            .await?;
         let result = webauthn
             .finish_passkey_authentication(&credential, &state)
             .map_err(PasskeyFlowError::Rejected)?;
