@@ -31,12 +31,6 @@ fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap()
 }
 
-async fn is_signed_in(app: &TestApp, cookie: &str) -> bool {
-    let reply = app.post("/api/auth/session", &[], Some(cookie)).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    reply.body != "null"
-}
-
 async fn users_row(app: &TestApp, email: &str) -> bool {
     user::Entity::find()
         .filter(user::Column::Email.eq(email))
@@ -90,7 +84,7 @@ async fn deleting_an_account_needs_the_address_typed_and_a_fresh_sign_in() {
     let reply = delete(Some(&laptop), "alice@example.com").await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
     assert_eq!(json(&reply.body)["fresh_sign_in_required"], true);
-    assert!(is_signed_in(&app, &laptop).await && is_signed_in(&app, &phone).await);
+    assert!(app.is_signed_in(&laptop).await && app.is_signed_in(&phone).await);
     assert!(users_row(&app, "alice@example.com").await);
 
     // A fresh sign-in deletes: every session of alice ends, her row in the app is gone, and
@@ -102,11 +96,11 @@ async fn deleting_an_account_needs_the_address_typed_and_a_fresh_sign_in() {
     let cleared = reply.cookie("session").expect("the cookie is cleared");
     assert!(cleared.contains("Max-Age=0"), "{cleared}");
     for cookie in [&laptop, &phone, &fresh] {
-        assert!(!is_signed_in(&app, cookie).await);
+        assert!(!app.is_signed_in(cookie).await);
     }
     assert!(!users_row(&app, "alice@example.com").await, "the hook ran");
     assert!(users_row(&app, "bob@example.com").await);
-    assert!(is_signed_in(&app, &bob).await);
+    assert!(app.is_signed_in(&bob).await);
     let mails = app.mails().await;
     assert_eq!(mails.len(), mails_before + 1);
     let told = mails.last().unwrap();
@@ -168,7 +162,7 @@ async fn deleting_an_account_needs_the_address_typed_and_a_fresh_sign_in() {
         "{}",
         page.body
     );
-    assert!(is_signed_in(&app, &back).await);
+    assert!(app.is_signed_in(&back).await);
     let form = app
         .send(
             app.http
@@ -188,7 +182,7 @@ async fn deleting_an_account_needs_the_address_typed_and_a_fresh_sign_in() {
         "{}",
         page.body
     );
-    assert!(!is_signed_in(&app, &back).await);
+    assert!(!app.is_signed_in(&back).await);
 }
 
 // The store, against both databases.
@@ -201,59 +195,28 @@ fn noon() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
 }
 
+/// How many rows of table `E` have `column` equal to `email`.
+async fn count<E>(db: &DatabaseConnection, column: E::Column, email: &str) -> u64
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    E::find().filter(column.eq(email)).count(db).await.unwrap()
+}
+
 /// How many rows each auth table holds for `email`.
 async fn rows_of(db: &DatabaseConnection, email: &str) -> [u64; 10] {
     [
-        event::Entity::find()
-            .filter(event::Column::Email.eq(email))
-            .count(db)
-            .await
-            .unwrap(),
-        session::Entity::find()
-            .filter(session::Column::Email.eq(email))
-            .count(db)
-            .await
-            .unwrap(),
-        credential::Entity::find()
-            .filter(credential::Column::Email.eq(email))
-            .count(db)
-            .await
-            .unwrap(),
-        failure::Entity::find()
-            .filter(failure::Column::Email.eq(email))
-            .count(db)
-            .await
-            .unwrap(),
-        known_client::Entity::find()
-            .filter(known_client::Column::Email.eq(email))
-            .count(db)
-            .await
-            .unwrap(),
-        known_device::Entity::find()
-            .filter(known_device::Column::Email.eq(email))
-            .count(db)
-            .await
-            .unwrap(),
-        sign_out_link::Entity::find()
-            .filter(sign_out_link::Column::Email.eq(email))
-            .count(db)
-            .await
-            .unwrap(),
-        passkey::Entity::find()
-            .filter(passkey::Column::Email.eq(email))
-            .count(db)
-            .await
-            .unwrap(),
-        passkey_user::Entity::find()
-            .filter(passkey_user::Column::Email.eq(email))
-            .count(db)
-            .await
-            .unwrap(),
-        passkey_challenge::Entity::find()
-            .filter(passkey_challenge::Column::Email.eq(email))
-            .count(db)
-            .await
-            .unwrap(),
+        count::<event::Entity>(db, event::Column::Email, email).await,
+        count::<session::Entity>(db, session::Column::Email, email).await,
+        count::<credential::Entity>(db, credential::Column::Email, email).await,
+        count::<failure::Entity>(db, failure::Column::Email, email).await,
+        count::<known_client::Entity>(db, known_client::Column::Email, email).await,
+        count::<known_device::Entity>(db, known_device::Column::Email, email).await,
+        count::<sign_out_link::Entity>(db, sign_out_link::Column::Email, email).await,
+        count::<passkey::Entity>(db, passkey::Column::Email, email).await,
+        count::<passkey_user::Entity>(db, passkey_user::Column::Email, email).await,
+        count::<passkey_challenge::Entity>(db, passkey_challenge::Column::Email, email).await,
     ]
 }
 

@@ -33,12 +33,6 @@ fn sign_out_link(notice: &str) -> String {
         .to_owned()
 }
 
-async fn is_signed_in(app: &TestApp, cookie: &str) -> bool {
-    let reply = app.post("/api/auth/session", &[], Some(cookie)).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
-    reply.body != "null"
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_notice_goes_out_for_a_new_device_and_not_for_a_known_one() {
     let app = behind_a_proxy().await;
@@ -161,8 +155,8 @@ async fn the_link_ends_every_session_only_after_the_post() {
         "{}",
         preview.body
     );
-    assert!(is_signed_in(&app, &laptop).await);
-    assert!(is_signed_in(&app, &intruder).await);
+    assert!(app.is_signed_in(&laptop).await);
+    assert!(app.is_signed_in(&intruder).await);
 
     // The button's POST ends both of carol's sessions, and no one else's.
     let used = app
@@ -171,9 +165,9 @@ async fn the_link_ends_every_session_only_after_the_post() {
     assert_eq!(used.status, StatusCode::OK, "{}", used.body);
     let reply: serde_json::Value = serde_json::from_str(&used.body).unwrap();
     assert_eq!(reply["ended"], 2, "{}", used.body);
-    assert!(!is_signed_in(&app, &laptop).await);
-    assert!(!is_signed_in(&app, &intruder).await);
-    assert!(is_signed_in(&app, &bystander).await);
+    assert!(!app.is_signed_in(&laptop).await);
+    assert!(!app.is_signed_in(&intruder).await);
+    assert!(app.is_signed_in(&bystander).await);
 
     // It works once.
     let again = app
@@ -224,7 +218,7 @@ async fn the_link_ends_every_session_only_after_the_post() {
     assert_eq!(location, "/sign-out-everywhere?done=1&passkeys=0");
     let done = app.get(location).await;
     assert!(done.body.contains("Signed out everywhere"), "{}", done.body);
-    assert!(!is_signed_in(&app, &fresh).await);
+    assert!(!app.is_signed_in(&fresh).await);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -247,7 +241,7 @@ async fn notices_can_be_turned_off_and_a_failing_one_never_fails_the_sign_in() {
     let cookie = app
         .sign_in_from("frank@example.com", &[("user-agent", CHROME_WINDOWS)])
         .await;
-    assert!(is_signed_in(&app, &cookie).await);
+    assert!(app.is_signed_in(&cookie).await);
     assert!(app.notices().await.is_empty());
 }
 

@@ -409,6 +409,22 @@ async fn passkeys_are_off_when_the_public_url_is_an_ip_address() {
     );
 }
 
+/// Confirms the session behind `cookie` with `authenticator`'s answer.
+async fn confirm(
+    app: &TestApp,
+    cookie: &str,
+    authenticator: &mut SoftAuthenticator,
+) -> crate::support::app::Reply {
+    let (handle, options) = start(app, "/api/auth/passkey-confirm-start", Some(cookie)).await;
+    let credential = authenticator.assert(&options, &origin(app), &Bend::default());
+    app.post(
+        "/api/auth/passkey-confirm-finish",
+        &[("handle", &handle), ("credential", &credential)],
+        Some(cookie),
+    )
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sensitive_actions_need_a_fresh_sign_in_and_a_passkey_confirms_it() {
     let app = spawn().await;
@@ -468,29 +484,13 @@ async fn sensitive_actions_need_a_fresh_sign_in_and_a_passkey_confirms_it() {
     let stranger = app.sign_in("erin@example.com").await;
     let mut erins = SoftAuthenticator::new("erin's key");
     register(&app, &stranger, &mut erins, "Erin's").await;
-    let (handle, options) = start(&app, "/api/auth/passkey-confirm-start", Some(&cookie)).await;
-    let credential = erins.assert(&options, &origin(&app), &Bend::default());
-    let reply = app
-        .post(
-            "/api/auth/passkey-confirm-finish",
-            &[("handle", &handle), ("credential", &credential)],
-            Some(&cookie),
-        )
-        .await;
+    let reply = confirm(&app, &cookie, &mut erins).await;
     assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
     let still = app.post("/api/auth/logout-all", &[], Some(&cookie)).await;
     assert_eq!(still.status, StatusCode::FORBIDDEN);
 
     // Confirmed with its own passkey, the session may act again.
-    let (handle, options) = start(&app, "/api/auth/passkey-confirm-start", Some(&cookie)).await;
-    let credential = key.assert(&options, &origin(&app), &Bend::default());
-    let reply = app
-        .post(
-            "/api/auth/passkey-confirm-finish",
-            &[("handle", &handle), ("credential", &credential)],
-            Some(&cookie),
-        )
-        .await;
+    let reply = confirm(&app, &cookie, &mut key).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let ended = app
         .post("/api/auth/end-session", &[("id", &other_id)], Some(&cookie))

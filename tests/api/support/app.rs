@@ -256,6 +256,14 @@ impl TestApp {
         cookie_pair(&signed_in.cookie("session").expect("a session cookie"))
     }
 
+    /// Whether the session cookie `cookie` is a live session, as the app's session
+    /// endpoint says.
+    pub async fn is_signed_in(&self, cookie: &str) -> bool {
+        let reply = self.post("/api/auth/session", &[], Some(cookie)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.body != "null"
+    }
+
     /// Makes every session of `email` look as if it signed in an hour ago: no longer fresh
     /// enough for a sensitive action.
     pub async fn age_sessions(&self, email: &str) {
