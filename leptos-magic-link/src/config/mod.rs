@@ -120,6 +120,9 @@ pub struct AuthConfig {
     pub mail_queue: MailQueueSettings,
     /// How many codes may wait for a hashing worker before a request is told to come back.
     pub hash_queue: usize,
+    /// How many threads hash and check codes, each holding 19 MiB of argon2 memory. `None`,
+    /// the default, is one per core; a smaller number leaves cores to the rest of the app.
+    pub hash_workers: Option<usize>,
     /// What the email says.
     pub mail: MailSettings,
     /// Whether an address is told of a sign-in from a device it has not used in 90 days
@@ -174,6 +177,7 @@ impl Default for AuthConfig {
             mail_timeout: Duration::from_secs(10),
             mail_queue: MailQueueSettings::default(),
             hash_queue: 256,
+            hash_workers: None,
             mail: MailSettings {
                 from: default_from("127.0.0.1"),
                 subject: DEFAULT_SUBJECT.to_owned(),
@@ -344,6 +348,7 @@ impl AuthConfig {
             },
             mail_queue: defaults.mail_queue,
             hash_queue: defaults.hash_queue,
+            hash_workers: defaults.hash_workers,
             cleanup_interval: match read("MAGIC_LINK_AUTH_CLEANUP_INTERVAL_SECONDS") {
                 Some(s) => s.seconds()?,
                 None => defaults.cleanup_interval,

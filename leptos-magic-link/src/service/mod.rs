@@ -179,7 +179,10 @@ impl AuthService {
             Some(mailer) => mailer,
             None => mailer_for(&config.mail_provider, config.mail_timeout)?,
         };
-        let hasher = CodeHasher::per_core(config.hash_queue)?;
+        let hasher = match config.hash_workers {
+            Some(workers) => CodeHasher::new(workers, config.hash_queue)?,
+            None => CodeHasher::per_core(config.hash_queue)?,
+        };
         let store = AuthStore::new(db, hasher, Policy::from(&config));
         let captcha: Arc<dyn CaptchaVerifier> = match (captcha, &config.captcha) {
             (Some(captcha), _) => captcha,
