@@ -52,6 +52,9 @@ test("the sessions page lists both browsers, signs the other out, then signs out
     .getByRole("button", { name: /^Sign out/ })
     .click();
   await expect(rows).toHaveCount(1);
+  // The activity list on the same page shows it, without a reload.
+  const activity = laptop.page.getByRole("region", { name: "Recent activity" });
+  await expect(activity.locator("li.event").first()).toContainText("Another session signed out");
   await phone.page.reload();
   await expect(login(phone.page)).toBeVisible();
 

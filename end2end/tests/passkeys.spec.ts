@@ -95,6 +95,9 @@ test("a passkey added after a link signs in without an email, is renamed, and de
   const rows = page.locator('li[data-testid="passkey"]');
   await expect(rows).toHaveCount(1);
   await expect(rows.first().locator(".passkey-name")).toHaveText("Test laptop");
+  // The activity list on the same page shows it, without a reload.
+  const latest = page.getByRole("region", { name: "Recent activity" }).locator("li.event").first();
+  await expect(latest).toContainText("Passkey added");
   await expect(rows.first()).toContainText("never used");
   const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
   expect(credentials).toHaveLength(1);
@@ -141,6 +144,7 @@ test("a passkey added after a link signs in without an email, is renamed, and de
   await expect(rows).toHaveCount(0);
   await expect(prompt).toBeHidden();
   await expect(page.getByText("No passkeys yet.")).toBeVisible();
+  await expect(latest).toContainText("Passkey removed");
 
   // Autofill: with a passkey on the device, the login page's email field offers it, and
   // picking it (which the virtual authenticator does by itself) signs in without a click.

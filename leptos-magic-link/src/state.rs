@@ -60,6 +60,7 @@ pub struct AuthState {
     /// The live session, if any.
     pub auth_session: Signal<Option<SessionInfo>>,
     version: RwSignal<u64>,
+    account: RwSignal<u64>,
 }
 
 impl AuthState {
@@ -77,6 +78,7 @@ impl AuthState {
             session_is_valid: Signal::derive(move || auth_session.get().is_some()),
             auth_session,
             version,
+            account: RwSignal::new(0),
         };
         provide_context(state);
         state
@@ -90,14 +92,38 @@ impl AuthState {
     /// Refetches whenever an action completes, given the action's `version()`.
     pub fn refetch_after(&self, action_version: RwSignal<usize>) {
         let state = *self;
-        Effect::new(move |previous: Option<usize>| {
-            let version = action_version.get();
-            if previous.is_some_and(|previous| previous != version) {
-                state.refetch();
-            }
-            version
-        });
+        on_each_completion(action_version, move || state.refetch());
     }
+
+    /// Tells the views of the account (such as [`Activity`](crate::Activity)) that it
+    /// changed without the session changing: a passkey added, another session ended.
+    pub fn account_changed(&self) {
+        self.account.update(|v| *v += 1);
+    }
+
+    /// Calls [`account_changed`](Self::account_changed) whenever an action completes, given
+    /// the action's `version()`.
+    pub fn account_changed_after(&self, action_version: RwSignal<usize>) {
+        let state = *self;
+        on_each_completion(action_version, move || state.account_changed());
+    }
+
+    /// How many times the account changed on this page; tracked, so a `Resource` keyed on it
+    /// loads again after each change.
+    pub fn account_version(&self) -> u64 {
+        self.account.get()
+    }
+}
+
+/// Runs `then` each time `action_version` moves on (not when the effect first runs).
+fn on_each_completion(action_version: RwSignal<usize>, then: impl Fn() + 'static) {
+    Effect::new(move |previous: Option<usize>| {
+        let version = action_version.get();
+        if previous.is_some_and(|previous| previous != version) {
+            then();
+        }
+        version
+    });
 }
 
 /// The `AuthState` in context.

@@ -135,25 +135,16 @@ async fn deleting_an_account_needs_the_address_typed_and_a_fresh_sign_in() {
     // back to the delete card alone, not to every card on the account page.
     let back = app.sign_in("alice@example.com").await;
     let refused = app
-        .send(
-            app.http
-                .post(format!("{}/api/auth/delete-account", app.base))
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .header(header::ACCEPT, "text/html")
-                .header(header::COOKIE, &back)
-                .body("confirm=someone-else%40example.com"),
+        .post_plain_form(
+            "/api/auth/delete-account",
+            &[("confirm", "someone-else@example.com")],
+            Some(&back),
         )
         .await;
     assert_eq!(refused.status, StatusCode::FOUND, "{}", refused.body);
     let location = refused.headers[header::LOCATION].to_str().unwrap();
     assert!(location.starts_with("/account?delete_error="), "{location}");
-    let page = app
-        .send(
-            app.http
-                .get(format!("{}{location}", app.base))
-                .header(header::COOKIE, &back),
-        )
-        .await;
+    let page = app.get_as(location, &back).await;
     assert_eq!(
         page.body
             .matches("Type your email address exactly to confirm.")
@@ -164,13 +155,10 @@ async fn deleting_an_account_needs_the_address_typed_and_a_fresh_sign_in() {
     );
     assert!(app.is_signed_in(&back).await);
     let form = app
-        .send(
-            app.http
-                .post(format!("{}/api/auth/delete-account", app.base))
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .header(header::ACCEPT, "text/html")
-                .header(header::COOKIE, &back)
-                .body("confirm=alice%40example.com"),
+        .post_plain_form(
+            "/api/auth/delete-account",
+            &[("confirm", "alice@example.com")],
+            Some(&back),
         )
         .await;
     assert_eq!(form.status, StatusCode::FOUND, "{}", form.body);

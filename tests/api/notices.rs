@@ -200,12 +200,10 @@ async fn the_link_ends_every_session_only_after_the_post() {
     assert_eq!(notices.len(), 2, "{notices:?}");
     let token = token_of(&sign_out_link(&notices[1]));
     let form = app
-        .send(
-            app.http
-                .post(format!("{}/api/auth/sign-out-everywhere", app.base))
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .header(header::ACCEPT, "text/html")
-                .body(serde_urlencoded::to_string([("token", token.as_str())]).unwrap()),
+        .post_plain_form(
+            "/api/auth/sign-out-everywhere",
+            &[("token", token.as_str())],
+            None,
         )
         .await;
     assert_eq!(form.status, StatusCode::FOUND, "{}", form.body);

@@ -302,6 +302,29 @@ async fn passkeys_belong_to_their_address_and_need_a_session() {
     let listed = json(&app.post("/api/auth/passkeys", &[], Some(&alice)).await.body);
     assert_eq!(listed[0]["name"], "Key");
 
+    // Without JavaScript, the refusal goes back to the passkeys card alone, not to every
+    // card on the account page.
+    let refused = app
+        .post_plain_form(
+            "/api/auth/passkey-rename",
+            &[("id", id.as_str()), ("name", "mine")],
+            Some(&mallory),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::FOUND, "{}", refused.body);
+    let location = refused.headers[header::LOCATION].to_str().unwrap();
+    assert!(
+        location.starts_with("/account?passkey_error="),
+        "{location}"
+    );
+    let page = app.get_as(location, &mallory).await;
+    assert_eq!(
+        page.body.matches("That passkey is not registered.").count(),
+        1,
+        "{}",
+        page.body
+    );
+
     // Signed out: every passkey management call is a 401.
     for path in [
         "/api/auth/passkeys",

@@ -1,12 +1,15 @@
 use leptos::prelude::*;
 
-use crate::api::activity;
+use crate::{api::activity, state::use_auth};
 
 /// "Recent activity": the signed-in address's last 20 events, newest first, each with when,
-/// the browser and the network. Place it inside [`RequireAuth`](super::RequireAuth).
+/// the browser and the network. Place it inside [`RequireAuth`](super::RequireAuth). It loads
+/// again after [`AuthState::account_changed`](crate::AuthState::account_changed), which
+/// [`Sessions`](super::Sessions) and [`Passkeys`](super::Passkeys) call after their actions.
 #[component]
 pub fn Activity() -> impl IntoView {
-    let events = Resource::new(|| (), |()| activity());
+    let auth = use_auth();
+    let events = Resource::new(move || auth.account_version(), |_| activity());
     view! {
         <section class="card" aria-labelledby="activity-title">
             <h2 id="activity-title">"Recent activity"</h2>

@@ -153,14 +153,18 @@ pub fn PasskeySignIn() -> impl IntoView {
 #[component]
 pub fn Passkeys() -> impl IntoView {
     let supported = webauthn_supported();
+    let auth = use_auth();
     let rename = ServerAction::<RenamePasskey>::new();
     let delete = ServerAction::<DeletePasskey>::new();
+    auth.account_changed_after(delete.version());
     let added = RwSignal::new(0u32);
     let passkeys = Resource::new(
         move || (rename.version().get(), delete.version().get(), added.get()),
         |_| list_passkeys(),
     );
-    let query_error = query_param("error");
+    // With JavaScript off, a refused rename or delete comes back in `passkey_error`, for this
+    // card alone.
+    let query_error = query_param("passkey_error");
     let name = RwSignal::new(String::new());
     let adding = RwSignal::new(false);
     let add_error = RwSignal::new(None::<AuthError>);
@@ -192,6 +196,7 @@ pub fn Passkeys() -> impl IntoView {
                 Ok(_) => {
                     name.set(String::new());
                     added.update(|n| *n += 1);
+                    auth.account_changed();
                 }
                 Err(err) => {
                     retry_add.set(err.fresh_sign_in_required);

@@ -17,6 +17,7 @@ pub fn Sessions() -> impl IntoView {
     // Signing out everywhere signs this browser out too. (Ending this browser's own session
     // from its row sends it to the home page, and the navigation reads the session again.)
     auth.refetch_after(end_all.version());
+    auth.account_changed_after(end.version());
     let sessions = Resource::new(move || end.version().get(), |_| list_sessions());
     let query = use_query_map();
     let redirected = move || query.read().get("error").unwrap_or_default();

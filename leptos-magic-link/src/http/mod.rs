@@ -150,8 +150,16 @@ fn home_with_error(error: &str) -> String {
     format!("{}?error={error}", paths().login)
 }
 
+/// The account page with `error` for its sessions card, where a plain form goes back. Each
+/// card of the account page reads its own parameter, so a refusal shows on the card whose
+/// form was sent, not on every card.
 fn account_with_error(error: &str) -> String {
     format!("{}?error={error}", paths().account)
+}
+
+/// As [`account_with_error`], for the passkeys card.
+fn passkeys_with_error(error: &str) -> String {
+    format!("{}?passkey_error={error}", paths().account)
 }
 
 /// The client asking: its address behind any trusted proxies, and the key its limits use.

@@ -1,12 +1,13 @@
 //! Passkeys over HTTP: the two halves of adding one and of signing in with one, and the
-//! account page's list, rename and delete. Only the browser's JavaScript calls these, so
-//! they answer JSON and never redirect.
+//! account page's list, rename and delete. The ceremonies need the browser's JavaScript and
+//! answer JSON; rename and delete are also plain forms, which a refusal sends back to the
+//! passkeys card (`/account?passkey_error=`).
 
 use axum::http::StatusCode;
 
 use super::{
-    RATE_LIMITED, account_with_error, client, device, fail, home_with_error, parts, service,
-    sessions::{fresh_session, signed_in_session},
+    RATE_LIMITED, client, device, fail, home_with_error, parts, passkeys_with_error, service,
+    sessions::{fresh_session, require_fresh_or, signed_in_session},
     start_session, target, unavailable, utc_minute,
 };
 use crate::{
@@ -132,7 +133,7 @@ pub async fn list() -> Result<Vec<PasskeyView>, AuthError> {
             &parts,
             &err,
             "list passkeys",
-            account_with_error,
+            passkeys_with_error,
         )),
     }
 }
@@ -143,7 +144,7 @@ fn passkey_id(parts: &axum::http::request::Parts, id: &str) -> Result<i64, AuthE
             parts,
             StatusCode::BAD_REQUEST,
             "Choose a passkey.",
-            account_with_error,
+            passkeys_with_error,
         )
     })
 }
@@ -164,20 +165,21 @@ pub async fn rename(id: String, name: String) -> Result<(), AuthError> {
             &parts,
             StatusCode::NOT_FOUND,
             NO_SUCH_PASSKEY,
-            account_with_error,
+            passkeys_with_error,
         )),
         Err(err) => Err(unavailable(
             &parts,
             &err,
             "rename a passkey",
-            account_with_error,
+            passkeys_with_error,
         )),
     }
 }
 
 pub async fn delete(id: String) -> Result<(), AuthError> {
     let (service, parts) = (service()?, parts()?);
-    let session = fresh_session(&service, &parts).await?;
+    let session = signed_in_session(&service, &parts).await?;
+    require_fresh_or(&service, &parts, &session, passkeys_with_error)?;
     let id = passkey_id(&parts, &id)?;
     match service.store.delete_passkey(&session.email, id).await {
         Ok(true) => {
@@ -195,13 +197,13 @@ pub async fn delete(id: String) -> Result<(), AuthError> {
             &parts,
             StatusCode::NOT_FOUND,
             NO_SUCH_PASSKEY,
-            account_with_error,
+            passkeys_with_error,
         )),
         Err(err) => Err(unavailable(
             &parts,
             &err,
             "delete a passkey",
-            account_with_error,
+            passkeys_with_error,
         )),
     }
 }

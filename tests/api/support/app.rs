@@ -132,6 +132,36 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// POSTs `form` as a browser without JavaScript sends one: urlencoded, asking for HTML,
+    /// so a refusal answers with a redirect rather than JSON.
+    pub async fn post_plain_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        cookie: Option<&str>,
+    ) -> Reply {
+        let mut request = self
+            .http
+            .post(format!("{}{path}", self.base))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "text/html")
+            .body(serde_urlencoded::to_string(form).unwrap());
+        if let Some(cookie) = cookie {
+            request = request.header(header::COOKIE, cookie);
+        }
+        self.send(request).await
+    }
+
+    /// GETs `path` with the session `cookie`.
+    pub async fn get_as(&self, path: &str, cookie: &str) -> Reply {
+        self.send(
+            self.http
+                .get(format!("{}{path}", self.base))
+                .header(header::COOKIE, cookie),
+        )
+        .await
+    }
+
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
         let mut request = request.build().expect("a request");
         // A page GET is asked once more if it stalls. While any router in this process
