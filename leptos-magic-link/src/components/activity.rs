@@ -5,7 +5,7 @@ use crate::{api::activity, state::use_auth};
 /// "Recent activity": the signed-in address's last 20 events, newest first, each with when,
 /// the browser and the network. Place it inside [`RequireAuth`](super::RequireAuth). It loads
 /// again after [`AuthState::account_changed`](crate::AuthState::account_changed), which
-/// [`Sessions`](super::Sessions) and [`Passkeys`](super::Passkeys) call after their actions.
+/// [`Sessions`](super::Sessions) and the passkeys list call after their actions.
 #[component]
 pub fn Activity() -> impl IntoView {
     let auth = use_auth();

@@ -158,6 +158,7 @@ fn account_with_error(error: &str) -> String {
 }
 
 /// As [`account_with_error`], for the passkeys card.
+#[cfg(feature = "passkeys")]
 fn passkeys_with_error(error: &str) -> String {
     format!("{}?passkey_error={error}", paths().account)
 }
