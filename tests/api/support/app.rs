@@ -120,16 +120,8 @@ impl TestApp {
     }
 
     pub async fn post(&self, path: &str, form: &[(&str, &str)], cookie: Option<&str>) -> Reply {
-        let mut request = self
-            .http
-            .post(format!("{}{path}", self.base))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::ACCEPT, "application/json")
-            .body(serde_urlencoded::to_string(form).unwrap());
-        if let Some(cookie) = cookie {
-            request = request.header(header::COOKIE, cookie);
-        }
-        self.send(request).await
+        self.send(self.form_request(path, form, "application/json", cookie))
+            .await
     }
 
     /// POSTs `form` as a browser without JavaScript sends one: urlencoded, asking for HTML,
@@ -140,16 +132,28 @@ impl TestApp {
         form: &[(&str, &str)],
         cookie: Option<&str>,
     ) -> Reply {
-        let mut request = self
+        self.send(self.form_request(path, form, "text/html", cookie))
+            .await
+    }
+
+    /// A urlencoded POST of `form` to `path` that accepts `accept`, with `cookie`, if any.
+    pub fn form_request(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        accept: &str,
+        cookie: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let request = self
             .http
             .post(format!("{}{path}", self.base))
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .header(header::ACCEPT, "text/html")
+            .header(header::ACCEPT, accept)
             .body(serde_urlencoded::to_string(form).unwrap());
-        if let Some(cookie) = cookie {
-            request = request.header(header::COOKIE, cookie);
+        match cookie {
+            Some(cookie) => request.header(header::COOKIE, cookie),
+            None => request,
         }
-        self.send(request).await
     }
 
     /// GETs `path` with the session `cookie`.

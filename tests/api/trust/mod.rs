@@ -17,7 +17,7 @@ use app::auth::{
     client::TrustedProxies,
     entities::{credential, session},
 };
-use reqwest::{RequestBuilder, header};
+use reqwest::RequestBuilder;
 use sea_orm::{EntityTrait, PaginatorTrait};
 
 /// The app behind a trusted proxy on loopback, so each request can name its own client in
@@ -38,17 +38,8 @@ fn form_post(
     client: &str,
     cookie: Option<&str>,
 ) -> RequestBuilder {
-    let mut request = app
-        .http
-        .post(format!("{}{path}", app.base))
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .header(header::ACCEPT, "application/json")
+    app.form_request(path, form, "application/json", cookie)
         .header("x-forwarded-for", client)
-        .body(serde_urlencoded::to_string(form).unwrap());
-    if let Some(cookie) = cookie {
-        request = request.header(header::COOKIE, cookie);
-    }
-    request
 }
 
 async fn post_from(
