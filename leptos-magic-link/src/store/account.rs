@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-use super::{AuthStore, StoreError};
+use super::{AuthStore, StoreError, delete_rows_of};
 use crate::{
     domain::Email,
     entities::{
@@ -24,10 +24,10 @@ pub struct DeletedAccount {
 impl AuthStore {
     /// Removes everything the auth tables hold of `email` in one transaction, if `session` is
     /// still one of its live sessions (else `None`, and nothing changes: of two deletions at
-    /// once, one wins): its sessions,
-    /// credentials, wrong codes, known clients and devices, notice links, recent activity,
-    /// passkeys, passkey handle and ceremonies. Another address's rows are untouched. Deleting an address that
-    /// has nothing left removes nothing.
+    /// once, one wins): its sessions, credentials, wrong codes, known clients and devices,
+    /// notice links, recent activity, passkeys, passkey handle and ceremonies. Another
+    /// address's rows are untouched. Deleting an address that has nothing left removes
+    /// nothing.
     pub async fn delete_account(
         &self,
         email: &Email,
@@ -36,13 +36,7 @@ impl AuthStore {
     ) -> Result<Option<DeletedAccount>, StoreError> {
         let address = email.as_str();
         let txn = self.begin_write(&[address]).await?;
-        let asking = session::Entity::find()
-            .filter(session::Column::Id.eq(session))
-            .filter(session::Column::Email.eq(address))
-            .filter(session::Column::ExpiresAt.gt(now))
-            .count(&txn)
-            .await?;
-        if asking == 0 {
+        if !super::sessions::is_live_session(&txn, email, session, now).await? {
             txn.rollback().await?;
             return Ok(None);
         }
@@ -52,57 +46,17 @@ impl AuthStore {
             .count(&txn)
             .await?;
         let mut rows = 0;
-        rows += session::Entity::delete_many()
-            .filter(session::Column::Email.eq(address))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        rows += credential::Entity::delete_many()
-            .filter(credential::Column::Email.eq(address))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        rows += failure::Entity::delete_many()
-            .filter(failure::Column::Email.eq(address))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        rows += known_client::Entity::delete_many()
-            .filter(known_client::Column::Email.eq(address))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        rows += known_device::Entity::delete_many()
-            .filter(known_device::Column::Email.eq(address))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        rows += sign_out_link::Entity::delete_many()
-            .filter(sign_out_link::Column::Email.eq(address))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        rows += event::Entity::delete_many()
-            .filter(event::Column::Email.eq(address))
-            .exec(&txn)
-            .await?
-            .rows_affected;
+        rows += delete_rows_of(&txn, session::Column::Email, address).await?;
+        rows += delete_rows_of(&txn, credential::Column::Email, address).await?;
+        rows += delete_rows_of(&txn, failure::Column::Email, address).await?;
+        rows += delete_rows_of(&txn, known_client::Column::Email, address).await?;
+        rows += delete_rows_of(&txn, known_device::Column::Email, address).await?;
+        rows += delete_rows_of(&txn, sign_out_link::Column::Email, address).await?;
+        rows += delete_rows_of(&txn, event::Column::Email, address).await?;
         // The passkey tables exist with or without the `passkeys` feature.
-        rows += passkey::Entity::delete_many()
-            .filter(passkey::Column::Email.eq(address))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        rows += passkey_user::Entity::delete_many()
-            .filter(passkey_user::Column::Email.eq(address))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        rows += passkey_challenge::Entity::delete_many()
-            .filter(passkey_challenge::Column::Email.eq(address))
-            .exec(&txn)
-            .await?
-            .rows_affected;
+        rows += delete_rows_of(&txn, passkey::Column::Email, address).await?;
+        rows += delete_rows_of(&txn, passkey_user::Column::Email, address).await?;
+        rows += delete_rows_of(&txn, passkey_challenge::Column::Email, address).await?;
         txn.commit().await?;
         Ok(Some(DeletedAccount {
             live_sessions,

@@ -79,6 +79,23 @@ fn cut_device_text(text: &str) -> String {
     text.chars().take(DEVICE_TEXT_MAX).collect()
 }
 
+/// Deletes the rows whose `column` (an address column) is `address`; returns how many.
+async fn delete_rows_of<C>(
+    conn: &impl ConnectionTrait,
+    column: C,
+    address: &str,
+) -> Result<u64, StoreError>
+where
+    C: ColumnTrait,
+    C::EntityName: EntityTrait,
+{
+    Ok(<C::EntityName as EntityTrait>::delete_many()
+        .filter(column.eq(address))
+        .exec(conn)
+        .await?
+        .rows_affected)
+}
+
 /// The longest user agent kept for a session.
 pub const USER_AGENT_MAX: usize = 256;
 

@@ -8,7 +8,7 @@ use sea_orm::{
     sea_query::{Alias, Expr, ExprTrait, OnConflict, Query},
 };
 
-use super::{AuthStore, StoreError, after, before, cut_device_text};
+use super::{AuthStore, StoreError, after, before, cut_device_text, delete_rows_of};
 use crate::{
     domain::{Email, LinkToken},
     entities::{credential, known_client, known_device, passkey, session, sign_out_link},
@@ -184,10 +184,7 @@ impl AuthStore {
             now,
         )
         .await?;
-        credential::Entity::delete_many()
-            .filter(credential::Column::Email.eq(row.email.as_str()))
-            .exec(&txn)
-            .await?;
+        delete_rows_of(&txn, credential::Column::Email, row.email.as_str()).await?;
         let passkeys = passkey::Entity::delete_many()
             .filter(passkey::Column::Email.eq(row.email.as_str()))
             .filter(passkey::Column::CreatedAt.gte(row.since))

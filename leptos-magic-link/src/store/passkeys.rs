@@ -23,7 +23,7 @@ use crate::{
     entities::{
         passkey,
         passkey_challenge::{self, Purpose},
-        passkey_user, session,
+        passkey_user,
     },
     secrets::{random_bytes, random_token, token_hash},
 };
@@ -304,13 +304,7 @@ impl AuthStore {
         now: DateTime<Utc>,
     ) -> Result<PasskeyInfo, PasskeyError> {
         let txn = self.begin_write(&[new.email.as_str()]).await?;
-        let live = session::Entity::find()
-            .filter(session::Column::Id.eq(session))
-            .filter(session::Column::Email.eq(new.email.as_str()))
-            .filter(session::Column::ExpiresAt.gt(now))
-            .count(&txn)
-            .await?;
-        if live == 0 {
+        if !super::sessions::is_live_session(&txn, new.email, session, now).await? {
             txn.rollback().await?;
             return Err(PasskeyError::SignedOut);
         }

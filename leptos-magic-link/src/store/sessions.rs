@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     sea_query::{Expr, IntoCondition},
 };
 
@@ -117,4 +117,21 @@ pub(super) async fn end_live_sessions(
         .exec(conn)
         .await?;
     Ok(ended.rows_affected)
+}
+
+/// Whether session `id` is a live session of `email`, read on `conn`: inside the address's
+/// write transaction, nothing can end it before the caller commits.
+pub(super) async fn is_live_session(
+    conn: &impl ConnectionTrait,
+    email: &Email,
+    id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let live = session::Entity::find()
+        .filter(session::Column::Id.eq(id))
+        .filter(session::Column::Email.eq(email.as_str()))
+        .filter(session::Column::ExpiresAt.gt(now))
+        .count(conn)
+        .await?;
+    Ok(live > 0)
 }
