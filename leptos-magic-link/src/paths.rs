@@ -63,6 +63,13 @@ impl Default for AuthPaths {
 /// has no such page.
 pub const DEV_MAILBOX: &str = "/dev/mailbox";
 
+/// The query parameters that bring a refused plain form's message back to one card of the
+/// account page (JavaScript off): the delete card's and the passkeys card's. The sessions
+/// card reads `error`.
+pub(crate) const DELETE_ERROR_PARAM: &str = "delete_error";
+#[cfg(feature = "passkeys")]
+pub(crate) const PASSKEY_ERROR_PARAM: &str = "passkey_error";
+
 /// The default path of the page a magic link opens.
 pub const DEFAULT_LINK: &str = "/magic-link-auth";
 

@@ -1,8 +1,7 @@
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
-use super::{ConfirmPrompt, FormError, form_error, needs_confirmation};
-use crate::{api::DeleteAccount, state::use_auth};
+use super::{ConfirmPrompt, FormError, form_error, needs_confirmation, query_param};
+use crate::{api::DeleteAccount, paths::DELETE_ERROR_PARAM, state::use_auth};
 
 /// "Delete your account": the address typed again, and a fresh sign-in (when the session is
 /// stale it offers to confirm, then deletes). Deleting signs this browser out and lands on the
@@ -19,10 +18,9 @@ pub fn DeleteAccountForm() -> impl IntoView {
         }
     });
     let pending = delete.pending();
-    let query = use_query_map();
     // With JavaScript off, the server sends a refusal back in `delete_error`, for this card
     // alone.
-    let redirected = move || query.read().get("delete_error").unwrap_or_default();
+    let redirected = query_param(DELETE_ERROR_PARAM);
     let error = move || form_error(delete.value().get(), redirected());
     let stale = move || {
         needs_confirmation(delete.value().get(), "")

@@ -164,7 +164,7 @@ pub fn Passkeys() -> impl IntoView {
     );
     // With JavaScript off, a refused rename or delete comes back in `passkey_error`, for this
     // card alone.
-    let query_error = query_param("passkey_error");
+    let query_error = query_param(crate::paths::PASSKEY_ERROR_PARAM);
     let name = RwSignal::new(String::new());
     let adding = RwSignal::new(false);
     let add_error = RwSignal::new(None::<AuthError>);

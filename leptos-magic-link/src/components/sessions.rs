@@ -1,7 +1,6 @@
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 
-use super::{ConfirmPrompt, FormError, form_error, needs_confirmation};
+use super::{ConfirmPrompt, FormError, form_error, needs_confirmation, query_param};
 use crate::{
     api::{EndSession, LogoutAll, SessionView, list_sessions},
     state::use_auth,
@@ -19,8 +18,7 @@ pub fn Sessions() -> impl IntoView {
     auth.refetch_after(end_all.version());
     auth.account_changed_after(end.version());
     let sessions = Resource::new(move || end.version().get(), |_| list_sessions());
-    let query = use_query_map();
-    let redirected = move || query.read().get("error").unwrap_or_default();
+    let redirected = query_param("error");
     let error = move || form_error(end.value().get().or(end_all.value().get()), redirected());
     // Ending another session and signing out everywhere need a recent sign-in: when it is
     // stale, offer to confirm, then run the refused action again.

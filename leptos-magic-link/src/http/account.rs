@@ -4,7 +4,7 @@ use axum::http::StatusCode;
 use leptos_axum::redirect;
 
 use super::{
-    fail, home_with_error, parts, paths, service,
+    delete_with_error, fail, home_with_error, parts, paths, service,
     sessions::{live_session, require_fresh_or},
     unavailable,
 };
@@ -30,18 +30,16 @@ pub async fn delete_account(confirm: String) -> Result<(), AuthError> {
             home_with_error,
         ));
     };
-    // A plain form comes back to its own card: the page's other cards read `error`.
-    let back = |error: &str| format!("{}?delete_error={error}", paths().account);
     // The typed address, as a last look at what is about to go.
     if !confirm.trim().eq_ignore_ascii_case(session.email.as_str()) {
         return Err(fail(
             &parts,
             StatusCode::BAD_REQUEST,
             TYPE_YOUR_ADDRESS,
-            back,
+            delete_with_error,
         ));
     }
-    require_fresh_or(&service, &parts, &session, back)?;
+    require_fresh_or(&service, &parts, &session, delete_with_error)?;
     match service.delete_account(&session).await {
         Ok(None) => Err(fail(
             &parts,
@@ -54,6 +52,11 @@ pub async fn delete_account(confirm: String) -> Result<(), AuthError> {
             redirect(&format!("{}?deleted=1", paths().login));
             Ok(())
         }
-        Err(err) => Err(unavailable(&parts, &err, "delete an account", back)),
+        Err(err) => Err(unavailable(
+            &parts,
+            &err,
+            "delete an account",
+            delete_with_error,
+        )),
     }
 }

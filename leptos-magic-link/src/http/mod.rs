@@ -160,7 +160,20 @@ fn account_with_error(error: &str) -> String {
 /// As [`account_with_error`], for the passkeys card.
 #[cfg(feature = "passkeys")]
 fn passkeys_with_error(error: &str) -> String {
-    format!("{}?passkey_error={error}", paths().account)
+    format!(
+        "{}?{}={error}",
+        paths().account,
+        crate::paths::PASSKEY_ERROR_PARAM
+    )
+}
+
+/// As [`account_with_error`], for the delete card.
+fn delete_with_error(error: &str) -> String {
+    format!(
+        "{}?{}={error}",
+        paths().account,
+        crate::paths::DELETE_ERROR_PARAM
+    )
 }
 
 /// The client asking: its address behind any trusted proxies, and the key its limits use.
