@@ -21,11 +21,14 @@ use app::{
     },
     users::user,
 };
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use reqwest::{StatusCode, header};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 
-use crate::support::app::{TestApp, spawn_app};
+use crate::support::{
+    app::{TestApp, spawn_app},
+    noon, small_store as store,
+};
 
 fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap()
@@ -174,14 +177,6 @@ async fn deleting_an_account_needs_the_address_typed_and_a_fresh_sign_in() {
 }
 
 // The store, against both databases.
-
-fn store(db: &DatabaseConnection) -> AuthStore {
-    crate::support::small_store(db)
-}
-
-fn noon() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
-}
 
 /// How many rows of table `E` have `column` equal to `email`.
 async fn count<E>(db: &DatabaseConnection, column: E::Column, email: &str) -> u64

@@ -10,6 +10,8 @@ use leptos_magic_link::{
 };
 use reqwest::{StatusCode, header, redirect::Policy};
 
+use crate::support::app::cookie_pair;
+
 #[tokio::test]
 async fn a_visitor_signs_in_with_the_emailed_link() {
     let dir = tempfile::tempdir().unwrap();
@@ -103,17 +105,15 @@ async fn a_visitor_signs_in_with_the_emailed_link() {
         .await
         .unwrap();
     assert_eq!(signed_in.status(), StatusCode::OK);
-    let cookie = signed_in
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap())
-        .find(|v| v.starts_with("session="))
-        .expect("a session cookie")
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = cookie_pair(
+        signed_in
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .find(|v| v.starts_with("session="))
+            .expect("a session cookie"),
+    );
 
     // Signed in, the private page shows the address.
     let private = http

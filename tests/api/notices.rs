@@ -2,16 +2,18 @@
 //! notice tables against SQLite and the PostgreSQL at 127.0.0.1:5432.
 
 use app::auth::{
-    Email,
     client::TrustedProxies,
     config::MailProvider,
-    store::{AuthStore, DeviceKey, KNOWN_DEVICE_FOR},
+    store::{DeviceKey, KNOWN_DEVICE_FOR},
 };
-use chrono::{DateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
 use reqwest::{StatusCode, header};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
-use crate::support::app::{TestApp, spawn_app_with, token_of};
+use crate::support::{
+    app::{TestApp, spawn_app_with, token_of},
+    email, noon, small_store as store,
+};
 
 const FIREFOX_MAC: &str =
     "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:128.0) Gecko/20100101 Firefox/128.0";
@@ -340,18 +342,6 @@ async fn the_dev_mailbox_shows_every_message_in_a_debug_build() {
 }
 
 // The notice tables against both databases.
-
-fn store(db: &DatabaseConnection) -> AuthStore {
-    crate::support::small_store(db)
-}
-
-fn noon() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
-}
-
-fn email(s: &str) -> Email {
-    Email::parse(s).expect("valid email")
-}
 
 const LAPTOP: DeviceKey<'static> = DeviceKey {
     browser: "Firefox on macOS",

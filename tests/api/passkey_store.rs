@@ -3,29 +3,17 @@
 use std::time::Duration;
 
 use app::auth::{
-    Email,
     entities::passkey_challenge::Purpose,
     store::{
         AuthStore,
         passkeys::{ChallengeOwner, NewPasskey, PASSKEY_NAME_MAX, PasskeyError, Uuid},
     },
 };
-use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::{DatabaseConnection, EntityTrait};
 
+use crate::support::{email, noon, small_store as store};
+
 const CHALLENGE_LIFETIME: Duration = Duration::from_secs(300);
-
-fn store(db: &DatabaseConnection) -> AuthStore {
-    crate::support::small_store(db)
-}
-
-fn noon() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 11, 26, 12, 0, 0).unwrap()
-}
-
-fn email(s: &str) -> Email {
-    Email::parse(s).expect("valid email")
-}
 
 /// Adds a passkey with credential id `credential` to `address`, returning its id.
 async fn add(store: &AuthStore, address: &str, credential: &str) -> i64 {

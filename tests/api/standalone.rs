@@ -16,7 +16,7 @@ use std::{
 };
 
 use crate::support::{
-    app::{text_part, token_of},
+    app::{cookie_pair, text_part, token_of},
     mailgun::{Behaviour, FakeMailgun},
 };
 use app::auth::entities::credential::{self, Delivery};
@@ -294,13 +294,7 @@ async fn the_binary_alone_serves_the_site_and_signs_a_person_in() {
         .await
         .unwrap();
     assert_eq!(signed_in.status(), StatusCode::OK);
-    let cookie = signed_in.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = cookie_pair(signed_in.headers()[header::SET_COOKIE].to_str().unwrap());
     let home = http
         .get(&server.base)
         .header(header::COOKIE, cookie)
@@ -553,13 +547,7 @@ async fn metrics_count_a_scripted_flow_exactly_on_their_own_address() {
         .await
         .unwrap();
     assert_eq!(signed_in.status(), StatusCode::OK);
-    let cookie = signed_in.headers()[header::SET_COOKIE]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
+    let cookie = cookie_pair(signed_in.headers()[header::SET_COOKIE].to_str().unwrap());
     let cross_site = post("/api/auth/logout", String::new())
         .header(header::ORIGIN, "https://evil.example")
         .header(header::COOKIE, &cookie)

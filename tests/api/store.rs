@@ -21,6 +21,8 @@ use app::auth::{
 use chrono::{DateTime, TimeZone, Utc};
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
+use crate::support::email;
+
 const LIFETIME: Duration = Duration::from_secs(1800);
 const SESSION_LIFETIME: Duration = Duration::from_secs(7 * 24 * 3600);
 const MAIL_DEADLINE: Duration = Duration::from_secs(90);
@@ -58,10 +60,6 @@ fn ip(last: u8) -> IpAddr {
 /// Client `n`, as the limits key it.
 fn client(n: u8) -> ClientKey {
     ClientKey::of(ip(n), 64)
-}
-
-fn email(s: &str) -> Email {
-    Email::parse(s).expect("valid email")
 }
 
 /// Issues a credential to `address` for client `n`, and records its mail as sent, as the

@@ -115,6 +115,19 @@ pub fn small_store(db: &DatabaseConnection) -> ::app::auth::store::AuthStore {
     ::app::auth::store::AuthStore::new(db.clone(), hasher, policy)
 }
 
+/// Noon on a fixed day, where the store tests' clocks start.
+pub fn noon() -> chrono::DateTime<chrono::Utc> {
+    use chrono::TimeZone;
+    chrono::Utc
+        .with_ymd_and_hms(2026, 11, 26, 12, 0, 0)
+        .unwrap()
+}
+
+/// `s` as an address; the tests pass only valid ones.
+pub fn email(s: &str) -> ::app::auth::Email {
+    ::app::auth::Email::parse(s).expect("valid email")
+}
+
 /// A loopback address with a port nothing listens on, for a server process to take.
 pub fn free_local_addr() -> String {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
