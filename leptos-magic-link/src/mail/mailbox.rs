@@ -74,7 +74,8 @@ impl DevMailbox {
     }
 
     fn message(&self, id: u64) -> Option<Delivered> {
-        self.messages().into_iter().find(|m| m.id == id)
+        let inbox = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
+        inbox.messages.iter().find(|m| m.id == id).cloned()
     }
 }
 
@@ -145,6 +146,15 @@ iframe{width:100%;height:34rem;border:1px solid #d4d4d8;border-radius:4px;backgr
 pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#fafafa;border:1px solid #e4e4e7;padding:.75rem;border-radius:4px}\
 a{color:#1d4ed8}";
 
+/// The list's policy, with the stylesheet's hash: worked out once.
+static LIST_POLICY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let style_hash = STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
+    format!(
+        "default-src 'none'; style-src 'sha256-{style_hash}'; frame-src 'self'; \
+         base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    )
+});
+
 fn escape(value: &str) -> String {
     html_escape::encode_quoted_attribute(value).into_owned()
 }
@@ -206,12 +216,7 @@ pub async fn list(Extension(auth): Extension<AuthService>, request: Request) -> 
          {body}</main></body></html>\n",
         count = messages.len(),
     );
-    let style_hash = STANDARD.encode(Sha256::digest(STYLE.as_bytes()));
-    let policy = format!(
-        "default-src 'none'; style-src 'sha256-{style_hash}'; frame-src 'self'; \
-         base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    );
-    html_response(page, &policy)
+    html_response(page, &LIST_POLICY)
 }
 
 /// `GET /dev/mailbox/{id}`: one message's HTML part, for the list's sandboxed frame. Its
