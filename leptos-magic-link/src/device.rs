@@ -1,13 +1,22 @@
 //! Describing a browser for people: the sessions list says "Firefox on macOS", not a
 //! User-Agent string.
 //!
+//! The `User-Agent` is a stranger's words: whoever asks for a link writes it. So only a fixed
+//! vocabulary of browser and system names ever comes out of here, into an email or a page;
+//! anything else reads [`UNKNOWN_BROWSER`], never a piece of the header itself.
+//!
 //! Hand-written rather than a user-agent parser crate: a handful of substring checks cover the
-//! browsers and systems people use, with no regex tables in the server.
+//! browsers and systems people use, with no regex tables in the server, and a parser's output
+//! (a free-form "family" string) would let the header's own words through.
 
-/// A short description of a browser from its `User-Agent`, such as "Firefox on macOS".
+/// What a browser that names no known browser or system is called.
+pub const UNKNOWN_BROWSER: &str = "an unknown browser";
+
+/// A short description of a browser from its `User-Agent`, such as "Firefox on macOS": built
+/// from fixed names only, whatever the header says.
 pub fn describe_user_agent(user_agent: Option<&str>) -> String {
     let Some(ua) = user_agent.map(str::trim).filter(|ua| !ua.is_empty()) else {
-        return "Unknown device".to_owned();
+        return UNKNOWN_BROWSER.to_owned();
     };
     let browser = [
         ("Edg/", "Edge"),
@@ -36,16 +45,8 @@ pub fn describe_user_agent(user_agent: Option<&str>) -> String {
     match (browser, system) {
         (Some(browser), Some(system)) => format!("{browser} on {system}"),
         (Some(browser), None) => browser.to_owned(),
-        (None, Some(system)) => format!("A browser on {system}"),
-        // Not a browser: its first product token, such as `curl/8.5.0`.
-        (None, None) => ua
-            .split_whitespace()
-            .next()
-            .unwrap_or(ua)
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(40)
-            .collect(),
+        (None, Some(system)) => format!("a browser on {system}"),
+        (None, None) => UNKNOWN_BROWSER.to_owned(),
     }
 }
 
@@ -71,7 +72,7 @@ pub fn network_of(ip: Option<&str>) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::describe_user_agent;
+    use super::{UNKNOWN_BROWSER, describe_user_agent};
 
     #[test]
     fn networks_are_a_v4_24_or_a_v6_48() {
@@ -86,8 +87,8 @@ mod tests {
     #[test]
     fn user_agents_are_described_briefly() {
         let cases = [
-            (None, "Unknown device"),
-            (Some("  "), "Unknown device"),
+            (None, UNKNOWN_BROWSER),
+            (Some("  "), UNKNOWN_BROWSER),
             (
                 Some(
                     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1",
@@ -106,7 +107,13 @@ mod tests {
                 ),
                 "Edge on Windows",
             ),
-            (Some("curl/8.5.0"), "curl/8.5.0"),
+            (Some("X11; Linux x86_64"), "a browser on Linux"),
+            // Not a browser, or a stranger's sentence: none of its words come out.
+            (Some("curl/8.5.0"), UNKNOWN_BROWSER),
+            (
+                Some("Asked for from https://evil.example/cancel-this-request"),
+                UNKNOWN_BROWSER,
+            ),
         ];
         for (agent, expected) in cases {
             assert_eq!(describe_user_agent(agent), expected, "{agent:?}");

@@ -9,7 +9,7 @@
 
 pub mod console;
 pub mod file;
-#[cfg(debug_assertions)]
+#[cfg(all(feature = "dev-mailbox", debug_assertions))]
 pub mod mailbox;
 pub mod mailgun;
 pub mod queue;
@@ -521,7 +521,7 @@ mod tests {
             mail.text,
             "{code}: 042042 for alice@example.com via https://a.example/l?t=1 {unknown} {"
         );
-        assert_eq!(mail.html, "<p>Unknown device</p>");
+        assert_eq!(mail.html, "<p>an unknown browser</p>");
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod cross_site;
 mod lockout;
 mod production;
 mod slow_clients;
+mod strangers;
 
 use crate::support::app::{Reply, TestApp, spawn_app_with};
 use app::auth::{
