@@ -201,8 +201,9 @@ pub mod event {
         pub device: Option<String>,
         /// The network around the client address (IPv4 /24, IPv6 /48), when known.
         pub network: Option<String>,
-        /// How many times it happened: link requests and wrong codes from one browser and
-        /// network within [`MERGE_WITHIN`](crate::store::MERGE_WITHIN) share a row.
+        /// How many times it happened: link requests (or wrong codes) within
+        /// [`MERGE_WITHIN`](crate::store::MERGE_WITHIN) of each other share a row, whose
+        /// browser and network read [`SEVERAL`](crate::store::SEVERAL) once they differ.
         pub count: i32,
         /// When it (last) happened.
         pub created_at: DateTimeUtc,

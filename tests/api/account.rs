@@ -16,6 +16,7 @@ use app::{
         },
         store::{
             AuthStore, CodeClaim, DeletedAccount, Device, DeviceKey, NewEvent, RECENT_EVENTS,
+            RECENT_NOISY_EVENTS, SEVERAL,
             passkeys::{ChallengeOwner, NewPasskey},
         },
     },
@@ -336,13 +337,13 @@ async fn events_are_kept_apart_newest_first_and_purged_past_retention(db: &Datab
     assert_eq!(store.recent_events(&alice).await.unwrap().len(), 15);
     assert_eq!(store.recent_events(&bob).await.unwrap().len(), 1);
 
-    // Link requests and wrong codes from one browser and network within an hour are one
-    // event with a count, so a stranger's flood cannot push the rest out of view.
+    // Link requests and wrong codes within an hour are one event with a count, whoever sent
+    // them: a stranger's flood cannot push the rest out of view.
     let carol = Email::parse("carol@example.com").unwrap();
     let request = |at: DateTime<Utc>, network: &'static str| NewEvent {
         email: &carol,
         kind: EventKind::LinkRequested,
-        device: Some("curl/8.5.0"),
+        device: Some("an unknown browser"),
         network: Some(network),
         at,
     };
@@ -353,6 +354,7 @@ async fn events_are_kept_apart_newest_first_and_purged_past_retention(db: &Datab
             .await
             .unwrap();
     }
+    // Late news of an earlier request from elsewhere: counted, the line keeps its time.
     store
         .record_event(request(noon(), "198.51.100.0/24"))
         .await
@@ -363,19 +365,44 @@ async fn events_are_kept_apart_newest_first_and_purged_past_retention(db: &Datab
         .await
         .unwrap();
     let carols = store.recent_events(&carol).await.unwrap();
-    let counts: Vec<(Option<&str>, i32)> = carols
+    let counts: Vec<(Option<&str>, Option<&str>, i32)> = carols
         .iter()
-        .map(|e| (e.network.as_deref(), e.count))
+        .map(|e| (e.device.as_deref(), e.network.as_deref(), e.count))
         .collect();
     assert_eq!(
         counts,
         [
-            (Some("203.0.113.0/24"), 1),
-            (Some("203.0.113.0/24"), 50),
-            (Some("198.51.100.0/24"), 1),
+            (Some("an unknown browser"), Some("203.0.113.0/24"), 1),
+            (Some("an unknown browser"), Some(SEVERAL), 51),
         ]
     );
     assert_eq!(carols[1].created_at, noon() + chrono::Duration::minutes(49));
+
+    // However many lines of those there are, the address's own newest events all stay.
+    for hour in 4..40 {
+        for kind in [EventKind::LinkRequested, EventKind::WrongCode] {
+            store
+                .record_event(NewEvent {
+                    kind,
+                    ..request(noon() + chrono::Duration::hours(hour), "192.0.2.0/24")
+                })
+                .await
+                .unwrap();
+        }
+    }
+    store
+        .record_event(NewEvent {
+            email: &carol,
+            kind: EventKind::SignedInWithLink,
+            device: Some("Firefox on macOS"),
+            network: None,
+            at: noon() + chrono::Duration::hours(1),
+        })
+        .await
+        .unwrap();
+    let carols = store.recent_events(&carol).await.unwrap();
+    assert_eq!(carols.len() as u64, 1 + RECENT_NOISY_EVENTS);
+    assert_eq!(carols.last().unwrap().kind, EventKind::SignedInWithLink);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

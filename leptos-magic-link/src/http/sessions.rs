@@ -143,8 +143,12 @@ pub async fn activity() -> Result<Vec<ActivityView>, AuthError> {
                     n => format!("{} ({n} times)", event.kind.describe()),
                 },
                 count: u32::try_from(event.count).unwrap_or(1),
-                device: event.device,
-                network: event.network,
+                device: event
+                    .device
+                    .map(|device| several(device, "several browsers")),
+                network: event
+                    .network
+                    .map(|network| several(network, "several networks")),
                 at: utc_minute(event.created_at),
             })
             .collect()),
@@ -154,6 +158,16 @@ pub async fn activity() -> Result<Vec<ActivityView>, AuthError> {
             "read the recent activity",
             account_with_error,
         )),
+    }
+}
+
+/// A merged line's browser or network as the page says it: `said` when it came from more than
+/// one (see [`SEVERAL`](crate::store::SEVERAL)).
+fn several(value: String, said: &str) -> String {
+    if value == crate::store::SEVERAL {
+        said.to_owned()
+    } else {
+        value
     }
 }
 

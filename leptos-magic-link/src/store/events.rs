@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    ColumnTrait, EntityTrait, Iterable, QueryFilter, QueryOrder, QuerySelect,
     sea_query::{Expr, ExprTrait},
 };
 
@@ -13,12 +13,21 @@ use crate::{
     entities::event::{self, EventKind},
 };
 
-/// How many events the account page shows.
+/// How many of the address's own events (sign-ins, sign-outs, passkey changes, …) the
+/// account page shows, newest first.
 pub const RECENT_EVENTS: u64 = 20;
 
-/// Link requests and wrong codes from one browser and network within this span are one event
-/// with a count.
+/// How many lines of the events anyone can cause (link requests, wrong codes) it shows besides
+/// them, newest first. Those lines never take the place of the address's own events.
+pub const RECENT_NOISY_EVENTS: u64 = 4;
+
+/// Link requests (or wrong codes) within this span are one event with a count, whoever sent
+/// them.
 pub const MERGE_WITHIN: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// What a merged line names as its browser, or network, when its requests came from more than
+/// one.
+pub const SEVERAL: &str = "several";
 
 /// One event to record.
 #[derive(Clone, Copy, Debug)]
@@ -33,27 +42,49 @@ pub struct NewEvent<'a> {
 }
 
 impl AuthStore {
-    /// Records `new` for its address. A link request or a wrong code from the browser and
-    /// network of one within [`MERGE_WITHIN`] counts on that one, which moves to `new.at`.
+    /// Records `new` for its address. A link request or a wrong code within [`MERGE_WITHIN`]
+    /// of the last one of its kind counts on that one, which moves to `new.at`: the browser
+    /// and network are the strangers' words (a `User-Agent` is whatever the sender writes), so
+    /// they do not decide how many lines there are. A line whose requests came from more than
+    /// one browser (or network) names [`SEVERAL`].
     pub async fn record_event(&self, new: NewEvent<'_>) -> Result<(), StoreError> {
         let device = new.device.map(cut_device_text);
         let network = new.network.map(cut_device_text);
         if new.kind.is_noisy() {
-            let same = |column: event::Column, value: &Option<String>| match value {
-                Some(value) => column.eq(value.as_str()),
-                None => column.is_null(),
-            };
-            let merged = event::Entity::update_many()
-                .col_expr(event::Column::Count, Expr::col(event::Column::Count).add(1))
-                .col_expr(event::Column::CreatedAt, Expr::value(new.at))
+            let last = event::Entity::find()
                 .filter(event::Column::Email.eq(new.email.as_str()))
                 .filter(event::Column::Kind.eq(new.kind))
-                .filter(same(event::Column::Device, &device))
-                .filter(same(event::Column::Network, &network))
                 .filter(event::Column::CreatedAt.gt(super::before(new.at, MERGE_WITHIN)))
-                .exec(&self.db)
+                .order_by_desc(event::Column::CreatedAt)
+                .order_by_desc(event::Column::Id)
+                .one(&self.db)
                 .await?;
-            if merged.rows_affected > 0 {
+            if let Some(last) = last {
+                let joined = |was: Option<String>, now: &Option<String>| {
+                    if was == *now {
+                        was
+                    } else {
+                        Some(SEVERAL.to_owned())
+                    }
+                };
+                // One statement: a concurrent merge into the same line adds its own count.
+                event::Entity::update_many()
+                    .col_expr(event::Column::Count, Expr::col(event::Column::Count).add(1))
+                    .col_expr(
+                        event::Column::CreatedAt,
+                        Expr::value(std::cmp::Ord::max(new.at, last.created_at)),
+                    )
+                    .col_expr(
+                        event::Column::Device,
+                        Expr::value(joined(last.device, &device)),
+                    )
+                    .col_expr(
+                        event::Column::Network,
+                        Expr::value(joined(last.network, &network)),
+                    )
+                    .filter(event::Column::Id.eq(last.id))
+                    .exec(&self.db)
+                    .await?;
                 return Ok(());
             }
         }
@@ -71,15 +102,26 @@ impl AuthStore {
         Ok(())
     }
 
-    /// The newest [`RECENT_EVENTS`] events of `email`, newest first. Only its own.
+    /// The recent activity of `email`, newest first, and only its own: its newest
+    /// [`RECENT_EVENTS`] own events, and besides them the newest [`RECENT_NOISY_EVENTS`]
+    /// lines of link requests and wrong codes. However many strangers ask or guess, the owner's
+    /// own events stay in view.
     pub async fn recent_events(&self, email: &Email) -> Result<Vec<event::Model>, StoreError> {
-        Ok(event::Entity::find()
-            .filter(event::Column::Email.eq(email.as_str()))
-            .order_by_desc(event::Column::CreatedAt)
-            .order_by_desc(event::Column::Id)
-            .limit(RECENT_EVENTS)
-            .all(&self.db)
-            .await?)
+        let noisy: Vec<EventKind> = EventKind::iter().filter(|kind| kind.is_noisy()).collect();
+        let newest = |own: bool, limit: u64| {
+            let kinds = event::Column::Kind.is_in(noisy.clone());
+            event::Entity::find()
+                .filter(event::Column::Email.eq(email.as_str()))
+                .filter(if own { kinds.not() } else { kinds })
+                .order_by_desc(event::Column::CreatedAt)
+                .order_by_desc(event::Column::Id)
+                .limit(limit)
+                .all(&self.db)
+        };
+        let mut events = newest(true, RECENT_EVENTS).await?;
+        events.extend(newest(false, RECENT_NOISY_EVENTS).await?);
+        events.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        Ok(events)
     }
 
     /// Deletes every event recorded at or before `cutoff`. One conditional `DELETE`: several

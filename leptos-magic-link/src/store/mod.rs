@@ -23,7 +23,7 @@ mod events;
 mod issue;
 mod notices;
 pub use account::DeletedAccount;
-pub use events::{MERGE_WITHIN, NewEvent, RECENT_EVENTS};
+pub use events::{MERGE_WITHIN, NewEvent, RECENT_EVENTS, RECENT_NOISY_EVENTS, SEVERAL};
 pub use notices::{DeviceKey, KNOWN_DEVICE_FOR, SignedOutEverywhere};
 #[cfg(feature = "passkeys")]
 pub mod passkeys;
