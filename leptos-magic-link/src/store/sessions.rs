@@ -14,17 +14,31 @@ use crate::{
 };
 
 impl AuthStore {
-    /// The live session behind `token`, if any.
+    /// The live session behind `token`, if any, of an address the allow-list still allows.
     pub async fn session(
         &self,
         token: &SessionToken,
         now: DateTime<Utc>,
     ) -> Result<Option<Session>, StoreError> {
-        Ok(session::Entity::find()
+        let live = session::Entity::find()
             .filter(session::Column::TokenHash.eq(token_hash(token.expose())))
             .filter(session::Column::ExpiresAt.gt(now))
             .one(&self.db)
-            .await?
+            .await?;
+        // An address taken off the allow-list is signed out at its next request, whatever
+        // sessions it still holds: the list is checked where a session is read, not only
+        // where one starts.
+        Ok(live
+            .filter(|live| {
+                let allowed = self.policy.allows(live.email.as_str());
+                if !allowed {
+                    tracing::info!(
+                        session = live.id,
+                        "session refused: its address is no longer allowed"
+                    );
+                }
+                allowed
+            })
             .map(Session::from))
     }
 

@@ -8,7 +8,7 @@ use reqwest::StatusCode;
 
 use super::post_from;
 use crate::support::{
-    app::{TestApp, spawn_app_with},
+    app::{TestApp, spawn_app_on, spawn_app_with},
     mailgun::{Behaviour, FakeMailgun},
 };
 
@@ -109,4 +109,49 @@ async fn allowed_and_refused_addresses_take_the_same_time_with_a_slow_provider()
     );
     app.mail_settled().await;
     assert_eq!(mailgun.log.lock().unwrap().len(), 15);
+}
+
+/// An address taken off the allow-list (and the server restarted with the new list) is signed
+/// out at its next request: its old cookie reads no session, and the app's `require_user()`
+/// endpoints answer `401`, while an address still on the list keeps its session.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_address_taken_off_the_allow_list_is_signed_out_at_its_next_request() {
+    let allow = |list: &'static str| {
+        move |config: &mut AuthConfig| {
+            config.allowed_emails = AuthConfig::from_lookup(|name| {
+                (name == "MAGIC_LINK_AUTH_ALLOWED_EMAILS").then(|| list.to_owned())
+            })
+            .unwrap()
+            .allowed_emails;
+        }
+    };
+    let before = spawn_app_with(allow("ada@corp.example, bob@corp.example")).await;
+    let ada = before.sign_in("ada@corp.example").await;
+    let bob = before.sign_in("bob@corp.example").await;
+    assert!(before.is_signed_in(&ada).await);
+
+    // The same database, served again with ada off the list.
+    let after = spawn_app_on(
+        before.db.clone(),
+        before.outbox.clone(),
+        allow("bob@corp.example"),
+    )
+    .await;
+    assert!(!after.is_signed_in(&ada).await);
+    let profile = after.post("/api/demo/profile", &[], Some(&ada)).await;
+    assert_eq!(profile.status, StatusCode::UNAUTHORIZED, "{}", profile.body);
+    let sessions = after.post("/api/auth/sessions", &[], Some(&ada)).await;
+    assert_eq!(
+        sessions.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        sessions.body
+    );
+    let page = after.get_as("/dashboard", &ada).await;
+    assert!(!page.body.contains("ada@corp.example"), "{}", page.body);
+
+    // Bob, still on the list, is untouched.
+    assert!(after.is_signed_in(&bob).await);
+    let profile = after.post("/api/demo/profile", &[], Some(&bob)).await;
+    assert_eq!(profile.status, StatusCode::OK, "{}", profile.body);
 }
