@@ -10,6 +10,9 @@
 //! - `ssr`: the server side (store, service, mail, axum integration).
 //! - `hydrate`: the browser side (components and server-function clients).
 //! - `migrations`: the schema alone, for an app's migrator crate.
+//! - `passkeys`: WebAuthn passkeys after the first link.
+//! - `dev-mailbox`: for development, `/dev/mailbox` lists the messages sent since start. Only
+//!   in debug builds, and only to a browser holding the key printed to the console at start.
 //!
 //! # Adding it to an app
 //! On the server, build an [`AuthService`] and add it to the app's router with

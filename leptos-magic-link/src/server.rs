@@ -126,8 +126,9 @@ impl AuthBuilder {
 pub trait MagicLinkRouter {
     /// Makes `auth` reachable from every server function and page (as a request extension),
     /// and refuses every state-changing request from another site before any handler runs.
-    /// It times every auth endpoint for [`crate::metrics`]. In debug builds it also serves the
-    /// dev mailbox at `/dev/mailbox`.
+    /// It times every auth endpoint for [`crate::metrics`]. In debug builds with the
+    /// `dev-mailbox` feature it also serves the dev mailbox at `/dev/mailbox`, and prints its
+    /// address with its key to the console.
     ///
     /// Call it after the app's routes and fallback are in place: a layer covers only what
     /// the router holds when it is added.
@@ -140,17 +141,23 @@ impl<S: Clone + Send + Sync + 'static> MagicLinkRouter for Router<S> {
             origin: auth.config.public_url.clone(),
             paths: auth.config.paths.clone(),
         };
-        // Debug builds only: a release binary has no dev mailbox at all.
-        #[cfg(debug_assertions)]
+        // Debug builds with the `dev-mailbox` feature only: a release binary has no dev
+        // mailbox at all.
+        #[cfg(all(feature = "dev-mailbox", debug_assertions))]
         let this = {
             use crate::mail::mailbox;
+            // The console, not the log: the key is a secret, and logs travel further.
+            match auth.dev_mailbox.address_with_key(&auth.config.public_url) {
+                Some(address) => eprintln!("The dev mailbox (debug builds only): {address}"),
+                None => eprintln!("The dev mailbox is shut: no random key could be made"),
+            }
             self.route(mailbox::PATH, axum::routing::get(mailbox::list))
                 .route(
                     &format!("{}/{{id}}", mailbox::PATH),
                     axum::routing::get(mailbox::message_html),
                 )
         };
-        #[cfg(not(debug_assertions))]
+        #[cfg(not(all(feature = "dev-mailbox", debug_assertions)))]
         let this = self;
         this.layer(Extension(auth))
             .layer(middleware::from_fn_with_state(

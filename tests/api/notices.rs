@@ -11,7 +11,7 @@ use reqwest::{StatusCode, header};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use crate::support::{
-    app::{TestApp, spawn_app_with, token_of},
+    app::{TestApp, cookie_pair, spawn_app_with, token_of},
     email, noon, small_store as store,
 };
 
@@ -246,12 +246,83 @@ async fn notices_can_be_turned_off_and_a_failing_one_never_fails_the_sign_in() {
 }
 
 // A release build has no dev mailbox: `standalone` asks the release binary for it.
+
+/// Opens the address the console printed at start, as the developer does; returns the cookie
+/// that then opens the mailbox, as a `Cookie:` value.
+#[cfg(debug_assertions)]
+async fn open_mailbox(app: &TestApp) -> String {
+    let address = app.auth.dev_mailbox.address_with_key(&app.base).unwrap();
+    let path = address.strip_prefix(&app.base).unwrap();
+    let opened = app.get(path).await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.body);
+    assert_eq!(opened.headers[header::LOCATION], "/dev/mailbox");
+    let set = opened.cookie("dev-mailbox-key").expect("the key's cookie");
+    for attribute in ["Path=/dev/mailbox", "HttpOnly", "SameSite=Strict"] {
+        assert!(set.contains(attribute), "{set}");
+    }
+    cookie_pair(&set)
+}
+
+/// Behind a reverse proxy on the same machine (nginx's plain `proxy_pass`: a loopback peer,
+/// a loopback `Host`, no forwarding header), every request looks like the developer's: only
+/// the key tells them apart.
+#[cfg(debug_assertions)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dev_mailbox_opens_only_with_its_key_whatever_a_proxy_sends() {
+    let app = spawn_app_with(|config| config.mail_provider = MailProvider::Console).await;
+    app.post("/api/auth/request", &[("email", "ivan@example.com")], None)
+        .await;
+    app.mail_settled().await;
+    let id = app.auth.dev_mailbox.messages()[0].id;
+    let code = app.auth.dev_mailbox.messages()[0]
+        .mail
+        .code
+        .as_ref()
+        .unwrap()
+        .expose()
+        .to_owned();
+    let address = app.auth.dev_mailbox.address_with_key(&app.base).unwrap();
+    let key = address.split("?key=").nth(1).unwrap().to_owned();
+    let message = format!("/dev/mailbox/{id}");
+    let refusals = [
+        app.get("/dev/mailbox").await,
+        app.get(&message).await,
+        app.get(&format!("/dev/mailbox?key={}", &key[1..])).await,
+        app.get(&format!("/dev/mailbox?key={key}x")).await,
+        app.get_as("/dev/mailbox", &format!("dev-mailbox-key={}", &key[..42]))
+            .await,
+        app.get_as("/dev/mailbox", &format!("session={key}")).await,
+        // The key opens the list's address only: a message's frame needs the cookie.
+        app.get(&format!("{message}?key={key}")).await,
+    ];
+    for refused in refusals {
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.body);
+        assert!(refused.cookie("dev-mailbox-key").is_none());
+        assert!(!refused.body.contains(&code), "{}", refused.body);
+        assert!(refused.body.contains("needs its key"), "{}", refused.body);
+    }
+    let cookie = open_mailbox(&app).await;
+    let list = app.get_as("/dev/mailbox", &cookie).await;
+    assert_eq!(list.status, StatusCode::OK);
+    assert!(list.body.contains(&code), "{}", list.body);
+    let frame = app.get_as(&message, &cookie).await;
+    assert_eq!(frame.status, StatusCode::OK);
+    assert!(frame.body.contains(&code), "{}", frame.body);
+    // Each start makes its own key.
+    let other = spawn_app_with(|config| config.mail_provider = MailProvider::Console).await;
+    assert_eq!(
+        other.get_as("/dev/mailbox", &cookie).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
 #[cfg(debug_assertions)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dev_mailbox_shows_every_message_in_a_debug_build() {
     // The console provider, as in development: the mailbox keeps what it logged.
     let app = spawn_app_with(|config| config.mail_provider = MailProvider::Console).await;
-    let empty = app.get("/dev/mailbox").await;
+    let key = open_mailbox(&app).await;
+    let empty = app.get_as("/dev/mailbox", &key).await;
     assert_eq!(empty.status, StatusCode::OK);
     assert!(empty.body.contains("No messages yet"), "{}", empty.body);
 
@@ -272,7 +343,7 @@ async fn the_dev_mailbox_shows_every_message_in_a_debug_build() {
     let first = &messages[1];
     let link = first.mail.link.clone();
 
-    let page = app.get("/dev/mailbox").await;
+    let page = app.get_as("/dev/mailbox", &key).await;
     assert_eq!(page.status, StatusCode::OK);
     let body = &page.body;
     // Newest first, each with its subject, recipient and time, escaped.
@@ -302,7 +373,9 @@ async fn the_dev_mailbox_shows_every_message_in_a_debug_build() {
     );
     assert!(!body.contains("<script"), "{body}");
 
-    let html = app.get(&format!("/dev/mailbox/{}", first.id)).await;
+    let html = app
+        .get_as(&format!("/dev/mailbox/{}", first.id), &key)
+        .await;
     assert_eq!(html.status, StatusCode::OK);
     assert!(
         html.body
@@ -319,11 +392,11 @@ async fn the_dev_mailbox_shows_every_message_in_a_debug_build() {
     assert!(policy.contains("sandbox"), "{policy}");
     assert!(policy.contains("default-src 'none'"), "{policy}");
     assert_eq!(
-        app.get("/dev/mailbox/999").await.status,
+        app.get_as("/dev/mailbox/999", &key).await.status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        app.get("/dev/mailbox/x").await.status,
+        app.get_as("/dev/mailbox/x", &key).await.status,
         StatusCode::NOT_FOUND
     );
 

@@ -109,8 +109,8 @@ pub fn CheckEmail() -> impl IntoView {
             <p class="hint">
                 "No email? Check your spam folder, or " <a href=paths::get().login.clone()>"try again"</a> "."
             </p>
-            // A debug build keeps every message it sends in the dev mailbox.
-            {cfg!(debug_assertions)
+            // A debug build with the `dev-mailbox` feature keeps every message it sends there.
+            {cfg!(all(feature = "dev-mailbox", debug_assertions))
                 .then(|| {
                     view! {
                         <p class="hint dev-mailbox">

@@ -1,27 +1,31 @@
-//! The dev mailbox: in debug builds, `/dev/mailbox` lists every message sent since the server
-//! started, newest first, with its HTML part in a sandboxed frame and its text with the link
-//! clickable. Server only, and compiled into debug builds only: a release binary has no such
-//! page, whatever its settings.
+//! The dev mailbox: with the `dev-mailbox` feature, in debug builds, `/dev/mailbox` lists every
+//! message sent since the server started, newest first, with its HTML part in a sandboxed
+//! frame and its text with the link clickable. Server only; a release build has no such page,
+//! whatever its features.
 //!
 //! Every message goes through the configured provider as before (the console by default); the
-//! mailbox keeps a copy of each one the provider took. It answers only requests made on this
-//! machine (a loopback peer, a loopback `Host`, and no proxy's forwarding headers), never
-//! cached: the messages hold working sign-in links.
+//! mailbox keeps a copy of each one the provider took. The messages hold working sign-in
+//! links, so the mailbox is as closed as a session: it answers only a browser that holds its
+//! key, a 256-bit random value made at start and printed once to the server's console with
+//! the mailbox's full address (Jupyter's way). Opening that address keeps the key in a cookie
+//! scoped to the mailbox's path. Where the request came from decides nothing: behind a reverse
+//! proxy on the same machine every request comes from loopback, and only a secret tells the
+//! developer from anyone else. Never cached.
 
 use std::{
     collections::VecDeque,
-    net::SocketAddr,
     sync::{Arc, Mutex, PoisonError},
 };
 
 use axum::{
     Extension,
-    extract::{ConnectInfo, Path, Request},
+    extract::{Path, Request},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 use super::{Mail, Mailer, SendFuture};
@@ -42,10 +46,31 @@ pub struct Delivered {
     pub mail: Mail,
 }
 
-/// The messages sent since start; clones share them.
-#[derive(Clone, Default)]
+/// The cookie that keeps the key, sent back only to the mailbox's own path.
+const KEY_COOKIE: &str = "dev-mailbox-key";
+
+/// The messages sent since start, and the key that opens them; clones share both.
+#[derive(Clone)]
 pub struct DevMailbox {
     inner: Arc<Mutex<Inbox>>,
+    /// `None` when the system's random source failed at start: the mailbox then stays shut.
+    key: Option<Arc<SecretString>>,
+}
+
+impl Default for DevMailbox {
+    fn default() -> Self {
+        let key = match crate::secrets::random_token() {
+            Ok(key) => Some(Arc::new(SecretString::from(key))),
+            Err(err) => {
+                tracing::error!(error = %err, "no key for the dev mailbox: it stays shut");
+                None
+            }
+        };
+        Self {
+            inner: Arc::default(),
+            key,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -77,6 +102,56 @@ impl DevMailbox {
         let inbox = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         inbox.messages.iter().find(|m| m.id == id).cloned()
     }
+
+    /// The mailbox's full address with its key, under `public_url`: what the console shows
+    /// the developer once at start. `None` when the mailbox has no key.
+    pub fn address_with_key(&self, public_url: &str) -> Option<String> {
+        let key = self.key.as_ref()?;
+        Some(format!("{public_url}{PATH}?key={}", key.expose_secret()))
+    }
+
+    /// Whether `offered` is the key, compared in constant time.
+    fn is_key(&self, offered: &str) -> bool {
+        self.key.as_ref().is_some_and(|key| {
+            crate::secrets::constant_time_eq(offered.as_bytes(), key.expose_secret().as_bytes())
+        })
+    }
+
+    /// How `request` stands with the mailbox: the key in its query, its cookie, or neither.
+    fn access(&self, request: &Request) -> Access {
+        let mut in_query = request.uri().query().into_iter().flat_map(|query| {
+            url::form_urlencoded::parse(query.as_bytes())
+                .filter(|(name, _)| name == "key")
+                .map(|(_, value)| value.into_owned())
+        });
+        if let Some(offered) = in_query.next() {
+            return if self.is_key(&offered) {
+                Access::KeyInQuery
+            } else {
+                Access::Refused
+            };
+        }
+        let in_cookie = request
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|value| value.to_str().ok())
+            .flat_map(cookie::Cookie::split_parse)
+            .filter_map(Result::ok)
+            .any(|cookie| cookie.name() == KEY_COOKIE && self.is_key(cookie.value()));
+        if in_cookie {
+            Access::KeyInCookie
+        } else {
+            Access::Refused
+        }
+    }
+}
+
+enum Access {
+    /// The address the console printed: keep the key in a cookie, then drop it from the URL.
+    KeyInQuery,
+    KeyInCookie,
+    Refused,
 }
 
 /// A mailer that keeps a copy of every message `inner` took in the mailbox.
@@ -96,45 +171,49 @@ impl Mailer for Keeping {
     }
 }
 
-/// Only this machine may read the mailbox: the connection's peer is a loopback address, the
-/// request names a loopback host (a page on another site that rebinds its name to 127.0.0.1
-/// still says its own), and no proxy on this machine forwarded it from elsewhere (a tunnel or
-/// a reverse proxy connects from loopback too, but says whom it speaks for).
-fn is_local(request: &Request) -> bool {
-    let peer_is_loopback = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .is_some_and(|ConnectInfo(addr)| crate::client::canonical(addr.ip()).is_loopback());
-    let headers = request.headers();
-    let host_is_loopback = headers
-        .get(header::HOST)
-        .and_then(|host| host.to_str().ok())
-        .is_some_and(is_loopback_host);
-    let forwarded = [
-        "forwarded",
-        "x-forwarded-for",
-        "x-forwarded-host",
-        "x-real-ip",
-    ]
-    .iter()
-    .any(|name| headers.contains_key(*name));
-    peer_is_loopback && host_is_loopback && !forwarded
-}
-
-/// `localhost`, `127.0.0.1` or `[::1]`, with any port.
-fn is_loopback_host(host: &str) -> bool {
-    let name = match host.strip_prefix('[') {
-        Some(rest) => rest.split(']').next().unwrap_or_default(),
-        None => host.split(':').next().unwrap_or_default(),
-    };
-    name.eq_ignore_ascii_case("localhost")
-        || name
-            .parse::<std::net::IpAddr>()
-            .is_ok_and(|ip| ip.is_loopback())
-}
-
 fn not_found() -> Response {
     (StatusCode::NOT_FOUND, "Not found").into_response()
+}
+
+/// What a browser without the key gets: no message, and where the developer finds the key.
+fn refused() -> Response {
+    (
+        StatusCode::UNAUTHORIZED,
+        [(header::CACHE_CONTROL, "no-store")],
+        "The dev mailbox needs its key: open the address the server printed when it started.\n",
+    )
+        .into_response()
+}
+
+/// Keeps the key in a cookie only the mailbox's path gets back, and sends the browser to the
+/// mailbox without the key in its address (or its history, or a `Referer`).
+fn keep_key(auth: &AuthService) -> Response {
+    let Some(key) = auth.dev_mailbox.key.as_ref() else {
+        return refused();
+    };
+    let cookie = cookie::Cookie::build((KEY_COOKIE, key.expose_secret().to_owned()))
+        .path(PATH)
+        .http_only(true)
+        .same_site(cookie::SameSite::Strict)
+        .secure(auth.config.is_https())
+        .build()
+        .to_string();
+    match HeaderValue::from_str(&cookie) {
+        Ok(cookie) => (
+            StatusCode::SEE_OTHER,
+            [
+                (header::SET_COOKIE, cookie),
+                (header::LOCATION, HeaderValue::from_static(PATH)),
+                (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                (
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("no-referrer"),
+                ),
+            ],
+        )
+            .into_response(),
+        Err(_) => refused(),
+    }
 }
 
 /// The page's stylesheet, allowed by its hash: the page has no script and loads nothing.
@@ -183,8 +262,10 @@ fn linkify(text: &str) -> String {
 
 /// `GET /dev/mailbox`: the list.
 pub async fn list(Extension(auth): Extension<AuthService>, request: Request) -> Response {
-    if !is_local(&request) {
-        return not_found();
+    match auth.dev_mailbox.access(&request) {
+        Access::KeyInQuery => return keep_key(&auth),
+        Access::KeyInCookie => {}
+        Access::Refused => return refused(),
     }
     let messages = auth.dev_mailbox.messages();
     let mut items = String::new();
@@ -227,8 +308,8 @@ pub async fn message_html(
     Path(id): Path<String>,
     request: Request,
 ) -> Response {
-    if !is_local(&request) {
-        return not_found();
+    if !matches!(auth.dev_mailbox.access(&request), Access::KeyInCookie) {
+        return refused();
     }
     let Some(delivered) = id
         .parse::<u64>()
@@ -286,48 +367,47 @@ mod tests {
     }
 
     #[test]
-    fn only_a_loopback_peer_may_read_it() {
-        let asked = |peer: &str, headers: &[(&str, &str)]| {
-            let mut request = Request::new(axum::body::Body::empty());
-            request
-                .extensions_mut()
-                .insert(ConnectInfo(peer.parse::<SocketAddr>().unwrap()));
-            for (name, value) in headers {
-                request.headers_mut().insert(
-                    axum::http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                    value.parse().unwrap(),
-                );
+    fn only_the_key_opens_it() {
+        let mailbox = DevMailbox::default();
+        let address = mailbox.address_with_key("http://127.0.0.1:3000").unwrap();
+        let key = address.split("?key=").nth(1).unwrap().to_owned();
+        assert_eq!(key.len(), 43);
+        assert_ne!(
+            DevMailbox::default().address_with_key("http://127.0.0.1:3000"),
+            Some(address.clone())
+        );
+        let asked = |uri: &str, cookie: Option<&str>| {
+            let mut request = Request::builder().uri(uri);
+            if let Some(cookie) = cookie {
+                request = request.header(header::COOKIE, cookie);
             }
-            is_local(&request)
+            mailbox.access(&request.body(axum::body::Body::empty()).unwrap())
         };
-        let host = |value: &'static str| [("host", value)];
-        assert!(asked("127.0.0.1:5000", &host("127.0.0.1:3000")));
-        assert!(asked("[::1]:5000", &host("[::1]:3000")));
-        assert!(asked("[::ffff:127.0.0.1]:5000", &host("localhost:3000")));
-        assert!(asked("127.0.0.1:5000", &host("LOCALHOST")));
-        // Another machine, whatever it says.
-        assert!(!asked("192.0.2.1:5000", &host("127.0.0.1:3000")));
-        assert!(!asked("[2001:db8::1]:5000", &host("[::1]:3000")));
-        // A rebound name, or none.
-        assert!(!asked("127.0.0.1:5000", &host("evil.example:3000")));
-        assert!(!asked("127.0.0.1:5000", &host("127.0.0.1.evil.example")));
-        assert!(!asked("127.0.0.1:5000", &[]));
-        // A proxy or tunnel on this machine, speaking for someone else.
-        for proxied in [
-            "x-forwarded-for",
-            "forwarded",
-            "x-real-ip",
-            "x-forwarded-host",
-        ] {
-            assert!(
-                !asked(
-                    "127.0.0.1:5000",
-                    &[("host", "127.0.0.1:3000"), (proxied, "for=192.0.2.1")]
-                ),
-                "{proxied}"
-            );
-        }
-        assert!(!is_local(&Request::new(axum::body::Body::empty())));
+        assert!(matches!(
+            asked(&format!("{PATH}?key={key}"), None),
+            Access::KeyInQuery
+        ));
+        let cookie = format!("other=1; {KEY_COOKIE}={key}");
+        assert!(matches!(asked(PATH, Some(&cookie)), Access::KeyInCookie));
+        // No key, another key, a cut key, or the key under another name.
+        assert!(matches!(asked(PATH, None), Access::Refused));
+        assert!(matches!(
+            asked(&format!("{PATH}?key=x{key}"), Some(&cookie)),
+            Access::Refused
+        ));
+        let cut = &key[..42];
+        assert!(matches!(
+            asked(PATH, Some(&format!("{KEY_COOKIE}={cut}"))),
+            Access::Refused
+        ));
+        assert!(matches!(
+            asked(PATH, Some(&format!("session={key}"))),
+            Access::Refused
+        ));
+        assert!(matches!(
+            asked(&format!("{PATH}?token={key}"), None),
+            Access::Refused
+        ));
     }
 
     #[test]

@@ -70,8 +70,9 @@ pub struct AuthService {
     /// names no domain, which turns passkeys off.
     #[cfg(feature = "passkeys")]
     pub passkeys: Option<Arc<webauthn_rs::Webauthn>>,
-    /// Every message sent since start, for `/dev/mailbox`. Debug builds only.
-    #[cfg(debug_assertions)]
+    /// Every message sent since start, for `/dev/mailbox`: debug builds with the `dev-mailbox`
+    /// feature only.
+    #[cfg(all(feature = "dev-mailbox", debug_assertions))]
     pub dev_mailbox: crate::mail::mailbox::DevMailbox,
 }
 
@@ -112,10 +113,10 @@ impl AuthService {
         clock: Arc<dyn Clock>,
     ) -> Self {
         crate::paths::set(config.paths.clone());
-        // A debug build keeps a copy of every message for the dev mailbox.
-        #[cfg(debug_assertions)]
+        // A debug build with the `dev-mailbox` feature keeps a copy of every message for it.
+        #[cfg(all(feature = "dev-mailbox", debug_assertions))]
         let dev_mailbox = crate::mail::mailbox::DevMailbox::default();
-        #[cfg(debug_assertions)]
+        #[cfg(all(feature = "dev-mailbox", debug_assertions))]
         let mailer: Arc<dyn Mailer> = Arc::new(crate::mail::mailbox::Keeping {
             inner: mailer,
             mailbox: dev_mailbox.clone(),
@@ -127,7 +128,7 @@ impl AuthService {
         Self {
             #[cfg(feature = "passkeys")]
             passkeys,
-            #[cfg(debug_assertions)]
+            #[cfg(all(feature = "dev-mailbox", debug_assertions))]
             dev_mailbox,
             store,
             config,
