@@ -84,6 +84,7 @@
 pub mod api;
 pub mod components;
 pub mod domain;
+mod messages;
 pub mod paths;
 pub mod replies;
 pub mod state;

@@ -20,7 +20,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use super::{domain::encode_query_value, http::is_form_post, paths::AuthPaths};
+use super::{http::is_form_post, paths::AuthPaths};
 
 /// What a refused request is told.
 pub const CROSS_SITE: &str = "This request came from another site, so it was refused. Open this site directly and try again.";
@@ -87,7 +87,7 @@ pub async fn refuse_cross_site(
         let back = format!(
             "{}?error={}",
             same_origin.form_page(path),
-            encode_query_value(CROSS_SITE)
+            crate::messages::code_for(CROSS_SITE)
         );
         return match HeaderValue::from_str(&back) {
             Ok(location) => (StatusCode::SEE_OTHER, [(header::LOCATION, location)]).into_response(),

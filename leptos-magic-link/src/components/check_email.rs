@@ -56,7 +56,12 @@ pub fn CheckEmail() -> impl IntoView {
     });
 
     let error = move || form_error(verify.value().get(), param("error"));
-    let email = move || param("email");
+    // Only an address reaches the page from its URL: anything else is a stranger's words.
+    let email = move || {
+        crate::domain::Email::parse(&param("email"))
+            .map(|email| email.as_str().to_owned())
+            .unwrap_or_default()
+    };
 
     view! {
         <section class="card" aria-labelledby="check-title">

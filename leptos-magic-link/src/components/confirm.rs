@@ -96,6 +96,6 @@ pub fn needs_confirmation<T>(reply: Option<Result<T, AuthError>>, redirected: &s
     match reply {
         Some(Err(err)) => err.fresh_sign_in_required,
         Some(Ok(_)) => false,
-        None => redirected == FRESH_SIGN_IN_REQUIRED,
+        None => crate::messages::message_for(redirected) == FRESH_SIGN_IN_REQUIRED,
     }
 }

@@ -60,8 +60,9 @@ pub fn MagicLinkPage() -> impl IntoView {
         <section class="card" aria-live="polite" aria-busy=move || redeem.pending().get().to_string()>
             <Transition fallback=|| view! { <h1>"Checking your link…"</h1> }>
                 {move || {
-                    if !error_param().is_empty() {
-                        return failed(error_param());
+                    let redirected = crate::messages::message_for(&error_param());
+                    if !redirected.is_empty() {
+                        return failed(redirected.to_owned());
                     }
                     if redeem.pending().get() {
                         return view! {

@@ -49,12 +49,13 @@ pub use sessions::Sessions;
 pub use sign_out_page::SignOutEverywherePage;
 
 /// The message to show under a form: its action's last error, or, with JavaScript off, the
-/// `error` parameter the server sent the browser back with.
+/// text of the code the server sent the browser back with (its `error` parameter). A code
+/// that is not one of the server's shows nothing: a URL never puts its own words on a page.
 pub fn form_error<T>(last_reply: Option<Result<T, AuthError>>, redirected: String) -> String {
     match last_reply {
         Some(Err(err)) => err.error,
         Some(Ok(_)) => String::new(),
-        None => redirected,
+        None => crate::messages::message_for(&redirected).to_owned(),
     }
 }
 

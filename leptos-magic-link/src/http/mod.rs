@@ -3,6 +3,7 @@
 
 pub(crate) mod account;
 pub(crate) mod notices;
+pub(crate) mod outcome;
 #[cfg(feature = "passkeys")]
 pub(crate) mod passkeys;
 pub(crate) mod sessions;
@@ -26,7 +27,7 @@ use crate::{
     client::Client,
     clock::utc_minute,
     cookies::{pending_cookie, session_cookie, set_cookie},
-    domain::{RedirectTarget, encode_query_value as enc},
+    domain::RedirectTarget,
     paths::AuthPaths,
     replies::AuthError,
     service::AuthService,
@@ -71,7 +72,8 @@ pub(crate) fn is_form_post(headers: &HeaderMap) -> bool {
 }
 
 /// Answers with `status` and the message as JSON, or, for a plain form post, sends the
-/// browser back to the form at `back_to`, which gets the message in its `error` parameter.
+/// browser back to the form at `back_to`, which gets the message's code (see `messages`) in
+/// its `error` parameter: never the words, so no URL can put words on a page.
 fn fail(
     parts: &Parts,
     status: StatusCode,
@@ -89,7 +91,7 @@ fn fail_with(
     back_to: impl Fn(&str) -> String,
 ) -> AuthError {
     if is_form_post(&parts.headers) {
-        redirect(&back_to(&enc(&error.error)));
+        redirect(&back_to(crate::messages::code_for(&error.error)));
     } else if let Some(response) = use_context::<ResponseOptions>() {
         response.set_status(status);
         response.insert_header(
