@@ -12,8 +12,8 @@ use leptos::prelude::*;
 
 pub use crate::replies::{
     ActivityView, AuthError, DeliveryReport, FRESH_SIGN_IN_REQUIRED, LinkPreview, LinkRequested,
-    MAIL_FAILED, PasskeyOptions, PasskeyView, SessionInfo, SessionView, SignOutLinkPreview,
-    SignedIn, SignedOutEverywhere,
+    MAIL_FAILED, Outcome, PasskeyOptions, PasskeyView, SessionInfo, SessionView,
+    SignOutLinkPreview, SignedIn, SignedOutEverywhere,
 };
 
 /// Issues a credential and mails the link. `POST /api/auth/request` with `email`, `redir`,
@@ -102,6 +102,13 @@ pub async fn preview_sign_out_link(token: Option<String>) -> Result<SignOutLinkP
 #[server(prefix = "/api/auth", endpoint = "sign-out-everywhere")]
 pub async fn sign_out_everywhere(token: Option<String>) -> Result<SignedOutEverywhere, AuthError> {
     super::http::notices::sign_out_everywhere(token.unwrap_or_default()).await
+}
+
+/// What the action that sent this browser here did, once: reading it ends it. `POST
+/// /api/auth/outcome`; `null` when there is nothing to say.
+#[server(prefix = "/api/auth", endpoint = "outcome")]
+pub async fn take_outcome() -> Result<Option<Outcome>, AuthError> {
+    super::http::outcome::take()
 }
 
 /// The signed-in address's recent activity, newest first (at most 20 events).

@@ -157,6 +157,21 @@ pub struct SignedOutEverywhere {
     pub passkeys_removed: u64,
 }
 
+/// What an action that leaves its page behind did, for the page it lands on to say once: a
+/// one-time cookie carries it there, never the page's address, so no link can show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// The account was deleted: the login page says so.
+    AccountDeleted,
+    /// A notice's link signed the address out everywhere.
+    SignedOutEverywhere {
+        /// How many live sessions ended.
+        ended: u64,
+        /// How many passkeys, added since the sign-in the notice warned of, were removed.
+        passkeys_removed: u64,
+    },
+}
+
 /// A passkey ceremony started by the server: what `navigator.credentials` is to be asked,
 /// and the handle that finishes it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

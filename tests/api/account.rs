@@ -27,7 +27,7 @@ use reqwest::{StatusCode, header};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 
 use crate::support::{
-    app::{TestApp, spawn_app},
+    app::{TestApp, cookie_pair, spawn_app},
     noon, small_store as store,
 };
 
@@ -167,13 +167,16 @@ async fn deleting_an_account_needs_the_address_typed_and_a_fresh_sign_in() {
         .await;
     assert_eq!(form.status, StatusCode::FOUND, "{}", form.body);
     let location = form.headers[header::LOCATION].to_str().unwrap();
-    assert_eq!(location, "/?deleted=1");
-    let page = app.get(location).await;
+    assert_eq!(location, "/");
+    // The login page says so once, from the one-time cookie the deletion set.
+    let outcome = cookie_pair(&form.cookie("outcome").expect("the outcome cookie"));
+    let page = app.get_as(location, &outcome).await;
     assert!(
         page.body.contains("Your account is deleted"),
         "{}",
         page.body
     );
+    assert!(page.cookie("outcome").unwrap().contains("Max-Age=0"));
     assert!(!app.is_signed_in(&back).await);
 }
 

@@ -215,9 +215,15 @@ async fn the_link_ends_every_session_only_after_the_post() {
         .unwrap()
         .to_str()
         .unwrap();
-    assert_eq!(location, "/sign-out-everywhere?done=1&passkeys=0");
-    let done = app.get(location).await;
+    assert_eq!(location, "/sign-out-everywhere");
+    let outcome = cookie_pair(&form.cookie("outcome").expect("the outcome cookie"));
+    let done = app.get_as(location, &outcome).await;
     assert!(done.body.contains("Signed out everywhere"), "{}", done.body);
+    assert!(
+        done.body.contains("Every session has ended (1 session)"),
+        "{}",
+        done.body
+    );
     assert!(!app.is_signed_in(&fresh).await);
 }
 

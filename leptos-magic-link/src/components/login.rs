@@ -2,7 +2,10 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::{FormError, form_error};
-use crate::api::RequestLink;
+use crate::{
+    api::{RequestLink, take_outcome},
+    replies::Outcome,
+};
 
 /// The email field's autofill: with passkeys, the browser may offer them from the field
 /// itself (conditional mediation), which needs the `webauthn` token.
@@ -31,20 +34,26 @@ pub fn LoginForm() -> impl IntoView {
     let param = move |name: &str| query.read().get(name).unwrap_or_default();
     let pending = request.pending();
     let error = move || form_error(request.value().get(), param("error"));
+    // Only a deletion this server just did says so: never a URL.
+    let outcome = Resource::new_blocking(|| (), |()| take_outcome());
+    let deleted =
+        move || outcome.get().and_then(Result::ok).flatten() == Some(Outcome::AccountDeleted);
 
     view! {
         <section class="card" aria-labelledby="login-title">
             <h1 id="login-title">"Enter your email to log in"</h1>
-            {move || {
-                (!param("deleted").is_empty())
-                    .then(|| {
-                        view! {
-                            <p class="callout" role="status">
-                                "Your account is deleted, and an email confirms it."
-                            </p>
-                        }
-                    })
-            }}
+            <Transition fallback=|| ()>
+                {move || {
+                    deleted()
+                        .then(|| {
+                            view! {
+                                <p class="callout" role="status">
+                                    "Your account is deleted, and an email confirms it."
+                                </p>
+                            }
+                        })
+                }}
+            </Transition>
             <p>"We'll email you a link that signs you in. No password needed."</p>
             <ActionForm action=request>
                 <input type="hidden" name="redir" value=move || param("redir") />

@@ -2,8 +2,9 @@ use leptos::prelude::*;
 
 use super::query_param;
 use crate::{
-    api::{SignOutEverywhere, preview_sign_out_link},
+    api::{SignOutEverywhere, preview_sign_out_link, take_outcome},
     paths,
+    replies::Outcome,
     state::use_auth,
 };
 
@@ -18,8 +19,9 @@ pub fn SignOutEverywherePage() -> impl IntoView {
     super::keep_token_out_of_referrer();
     let token = query_param("token");
     let error_param = query_param("error");
-    let done_param = query_param("done");
-    let passkeys_param = query_param("passkeys");
+    // Where a form sent without JavaScript lands: the outcome comes in a one-time cookie this
+    // server set, never in the URL.
+    let outcome = Resource::new_blocking(|| (), |()| take_outcome());
     let preview = Resource::new(token, |token| preview_sign_out_link(Some(token)));
     let action = ServerAction::<SignOutEverywhere>::new();
     use_auth().refetch_after(action.version());
@@ -85,11 +87,14 @@ pub fn SignOutEverywherePage() -> impl IntoView {
                         Some(Err(err)) => return failed(err.error),
                         None => {}
                     }
-                    if !done_param().is_empty() {
-                        return done(done_param().parse().ok(), passkeys_param().parse().ok());
+                    if let Some(Ok(Some(Outcome::SignedOutEverywhere { ended, passkeys_removed }))) =
+                        outcome.get()
+                    {
+                        return done(Some(ended), Some(passkeys_removed));
                     }
-                    if !error_param().is_empty() {
-                        return failed(error_param());
+                    let redirected = crate::messages::message_for(&error_param());
+                    if !redirected.is_empty() {
+                        return failed(redirected.to_owned());
                     }
                     match preview.get() {
                         None => view! { <h1>"Checking your link…"</h1> }.into_any(),

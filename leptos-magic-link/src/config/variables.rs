@@ -104,7 +104,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "MAGIC_LINK_AUTH_ALLOWED_EMAILS",
         default: "none: anyone may sign in",
-        rule: "comma-separated exact addresses and `*@domain` patterns, such as `ada@example.com, *@example.org`: sign-in-only mode. Any other address gets the very same reply, but no mail is sent, and a link or code it still holds no longer signs in. (The reply may come sooner by the time a real send would take.)",
+        rule: "comma-separated exact addresses and `*@domain` patterns, such as `ada@example.com, *@example.org`: sign-in-only mode. Any other address gets the very same reply, but no mail is sent, a link, code or passkey it still holds no longer signs in, and a session it still holds ends at its next request. (The reply may come sooner by the time a real send would take.)",
         shown: Shown::Plain,
     },
     Variable {

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::{
     cookies::{session_cookie, set_cookie},
-    replies::AuthError,
+    replies::{AuthError, Outcome},
 };
 
 /// What a browser with no live session gets: a second delete, or one from another tab.
@@ -49,7 +49,8 @@ pub async fn delete_account(confirm: String) -> Result<(), AuthError> {
         )),
         Ok(Some(_)) => {
             set_cookie(&service, session_cookie(&service), "", 0);
-            redirect(&format!("{}?deleted=1", paths().login));
+            super::outcome::set(&service, Outcome::AccountDeleted);
+            redirect(&paths().login);
             Ok(())
         }
         Err(err) => Err(unavailable(

@@ -9,7 +9,7 @@ use super::{fail, parts, paths, service, unavailable};
 use crate::{
     api::SIGN_OUT_LINK_INVALID,
     domain::encode_query_value as enc,
-    replies::{AuthError, SignOutLinkPreview, SignedOutEverywhere},
+    replies::{AuthError, Outcome, SignOutLinkPreview, SignedOutEverywhere},
 };
 
 /// The page, with `query` after its path.
@@ -35,10 +35,14 @@ pub async fn sign_out_everywhere(token: String) -> Result<SignedOutEverywhere, A
     let back = |error: &str| page(&format!("error={error}&token={}", enc(&token)));
     match service.use_sign_out_link(&token).await {
         Ok(Some(outcome)) => {
-            redirect(&page(&format!(
-                "done={}&passkeys={}",
-                outcome.sessions, outcome.passkeys
-            )));
+            super::outcome::set(
+                &service,
+                Outcome::SignedOutEverywhere {
+                    ended: outcome.sessions,
+                    passkeys_removed: outcome.passkeys,
+                },
+            );
+            redirect(&paths().sign_out_everywhere);
             Ok(SignedOutEverywhere {
                 email: outcome.email,
                 ended: outcome.sessions,

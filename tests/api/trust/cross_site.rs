@@ -38,7 +38,8 @@ async fn every_state_changing_endpoint_refuses_another_site_and_changes_nothing(
     let app = spawn_app().await;
     let signed_in = app.sign_in("held@example.com").await;
     // A sign-in from another browser brings a notice, whose link would sign held@ out.
-    app.sign_in_from("held@example.com", &[("user-agent", "Other/1.0")])
+    let firefox = "Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0";
+    app.sign_in_from("held@example.com", &[("user-agent", firefox)])
         .await;
     let notices = app.notices().await;
     assert_eq!(notices.len(), 1, "{notices:?}");

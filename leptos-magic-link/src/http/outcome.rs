@@ -1,0 +1,96 @@
+//! The one-time cookie that carries an action's outcome to the page it lands on ("Your
+//! account is deleted", "Signed out everywhere"). A page's address is anyone's to write, so
+//! such a page shows the outcome only when this server just set the cookie, and reading it
+//! ends it.
+
+use crate::{
+    cookies::{read_cookie, set_cookie},
+    replies::{AuthError, Outcome},
+    service::AuthService,
+};
+
+use super::{parts, service};
+
+/// Long enough for the redirect that follows the action.
+const LIFETIME_SECONDS: u64 = 60;
+
+fn outcome_cookie(service: &AuthService) -> &'static str {
+    if service.config.is_https() {
+        "__Host-outcome"
+    } else {
+        "outcome"
+    }
+}
+
+/// The cookie's value: a few fixed words and numbers, never text from the request.
+fn encode(outcome: Outcome) -> String {
+    match outcome {
+        Outcome::AccountDeleted => "account_deleted".to_owned(),
+        Outcome::SignedOutEverywhere {
+            ended,
+            passkeys_removed,
+        } => format!("signed_out_everywhere.{ended}.{passkeys_removed}"),
+    }
+}
+
+fn decode(value: &str) -> Option<Outcome> {
+    let mut words = value.split('.');
+    let outcome = match words.next()? {
+        "account_deleted" => Outcome::AccountDeleted,
+        "signed_out_everywhere" => Outcome::SignedOutEverywhere {
+            ended: words.next()?.parse().ok()?,
+            passkeys_removed: words.next()?.parse().ok()?,
+        },
+        _ => return None,
+    };
+    words.next().is_none().then_some(outcome)
+}
+
+/// Has the response carry `outcome` to the next page.
+pub(crate) fn set(service: &AuthService, outcome: Outcome) {
+    set_cookie(
+        service,
+        outcome_cookie(service),
+        &encode(outcome),
+        LIFETIME_SECONDS,
+    );
+}
+
+/// The outcome this browser was sent here with, if any; the cookie goes with the reply.
+pub(crate) fn take() -> Result<Option<Outcome>, AuthError> {
+    let (service, parts) = (service()?, parts()?);
+    let name = outcome_cookie(&service);
+    let Some(value) = read_cookie(&parts, name) else {
+        return Ok(None);
+    };
+    set_cookie(&service, name, "", 0);
+    Ok(decode(&value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_go_both_ways_and_nothing_else_reads_as_one() {
+        for outcome in [
+            Outcome::AccountDeleted,
+            Outcome::SignedOutEverywhere {
+                ended: 3,
+                passkeys_removed: 1,
+            },
+        ] {
+            assert_eq!(decode(&encode(outcome)), Some(outcome));
+        }
+        for value in [
+            "",
+            "deleted",
+            "account_deleted.1",
+            "signed_out_everywhere.1",
+            "signed_out_everywhere.x.1",
+            "signed_out_everywhere.1.2.3",
+        ] {
+            assert_eq!(decode(value), None, "{value}");
+        }
+    }
+}
