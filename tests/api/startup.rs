@@ -276,3 +276,57 @@ async fn no_token_code_or_session_ever_reaches_the_log_even_at_trace() {
         assert!(!printed.contains(secret), "the {what} reached the log");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_listener_cuts_off_a_half_sent_request() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = crate::support::free_local_addr();
+    let server = Running::start(dir.path(), &[("MAGIC_LINK_METRICS_ADDR", metrics.as_str())]);
+    server.ready().await;
+    let http = reqwest::Client::new();
+    let session = http
+        .post(format!("{}/api/auth/session", server.base))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session.status(), StatusCode::OK);
+    let scrape = http
+        .get(format!("http://{metrics}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scrape.status(), StatusCode::OK);
+    assert!(
+        scrape.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"),
+        "{:?}",
+        scrape.headers()
+    );
+    let text = scrape.text().await.unwrap();
+    assert!(
+        text.contains("# TYPE magic_link_request_seconds histogram"),
+        "{text}"
+    );
+
+    // Half a request line, then nothing: the listener closes the connection (after its
+    // 10-second header limit) instead of holding it for as long as the client likes.
+    let mut stream = tokio::net::TcpStream::connect(&metrics).await.unwrap();
+    stream.write_all(b"GET /metr").await.unwrap();
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut answer))
+        .await
+        .is_ok();
+    let printed = server.stop();
+    assert!(
+        closed,
+        "the metrics listener still held a half-sent request after 30 s:\n{printed}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&answer).contains("magic_link_"),
+        "{answer:?}"
+    );
+}
