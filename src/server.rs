@@ -203,12 +203,17 @@ async fn serve_metrics(addr: SocketAddr) -> Result<(), StartupError> {
         .await
         .map_err(|source| StartupError::Bind { addr, source })?;
     tracing::info!("serving metrics on http://{addr}/metrics");
-    let metrics = Router::new().route("/metrics", get(move || std::future::ready(handle.render())));
-    tokio::spawn(async move {
-        if let Err(err) = axum::serve(listener, metrics).await {
-            tracing::error!(error = %err, "the metrics listener stopped");
-        }
-    });
+    let metrics = Router::new()
+        .route("/metrics", get(move || std::future::ready(handle.render())))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
+    // The app's own loop and limits: a client that trickles its request is cut off here too.
+    // It serves until the process ends.
+    tokio::spawn(serve_router(
+        listener,
+        metrics,
+        ClientLimits::default(),
+        std::future::pending(),
+    ));
     Ok(())
 }
 
@@ -247,10 +252,6 @@ pub async fn serve(
 }
 
 /// As [`serve`], with `limits` on slow clients.
-///
-/// The loop is hyper's own rather than `axum::serve`, which sets no timer, so hyper's header
-/// timeout never fires there. HTTP/1.1 only: browsers speak nothing else over plain http, and
-/// a TLS-terminating proxy in front speaks it to the app.
 pub async fn serve_with(
     listener: TcpListener,
     state: AppState,
@@ -259,7 +260,30 @@ pub async fn serve_with(
 ) -> Result<(), StartupError> {
     let cleanup = state.auth.spawn_cleanup();
     let mail = state.auth.mail.clone();
-    let app = router(state).layer(TimeoutLayer::with_status_code(
+    serve_router(listener, router(state), limits, shutdown).await;
+    if tokio::time::timeout(SHUTDOWN_GRACE, mail.settled())
+        .await
+        .is_err()
+    {
+        tracing::warn!("shutting down with sign-in mail still queued");
+    }
+    cleanup.abort();
+    Ok(())
+}
+
+/// Serves `app` on `listener` with `limits` on slow clients until `shutdown` completes, then
+/// lets requests in flight finish. Every listener the binary opens goes through here.
+///
+/// The loop is hyper's own rather than `axum::serve`, which sets no timer, so hyper's header
+/// timeout never fires there. HTTP/1.1 only: browsers speak nothing else over plain http, and
+/// a TLS-terminating proxy in front speaks it to the app.
+async fn serve_router(
+    listener: TcpListener,
+    app: Router,
+    limits: ClientLimits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let app = app.layer(TimeoutLayer::with_status_code(
         StatusCode::REQUEST_TIMEOUT,
         limits.request,
     ));
@@ -306,14 +330,6 @@ pub async fn serve_with(
     {
         tracing::warn!("shutting down with requests still in flight");
     }
-    if tokio::time::timeout(SHUTDOWN_GRACE, mail.settled())
-        .await
-        .is_err()
-    {
-        tracing::warn!("shutting down with sign-in mail still queued");
-    }
-    cleanup.abort();
-    Ok(())
 }
 
 /// Every route: health, server functions, pages, and static files with a 404 page.

@@ -149,6 +149,24 @@ impl Running {
     }
 }
 
+/// The text part of the first message the `file` provider writes into `outbox`.
+async fn first_mail(outbox: &std::path::Path) -> String {
+    let start = Instant::now();
+    let mail = loop {
+        let written = std::fs::read_dir(outbox).ok().and_then(|mut entries| {
+            entries.find_map(|e| {
+                Some(e.ok()?.path()).filter(|p| p.extension().is_some_and(|x| x == "eml"))
+            })
+        });
+        if let Some(file) = written {
+            break file;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "no mail");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    text_part(&std::fs::read_to_string(mail).unwrap())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn console_mail_on_an_https_deployment_starts_with_a_warning() {
     let dir = tempfile::tempdir().unwrap();
@@ -206,21 +224,7 @@ async fn no_token_code_or_session_ever_reaches_the_log_even_at_trace() {
     .unwrap();
     assert_eq!(sent.status(), StatusCode::OK);
     let pending = cookie_pair(sent.headers()[header::SET_COOKIE].to_str().unwrap());
-    let outbox = dir.path().join("outbox");
-    let start = Instant::now();
-    let mail = loop {
-        let written = std::fs::read_dir(&outbox).ok().and_then(|mut entries| {
-            entries.find_map(|e| {
-                Some(e.ok()?.path()).filter(|p| p.extension().is_some_and(|x| x == "eml"))
-            })
-        });
-        if let Some(file) = written {
-            break file;
-        }
-        assert!(start.elapsed() < Duration::from_secs(10), "no mail");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
-    let text = text_part(&std::fs::read_to_string(mail).unwrap());
+    let text = first_mail(&dir.path().join("outbox")).await;
     let (link, code) = link_and_code(&text);
     let token = token_of(&link);
     let page = http.get(&link).send().await.unwrap();
@@ -275,4 +279,230 @@ async fn no_token_code_or_session_ever_reaches_the_log_even_at_trace() {
     ] {
         assert!(!printed.contains(secret), "the {what} reached the log");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_listener_cuts_off_a_half_sent_request() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let metrics = crate::support::free_local_addr();
+    let server = Running::start(dir.path(), &[("MAGIC_LINK_METRICS_ADDR", metrics.as_str())]);
+    server.ready().await;
+    let http = reqwest::Client::new();
+    let session = http
+        .post(format!("{}/api/auth/session", server.base))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session.status(), StatusCode::OK);
+    let scrape = http
+        .get(format!("http://{metrics}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(scrape.status(), StatusCode::OK);
+    assert!(
+        scrape.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"),
+        "{:?}",
+        scrape.headers()
+    );
+    let text = scrape.text().await.unwrap();
+    assert!(
+        text.contains("# TYPE magic_link_request_seconds histogram"),
+        "{text}"
+    );
+
+    // Half a request line, then nothing: the listener closes the connection (after its
+    // 10-second header limit) instead of holding it for as long as the client likes.
+    let mut stream = tokio::net::TcpStream::connect(&metrics).await.unwrap();
+    stream.write_all(b"GET /metr").await.unwrap();
+    let mut answer = Vec::new();
+    let closed = tokio::time::timeout(Duration::from_secs(30), stream.read_to_end(&mut answer))
+        .await
+        .is_ok();
+    let printed = server.stop();
+    assert!(
+        closed,
+        "the metrics listener still held a half-sent request after 30 s:\n{printed}"
+    );
+    assert!(
+        !String::from_utf8_lossy(&answer).contains("magic_link_"),
+        "{answer:?}"
+    );
+}
+
+/// The address the personal-data tests sign in with, and how a log line may show it.
+const PERSON: &str = "private.person@example.com";
+const PERSON_FORM: &str = "private.person%40example.com";
+const MASKED: &str = "p***@example.com";
+
+/// A form POST with `cookie`, if any, to the running server.
+fn form(
+    http: &reqwest::Client,
+    server: &Running,
+    path: &str,
+    body: String,
+    cookie: Option<&str>,
+) -> reqwest::RequestBuilder {
+    let request = http
+        .post(format!("{}{path}", server.base))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(body);
+    match cookie {
+        Some(cookie) => request.header(header::COOKIE, cookie),
+        None => request,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_address_or_persistent_id_reaches_the_log_at_the_default_level() {
+    for format in ["text", "json"] {
+        let dir = tempfile::tempdir().unwrap();
+        let server = Running::start(
+            dir.path(),
+            &[
+                ("MAGIC_LINK_LOG_FORMAT", format),
+                ("MAGIC_LINK_MAIL_PROVIDER", "file"),
+                ("MAGIC_LINK_MAIL_OUTBOX", "outbox"),
+            ],
+        );
+        server.ready().await;
+        let http = reqwest::Client::new();
+
+        // A link asked for, used, the session read, and signed out.
+        let email = format!("email={PERSON_FORM}");
+        let sent = form(&http, &server, "/api/auth/request", email, None)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(sent.status(), StatusCode::OK);
+        let (link, _) = link_and_code(&first_mail(&dir.path().join("outbox")).await);
+        let token = format!("token={}", token_of(&link));
+        let signed_in = form(&http, &server, "/api/auth/redeem", token, None)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_in.status(), StatusCode::OK);
+        let session = signed_in
+            .headers()
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .map(|v| cookie_pair(v.to_str().unwrap()))
+            .find(|c| c.starts_with("session="))
+            .unwrap();
+        let reply = form(
+            &http,
+            &server,
+            "/api/auth/session",
+            String::new(),
+            Some(&session),
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+        let reply: serde_json::Value = serde_json::from_str(&reply).unwrap();
+        assert_eq!(reply["email"], PERSON);
+        let persistent_id = reply["persistent_id"].as_str().unwrap().to_owned();
+        let out = form(
+            &http,
+            &server,
+            "/api/auth/logout",
+            String::new(),
+            Some(&session),
+        )
+        .send()
+        .await
+        .unwrap();
+        assert_eq!(out.status(), StatusCode::OK);
+
+        let printed = server.stop();
+        for (what, personal) in [
+            ("address", PERSON),
+            ("address as a form sends it", PERSON_FORM),
+            ("persistent_id", persistent_id.as_str()),
+        ] {
+            assert!(
+                !printed.contains(personal),
+                "{format}: the {what} reached the log:\n{printed}"
+            );
+        }
+        // The lines an operator reads still say whose mail and sign-in they are, masked.
+        for event in ["magic-link email written", "signed in"] {
+            assert!(
+                printed
+                    .lines()
+                    .any(|line| line.contains(event) && line.contains(MASKED)),
+                "{format}: no {event:?} line naming {MASKED}:\n{printed}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_provider_refusal_quoting_the_address_is_logged_with_it_masked() {
+    let sink = crate::support::smtp::SmtpSink::start().await;
+    sink.reject_recipients(true);
+    let port = sink.addr.port().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(
+        dir.path(),
+        &[
+            ("MAGIC_LINK_MAIL_PROVIDER", "smtp"),
+            ("SMTP_HOST", "127.0.0.1"),
+            ("SMTP_PORT", port.as_str()),
+            ("SMTP_TLS", "none"),
+        ],
+    );
+    server.ready().await;
+    let http = reqwest::Client::new();
+    let email = format!("email={PERSON_FORM}");
+    let sent = form(&http, &server, "/api/auth/request", email, None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::OK);
+    let pending = cookie_pair(sent.headers()[header::SET_COOKIE].to_str().unwrap());
+    // The waiting page learns of the refusal once the queue has given up, and logged it.
+    let start = Instant::now();
+    loop {
+        let report = form(
+            &http,
+            &server,
+            "/api/auth/delivery",
+            String::new(),
+            Some(&pending),
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+        let report: serde_json::Value = serde_json::from_str(&report).unwrap();
+        if report["failed"] == true {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(10), "{report}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    let printed = server.stop();
+    assert!(
+        !printed.contains(PERSON),
+        "the address reached the log:\n{printed}"
+    );
+    assert!(
+        printed
+            .lines()
+            .any(|line| line.contains("could not send an email")
+                && line.contains(&format!("<{MASKED}>: Recipient address rejected"))),
+        "no refusal naming {MASKED}:\n{printed}"
+    );
 }

@@ -96,6 +96,32 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The address as a log line at INFO and above may show it: the local part's first
+    /// character, `***`, then `@` and the domain (`a***@example.com`). It ties one person's
+    /// lines together for an operator without handing a log reader the address.
+    pub fn masked(&self) -> MaskedEmail<'_> {
+        MaskedEmail(self)
+    }
+}
+
+/// An [`Email`] that displays as `a***@example.com`: see [`Email::masked`].
+#[derive(Clone, Copy, Debug)]
+pub struct MaskedEmail<'a>(&'a Email);
+
+impl fmt::Display for MaskedEmail<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.0.split_once('@') {
+            Some((local, domain)) => {
+                if let Some(first) = local.chars().next() {
+                    write!(f, "{first}")?;
+                }
+                write!(f, "***@{domain}")
+            }
+            // A parsed address always has one; without it, nothing of the text is shown.
+            None => f.write_str("***"),
+        }
+    }
 }
 
 /// Display, and the conversions serde uses, for a string newtype whose only way in is `parse`:
@@ -437,6 +463,25 @@ mod tests {
     fn secrets_are_redacted_in_debug_output() {
         let code = Code::parse("123456");
         assert_eq!(format!("{code:?}"), "Ok(Code(<redacted>))");
+    }
+
+    #[test]
+    fn a_masked_address_keeps_the_first_character_and_the_domain() {
+        let masked = |input: &str| Email::parse(input).map(|email| email.masked().to_string());
+        assert_eq!(
+            masked("Alice.Smith@Example.com"),
+            Ok("a***@example.com".to_owned())
+        );
+        assert_eq!(
+            masked("b@mail.example.org"),
+            Ok("b***@mail.example.org".to_owned())
+        );
+        assert_eq!(
+            masked("élodie@exemple.fr"),
+            Ok("é***@exemple.fr".to_owned())
+        );
+        let email = Email::parse("carol@example.com");
+        assert!(email.is_ok_and(|email| !email.masked().to_string().contains("carol")));
     }
 
     #[test]

@@ -183,7 +183,7 @@ pub async fn delete(id: String) -> Result<(), AuthError> {
     let id = passkey_id(&parts, &id)?;
     match service.store.delete_passkey(&session.email, id).await {
         Ok(true) => {
-            tracing::info!(persistent_id = %session.persistent_id, passkey = id, "passkey deleted");
+            tracing::info!(email = %session.email.masked(), session = session.id, passkey = id, "passkey deleted");
             service
                 .record(
                     &session.email,

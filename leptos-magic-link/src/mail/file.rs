@@ -38,7 +38,7 @@ impl Mailer for FileMailer {
             let done = self.outbox.join(format!("{name}.eml"));
             tokio::fs::write(&partial, message).await?;
             tokio::fs::rename(&partial, &done).await?;
-            tracing::info!(to = %mail.to, path = %done.display(), "magic-link email written");
+            tracing::info!(to = %mail.to.masked(), path = %done.display(), "magic-link email written");
             Ok(())
         })
     }

@@ -71,7 +71,7 @@ impl Mailer for MailgunMailer {
                 })?;
             let status = response.status();
             if status.is_success() {
-                tracing::info!(to = %mail.to, "magic-link email accepted by Mailgun");
+                tracing::info!(to = %mail.to.masked(), "magic-link email accepted by Mailgun");
                 Ok(())
             } else {
                 let mut body = response.text().await.unwrap_or_default();

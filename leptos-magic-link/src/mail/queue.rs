@@ -260,18 +260,25 @@ impl Worker {
             match sent {
                 Ok(()) => return Delivery::Sent,
                 Err(err) if attempt < attempts && is_transient(&err) => {
-                    tracing::warn!(error = %err, attempt, "could not send an email; trying again");
+                    tracing::warn!(to = %mail.to.masked(), error = %scrubbed(&err, mail), attempt, "could not send an email; trying again");
                     tokio::time::sleep(pause).await;
                     pause = pause.saturating_mul(2).min(Duration::from_secs(60));
                     attempt += 1;
                 }
                 Err(err) => {
-                    tracing::error!(error = %err, attempt, "could not send an email; giving up");
+                    tracing::error!(to = %mail.to.masked(), error = %scrubbed(&err, mail), attempt, "could not send an email; giving up");
                     return Delivery::Failed;
                 }
             }
         }
     }
+}
+
+/// `err` as a log line may show it: a provider's refusal often quotes the recipient
+/// (`550 <bob@example.com>: Recipient address rejected`), which becomes its masked form.
+fn scrubbed(err: &MailError, mail: &Mail) -> String {
+    err.to_string()
+        .replace(mail.to.as_str(), &mail.to.masked().to_string())
 }
 
 /// Whether another try might succeed, and can do no harm: the provider was unreachable,

@@ -100,7 +100,7 @@ impl Mailer for SmtpMailer {
             let message = render_eml(mail, &unique_id()?);
             match self.transport.send_raw(&envelope, message.as_bytes()).await {
                 Ok(_) => {
-                    tracing::info!(to = %mail.to, "magic-link email accepted by the SMTP server");
+                    tracing::info!(to = %mail.to.masked(), "magic-link email accepted by the SMTP server");
                     Ok(())
                 }
                 // A reply code means the server answered and refused; anything else means it

@@ -27,7 +27,7 @@ impl AuthService {
         };
         crate::metrics::sessions_ended(deleted.live_sessions);
         tracing::info!(
-            persistent_id = %session.persistent_id,
+            email = %session.email.masked(),
             rows = deleted.rows,
             sessions = deleted.live_sessions,
             "deleted an account"

@@ -93,7 +93,7 @@ impl AuthService {
             .enqueue_within(outgoing, NOTICE_QUEUE_WAIT)
             .await
             .map_err(|_| NoticeError::QueueFull)?;
-        tracing::info!(persistent_id = %session.persistent_id, "new device: queued a new-sign-in notice");
+        tracing::info!(email = %session.email.masked(), session = session.id, "new device: queued a new-sign-in notice");
         Ok(())
     }
 

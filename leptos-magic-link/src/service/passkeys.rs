@@ -226,7 +226,7 @@ impl AuthService {
                 now,
             )
             .await?;
-        tracing::info!(persistent_id = %session.persistent_id, passkey = info.id, "passkey added");
+        tracing::info!(email = %session.email.masked(), session = session.id, passkey = info.id, "passkey added");
         self.record(
             &session.email,
             crate::entities::event::EventKind::PasskeyAdded,

@@ -152,7 +152,7 @@ impl AuthService {
 
     /// Tells the app's hooks that a session started; a failing hook is logged, never shown.
     pub(super) async fn announce_sign_in(&self, new_session: &NewSession, method: SignInMethod) {
-        tracing::info!(persistent_id = %new_session.session.persistent_id, ?method, "signed in");
+        tracing::info!(email = %new_session.session.email.masked(), session = new_session.session.id, ?method, "signed in");
         crate::metrics::signed_in(method);
         let event = SignedInEvent {
             email: new_session.session.email.clone(),

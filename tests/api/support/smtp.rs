@@ -52,7 +52,7 @@ impl SmtpSink {
         }
     }
 
-    /// From now on, every RCPT TO is refused with 550.
+    /// From now on, every RCPT TO is refused with 550, quoting the address.
     pub fn reject_recipients(&self, reject: bool) {
         self.reject_recipients.store(reject, Ordering::SeqCst);
     }
@@ -91,7 +91,11 @@ async fn session(stream: TcpStream, log: Arc<Mutex<Vec<Received>>>, reject: Arc<
             "250 2.1.0 OK\r\n".to_owned()
         } else if upper.starts_with("RCPT TO:") {
             if reject.load(Ordering::SeqCst) {
-                "550 5.1.1 No such user here\r\n".to_owned()
+                // As Postfix says it: the refusal quotes the address.
+                format!(
+                    "550 5.1.1 {}: Recipient address rejected: User unknown\r\n",
+                    command[8..].trim()
+                )
             } else {
                 current.rcpt_to.push(command[8..].trim().to_owned());
                 "250 2.1.5 OK\r\n".to_owned()
