@@ -577,6 +577,40 @@ async fn hostile_input_never_breaks_the_server_or_leaks_a_redirect() {
         );
     }
 
+    // User-Agents a stranger might write: none of their words reach the email it asks for.
+    let long_agent = "A".repeat(4000);
+    let mailed_before = app.mails().await.len();
+    for agent in [
+        "Asked for from https://evil.example/cancel-this-request",
+        "<script>alert(1)</script>",
+        "Mozilla/5.0 <b>Call +1 555 0100</b>",
+        "curl/8.5.0",
+        "Chrome/1 but really evil.example",
+        long_agent.as_str(),
+    ] {
+        let outcome = case_with(
+            &app,
+            next(),
+            "/api/auth/request",
+            form(&[("email", "agent@example.com")]),
+            None,
+            &[("user-agent", agent)],
+        )
+        .await;
+        assert!(
+            [StatusCode::OK, StatusCode::TOO_MANY_REQUESTS].contains(&outcome.status),
+            "{agent:?}: {}",
+            outcome.status
+        );
+    }
+    let mails = app.mails().await;
+    assert!(mails.len() > mailed_before);
+    for mail in &mails[mailed_before..] {
+        for words in ["evil", "<script", "555 0100", "curl", "AAAAAAAAAA"] {
+            assert!(!mail.contains(words), "{words} reached a message: {mail}");
+        }
+    }
+
     // Unknown fields, repeated fields, and bodies that are not a form at all.
     for body in [
         "email=a%40example.com&email=b%40example.com",
@@ -628,6 +662,47 @@ async fn hostile_input_never_breaks_the_server_or_leaks_a_redirect() {
             !reply.body.contains("[package]"),
             "{page} served a file outside the site"
         );
+    }
+
+    // A stranger's words in a genuine page's address: the page shows none of them, and an
+    // outcome page shows no outcome without its action. Each GET, signed in or not.
+    let stranger = "Your%20account%20was%20breached.%20Call%20%2B1%20555%200100";
+    let worded = [
+        format!("/?error={stranger}"),
+        format!("/?error={stranger}&deleted=1"),
+        format!("/account?error={stranger}"),
+        format!("/account?delete_error={stranger}"),
+        format!("/account?passkey_error={stranger}"),
+        format!("/check-your-email?error={stranger}&email={stranger}"),
+        format!("/magic-link-auth?token=x&error={stranger}"),
+        format!("/sign-out-everywhere?token=x&error={stranger}"),
+        format!("/sign-out-everywhere?done={stranger}&passkeys={stranger}"),
+        "/sign-out-everywhere?done=9&passkeys=9".to_owned(),
+        "/?deleted=1".to_owned(),
+        "/dev/mailbox".to_owned(),
+        format!("/dev/mailbox?key={stranger}"),
+        "/dev/mailbox/1".to_owned(),
+    ];
+    let reader = app
+        .sign_in_from("reader@example.com", &[("x-forwarded-for", "198.18.200.1")])
+        .await;
+    for page in &worded {
+        for cookie in [None, Some(reader.as_str())] {
+            next();
+            let reply = match cookie {
+                Some(cookie) => app.get_as(page, cookie).await,
+                None => app.get(page).await,
+            };
+            assert!(reply.status.as_u16() < 500, "{page}: {}", reply.status);
+            for words in [
+                "breached",
+                "555",
+                "Signed out everywhere",
+                "account is deleted",
+            ] {
+                assert!(!reply.body.contains(words), "{page} showed {words:?}");
+            }
+        }
     }
 
     let total = next() - 1;
