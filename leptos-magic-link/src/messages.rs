@@ -132,7 +132,8 @@ const MESSAGES: &[(&str, &str)] = &[
 
 /// The code for `message`, as the server puts it in a page's address: the code whose text is
 /// `message`, else the one whose text it starts with (the same words with a count after
-/// them), else `failed`.
+/// them), else `failed`. Server only: the pages only read codes.
+#[cfg(feature = "ssr")]
 pub(crate) fn code_for(message: &str) -> &'static str {
     MESSAGES
         .iter()
@@ -153,6 +154,7 @@ pub(crate) fn message_for(code: &str) -> &'static str {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "ssr")]
     #[test]
     fn codes_and_texts_are_each_said_once_and_go_both_ways() {
         for (i, (code, text)) in MESSAGES.iter().enumerate() {
@@ -169,6 +171,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "ssr")]
     #[test]
     fn a_count_is_dropped_and_anything_else_shows_nothing() {
         assert_eq!(
