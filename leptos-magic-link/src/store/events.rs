@@ -120,7 +120,7 @@ impl AuthStore {
         };
         let mut events = newest(true, RECENT_EVENTS).await?;
         events.extend(newest(false, RECENT_NOISY_EVENTS).await?);
-        events.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+        events.sort_by_key(|event| std::cmp::Reverse((event.created_at, event.id)));
         Ok(events)
     }
 
