@@ -16,7 +16,7 @@ use app::{
         },
         store::{
             AuthStore, CodeClaim, DeletedAccount, Device, DeviceKey, NewEvent, RECENT_EVENTS,
-            passkeys::{ChallengeOwner, NewPasskey},
+            passkeys::{ChallengeOwner, NewPasskey, SessionOwner},
         },
     },
     users::user,
@@ -208,7 +208,7 @@ async fn populate(store: &AuthStore, address: &str, n: u8) {
     let email = Email::parse(address).unwrap();
     let client = ClientKey::of([192, 0, 2, n].into(), 64);
     let issued = store.issue(&email, &client, noon()).await.unwrap();
-    store
+    let signed_in = store
         .redeem_link(&issued.token, &client, &Device::default(), noon())
         .await
         .unwrap();
@@ -270,16 +270,18 @@ async fn populate(store: &AuthStore, address: &str, n: u8) {
     store
         .save_challenge(
             Purpose::Register,
-            ChallengeOwner {
-                email: Some(&email),
-                client: None,
-            },
+            ChallengeOwner::Session(SessionOwner {
+                email: &email,
+                session: signed_in.session.id,
+            }),
             "{}".to_owned(),
             noon(),
             Duration::from_secs(300),
+            1,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .expect("under the cap");
 }
 
 on_both_databases!(
