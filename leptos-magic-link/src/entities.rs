@@ -345,10 +345,14 @@ pub mod passkey_challenge {
         pub handle_hash: String,
         /// What it is for: see [`Purpose`].
         pub purpose: Purpose,
-        /// Whose it is: set for a registration (the signed-in address), empty for a sign-in.
+        /// Whose it is: set for a registration or confirmation (the signed-in address),
+        /// empty for a sign-in.
         pub email: Option<Email>,
         /// Who started it, as the limits key clients (see `ClientKey`); set for sign-ins.
         pub client: Option<String>,
+        /// The session that started it: set for a registration or confirmation, which only
+        /// that session may finish, and which the per-session cap counts.
+        pub session: Option<i64>,
         /// The webauthn-rs ceremony state (JSON), challenge included.
         #[sea_orm(column_type = "Text")]
         pub state: String,
@@ -356,17 +360,20 @@ pub mod passkey_challenge {
         pub expires_at: DateTimeUtc,
     }
 
-    /// Which ceremony a challenge belongs to: a state made for one is never accepted by the
-    /// other.
+    /// Which ceremony a challenge belongs to: a state made for one is never accepted by
+    /// another.
     #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
     #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
     pub enum Purpose {
         /// Adding a passkey to a signed-in address.
         #[sea_orm(string_value = "register")]
         Register,
-        /// Signing in with a discoverable passkey, or confirming a fresh sign-in.
+        /// Signing in with a discoverable passkey.
         #[sea_orm(string_value = "sign_in")]
         SignIn,
+        /// A signed-in session confirming it is still its person, before a sensitive action.
+        #[sea_orm(string_value = "confirm")]
+        Confirm,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,7 +17,7 @@ use app::{
         store::{
             AuthStore, CodeClaim, DeletedAccount, Device, DeviceKey, NewEvent, RECENT_EVENTS,
             RECENT_NOISY_EVENTS, SEVERAL,
-            passkeys::{ChallengeOwner, NewPasskey},
+            passkeys::{ChallengeOwner, NewPasskey, SessionOwner},
         },
     },
     users::user,
@@ -212,7 +212,7 @@ async fn populate(store: &AuthStore, address: &str, n: u8) {
     let email = Email::parse(address).unwrap();
     let client = ClientKey::of([192, 0, 2, n].into(), 64);
     let issued = store.issue(&email, &client, noon()).await.unwrap();
-    store
+    let signed_in = store
         .redeem_link(&issued.token, &client, &Device::default(), noon())
         .await
         .unwrap();
@@ -274,16 +274,18 @@ async fn populate(store: &AuthStore, address: &str, n: u8) {
     store
         .save_challenge(
             Purpose::Register,
-            ChallengeOwner {
-                email: Some(&email),
-                client: None,
-            },
+            ChallengeOwner::Session(SessionOwner {
+                email: &email,
+                session: signed_in.session.id,
+            }),
             "{}".to_owned(),
             noon(),
             Duration::from_secs(300),
+            1,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .expect("under the cap");
 }
 
 on_both_databases!(

@@ -22,6 +22,7 @@ mod faults;
 mod hostile;
 mod mail;
 mod notices;
+mod passkey_limits;
 mod passkey_store;
 mod passkeys;
 mod scale_out;

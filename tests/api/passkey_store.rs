@@ -6,7 +6,9 @@ use app::auth::{
     entities::passkey_challenge::Purpose,
     store::{
         AuthStore,
-        passkeys::{ChallengeOwner, NewPasskey, PASSKEY_NAME_MAX, PasskeyError, Uuid},
+        passkeys::{
+            ChallengeOwner, NewPasskey, PASSKEY_NAME_MAX, PasskeyError, SessionOwner, Uuid,
+        },
     },
 };
 use sea_orm::{DatabaseConnection, EntityTrait};
@@ -14,6 +16,29 @@ use sea_orm::{DatabaseConnection, EntityTrait};
 use crate::support::{email, noon, small_store as store};
 
 const CHALLENGE_LIFETIME: Duration = Duration::from_secs(300);
+
+/// A cap no test here reaches.
+const NO_CAP: u64 = 1_000;
+
+/// The most passkeys the tests here let an address have, unless they test the limit.
+const PASSKEYS: u32 = 20;
+
+/// Keeps a sign-in ceremony started by nobody in particular.
+async fn save_sign_in(store: &AuthStore, state: &str) -> String {
+    let client = app::auth::client::ClientKey::of([192, 0, 2, 99].into(), 64);
+    store
+        .save_challenge(
+            Purpose::SignIn,
+            ChallengeOwner::Client(&client),
+            state.into(),
+            noon(),
+            CHALLENGE_LIFETIME,
+            NO_CAP,
+        )
+        .await
+        .unwrap()
+        .expect("under the cap")
+}
 
 /// Adds a passkey with credential id `credential` to `address`, returning its id.
 async fn add(store: &AuthStore, address: &str, credential: &str) -> i64 {
@@ -34,6 +59,9 @@ async fn add(store: &AuthStore, address: &str, credential: &str) -> i64 {
 
 on_both_databases!(
     a_challenge_is_taken_once_before_it_expires_and_for_its_purpose,
+    a_confirmation_is_finished_only_by_its_session_and_for_its_purpose,
+    each_owner_holds_at_most_its_cap_of_live_ceremonies,
+    an_address_adds_passkeys_up_to_its_limit_even_all_at_once,
     a_sign_counter_that_does_not_go_up_is_refused,
     two_uses_with_the_same_counter_record_one,
     a_deleted_passkey_cannot_be_used,
@@ -64,7 +92,7 @@ async fn a_passkey_is_added_only_while_its_session_lives(db: &DatabaseConnection
         passkey: "{}",
     };
     store
-        .add_passkey_in_session(new("cred-live"), sessions[0], noon())
+        .add_passkey_in_session(new("cred-live"), sessions[0], PASSKEYS, noon())
         .await
         .expect("added while signed in");
     // Another address's session adds nothing to alice.
@@ -76,7 +104,7 @@ async fn a_passkey_is_added_only_while_its_session_lives(db: &DatabaseConnection
         .unwrap();
     assert!(matches!(
         store
-            .add_passkey_in_session(new("cred-bob"), bobs.session.id, noon())
+            .add_passkey_in_session(new("cred-bob"), bobs.session.id, PASSKEYS, noon())
             .await,
         Err(PasskeyError::SignedOut)
     ));
@@ -88,7 +116,7 @@ async fn a_passkey_is_added_only_while_its_session_lives(db: &DatabaseConnection
         .expect("deleted");
     assert!(matches!(
         store
-            .add_passkey_in_session(new("cred-late"), sessions[0], noon())
+            .add_passkey_in_session(new("cred-late"), sessions[0], PASSKEYS, noon())
             .await,
         Err(PasskeyError::SignedOut)
     ));
@@ -98,21 +126,24 @@ async fn a_passkey_is_added_only_while_its_session_lives(db: &DatabaseConnection
 async fn a_challenge_is_taken_once_before_it_expires_and_for_its_purpose(db: &DatabaseConnection) {
     let store = store(db);
     let alice = email("alice@example.com");
+    let owner = SessionOwner {
+        email: &alice,
+        session: 7,
+    };
     let handle = store
         .save_challenge(
             Purpose::Register,
-            ChallengeOwner {
-                email: Some(&alice),
-                client: None,
-            },
+            ChallengeOwner::Session(owner),
             "state-1".into(),
             noon(),
             CHALLENGE_LIFETIME,
+            NO_CAP,
         )
         .await
-        .unwrap();
+        .unwrap()
+        .expect("under the cap");
     let taken = store
-        .take_challenge(Purpose::Register, &handle, noon())
+        .take_challenge(Purpose::Register, Some(owner), &handle, noon())
         .await
         .unwrap()
         .expect("taken the first time");
@@ -120,7 +151,7 @@ async fn a_challenge_is_taken_once_before_it_expires_and_for_its_purpose(db: &Da
     assert_eq!(taken.state, "state-1");
     assert_eq!(
         store
-            .take_challenge(Purpose::Register, &handle, noon())
+            .take_challenge(Purpose::Register, Some(owner), &handle, noon())
             .await
             .unwrap(),
         None,
@@ -128,69 +159,56 @@ async fn a_challenge_is_taken_once_before_it_expires_and_for_its_purpose(db: &Da
     );
 
     // Expired: refused, and gone.
-    let late = store
-        .save_challenge(
-            Purpose::SignIn,
-            ChallengeOwner::default(),
-            "state-2".into(),
-            noon(),
-            CHALLENGE_LIFETIME,
-        )
-        .await
-        .unwrap();
+    let late = save_sign_in(&store, "state-2").await;
     let after_expiry = noon() + chrono::Duration::seconds(301);
     assert_eq!(
         store
-            .take_challenge(Purpose::SignIn, &late, after_expiry)
+            .take_challenge(Purpose::SignIn, None, &late, after_expiry)
             .await
             .unwrap(),
         None
     );
     assert_eq!(
         store
-            .take_challenge(Purpose::SignIn, &late, noon())
+            .take_challenge(Purpose::SignIn, None, &late, noon())
             .await
             .unwrap(),
         None
     );
 
-    // A sign-in challenge never finishes a registration, and is spent by the attempt.
-    let sign_in = store
-        .save_challenge(
-            Purpose::SignIn,
-            ChallengeOwner::default(),
-            "state-3".into(),
-            noon(),
-            CHALLENGE_LIFETIME,
-        )
-        .await
-        .unwrap();
+    // A sign-in challenge never finishes a registration or a confirmation, and the attempt
+    // leaves it for the sign-in.
+    let sign_in = save_sign_in(&store, "state-3").await;
+    for purpose in [Purpose::Register, Purpose::Confirm] {
+        for by in [None, Some(owner)] {
+            assert_eq!(
+                store
+                    .take_challenge(purpose, by, &sign_in, noon())
+                    .await
+                    .unwrap(),
+                None,
+                "{purpose:?} by {by:?}"
+            );
+        }
+    }
     assert_eq!(
         store
-            .take_challenge(Purpose::Register, &sign_in, noon())
+            .take_challenge(Purpose::SignIn, Some(owner), &sign_in, noon())
             .await
             .unwrap(),
-        None
+        None,
+        "a sign-in has no session"
     );
-    assert_eq!(
+    assert!(
         store
-            .take_challenge(Purpose::SignIn, &sign_in, noon())
+            .take_challenge(Purpose::SignIn, None, &sign_in, noon())
             .await
-            .unwrap(),
-        None
+            .unwrap()
+            .is_some()
     );
 
     // Only a hash of the handle is stored, and an unknown handle finds nothing.
-    let kept = store
-        .save_challenge(
-            Purpose::SignIn,
-            ChallengeOwner::default(),
-            "state-4".into(),
-            noon(),
-            CHALLENGE_LIFETIME,
-        )
-        .await
-        .unwrap();
+    let kept = save_sign_in(&store, "state-4").await;
     let rows = app::auth::entities::passkey_challenge::Entity::find()
         .all(db)
         .await
@@ -201,7 +219,7 @@ async fn a_challenge_is_taken_once_before_it_expires_and_for_its_purpose(db: &Da
     );
     assert_eq!(
         store
-            .take_challenge(Purpose::SignIn, "not-a-handle", noon())
+            .take_challenge(Purpose::SignIn, None, "not-a-handle", noon())
             .await
             .unwrap(),
         None
@@ -212,11 +230,154 @@ async fn a_challenge_is_taken_once_before_it_expires_and_for_its_purpose(db: &Da
     assert!(purged >= 1);
     assert_eq!(
         store
-            .take_challenge(Purpose::SignIn, &kept, after_expiry)
+            .take_challenge(Purpose::SignIn, None, &kept, after_expiry)
             .await
             .unwrap(),
         None
     );
+}
+
+async fn a_confirmation_is_finished_only_by_its_session_and_for_its_purpose(
+    db: &DatabaseConnection,
+) {
+    let store = store(db);
+    let alice = email("alice@example.com");
+    let mallory = email("mallory@example.com");
+    let mine = SessionOwner {
+        email: &alice,
+        session: 1,
+    };
+    let handle = store
+        .save_challenge(
+            Purpose::Confirm,
+            ChallengeOwner::Session(mine),
+            "confirm".into(),
+            noon(),
+            CHALLENGE_LIFETIME,
+            NO_CAP,
+        )
+        .await
+        .unwrap()
+        .expect("under the cap");
+    let strangers = [
+        (Purpose::SignIn, None),
+        (Purpose::Register, Some(mine)),
+        (
+            Purpose::Confirm,
+            Some(SessionOwner {
+                email: &alice,
+                session: 2,
+            }),
+        ),
+        (
+            Purpose::Confirm,
+            Some(SessionOwner {
+                email: &mallory,
+                session: 1,
+            }),
+        ),
+    ];
+    for (purpose, by) in strangers {
+        assert_eq!(
+            store
+                .take_challenge(purpose, by, &handle, noon())
+                .await
+                .unwrap(),
+            None,
+            "{purpose:?} by {by:?}"
+        );
+    }
+    let taken = store
+        .take_challenge(Purpose::Confirm, Some(mine), &handle, noon())
+        .await
+        .unwrap()
+        .expect("still there for its own session");
+    assert_eq!(taken.state, "confirm");
+}
+
+async fn each_owner_holds_at_most_its_cap_of_live_ceremonies(db: &DatabaseConnection) {
+    let store = store(db);
+    let save = |session: i64, now: chrono::DateTime<chrono::Utc>| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let alice = email("alice@example.com");
+            store
+                .save_challenge(
+                    Purpose::Register,
+                    ChallengeOwner::Session(SessionOwner {
+                        email: &alice,
+                        session,
+                    }),
+                    "{}".into(),
+                    now,
+                    CHALLENGE_LIFETIME,
+                    3,
+                )
+                .await
+                .unwrap()
+        })
+    };
+    // Started together, three of eight fit.
+    let started: Vec<_> = (0..8).map(|_| save(1, noon())).collect();
+    let mut saved = 0;
+    for start in started {
+        saved += usize::from(start.await.unwrap().is_some());
+    }
+    assert_eq!(saved, 3);
+    assert!(
+        save(2, noon()).await.unwrap().is_some(),
+        "another session has its own"
+    );
+    // Expired ceremonies no longer count.
+    let later = noon() + chrono::Duration::seconds(301);
+    assert!(save(1, later).await.unwrap().is_some());
+}
+
+async fn an_address_adds_passkeys_up_to_its_limit_even_all_at_once(db: &DatabaseConnection) {
+    use app::auth::{client::ClientKey, store::Device};
+    let store = store(db);
+    let alice = email("alice@example.com");
+    let client = ClientKey::of([192, 0, 2, 8].into(), 64);
+    let issued = store.issue(&alice, &client, noon()).await.unwrap();
+    let session = store
+        .redeem_link(&issued.token, &client, &Device::default(), noon())
+        .await
+        .unwrap()
+        .session
+        .id;
+    add(&store, "alice@example.com", "cred-first").await;
+    let adds: Vec<_> = (0..6)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let credential = format!("cred-{n}");
+                store
+                    .add_passkey_in_session(
+                        NewPasskey {
+                            email: &email("alice@example.com"),
+                            name: "Key",
+                            credential_id: &credential,
+                            passkey: "{}",
+                        },
+                        session,
+                        3,
+                        noon(),
+                    )
+                    .await
+            })
+        })
+        .collect();
+    let mut added = 0;
+    for outcome in adds {
+        match outcome.await.unwrap() {
+            Ok(_) => added += 1,
+            Err(PasskeyError::TooMany { have: 3, limit: 3 }) => {}
+            Err(other) => panic!("unexpected: {other:?}"),
+        }
+    }
+    assert_eq!(added, 2, "one passkey there, two more fit under 3");
+    assert_eq!(store.count_passkeys(&alice).await.unwrap(), 3);
+    assert_eq!(store.passkeys_of(&alice, 2).await.unwrap().len(), 2);
 }
 
 async fn a_sign_counter_that_does_not_go_up_is_refused(db: &DatabaseConnection) {
@@ -324,7 +485,13 @@ async fn another_address_cannot_list_rename_or_delete_your_passkeys(db: &Databas
     let id = add(&store, "alice@example.com", "cred-alice").await;
 
     assert!(store.list_passkeys(&mallory).await.unwrap().is_empty());
-    assert!(store.passkeys_of(&mallory).await.unwrap().is_empty());
+    assert!(
+        store
+            .passkeys_of(&mallory, PASSKEYS)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(
         !store
             .rename_passkey(&mallory, id, "mine now")

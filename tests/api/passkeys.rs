@@ -14,23 +14,23 @@ use crate::support::{
 };
 
 /// The app with its public URL on `localhost`, which WebAuthn accepts as a relying party.
-async fn spawn() -> TestApp {
+pub(crate) async fn spawn() -> TestApp {
     spawn_app_with(|config| {
         config.public_url = config.public_url.replace("127.0.0.1", "localhost");
     })
     .await
 }
 
-fn origin(app: &TestApp) -> String {
+pub(crate) fn origin(app: &TestApp) -> String {
     app.base.replace("127.0.0.1", "localhost")
 }
 
-fn json(body: &str) -> Value {
+pub(crate) fn json(body: &str) -> Value {
     serde_json::from_str(body).unwrap_or_else(|err| panic!("{err}: {body}"))
 }
 
 /// Starts a ceremony at `path`; returns the handle and the options.
-async fn start(app: &TestApp, path: &str, cookie: Option<&str>) -> (String, String) {
+pub(crate) async fn start(app: &TestApp, path: &str, cookie: Option<&str>) -> (String, String) {
     let reply = app.post(path, &[], cookie).await;
     assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
     let started = json(&reply.body);
@@ -41,7 +41,7 @@ async fn start(app: &TestApp, path: &str, cookie: Option<&str>) -> (String, Stri
 }
 
 /// Adds `authenticator`'s passkey to the address signed in as `cookie`.
-async fn register(
+pub(crate) async fn register(
     app: &TestApp,
     cookie: &str,
     authenticator: &mut SoftAuthenticator,
@@ -84,7 +84,7 @@ async fn sign_in(
     .await
 }
 
-async fn sessions(app: &TestApp) -> u64 {
+pub(crate) async fn sessions(app: &TestApp) -> u64 {
     session::Entity::find().count(&app.db).await.unwrap()
 }
 
@@ -433,7 +433,7 @@ async fn passkeys_are_off_when_the_public_url_is_an_ip_address() {
 }
 
 /// Confirms the session behind `cookie` with `authenticator`'s answer.
-async fn confirm(
+pub(crate) async fn confirm(
     app: &TestApp,
     cookie: &str,
     authenticator: &mut SoftAuthenticator,

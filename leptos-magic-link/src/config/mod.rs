@@ -131,7 +131,21 @@ pub struct AuthConfig {
     /// How long each address's recent activity is kept
     /// (`MAGIC_LINK_AUTH_ACTIVITY_RETENTION_SECONDS`).
     pub activity_retention: Duration,
+    /// How many passkeys one address may have (`MAGIC_LINK_AUTH_PASSKEYS_PER_ADDRESS`), at
+    /// most [`MAX_PASSKEYS_PER_ADDRESS`]. Every registration and confirmation stores a list
+    /// of the address's passkeys (about 600 bytes each) until it finishes, so this also
+    /// bounds what one ceremony can write.
+    pub passkeys_per_address: u32,
 }
+
+/// The default for [`AuthConfig::passkeys_per_address`]: a person's phones, computers,
+/// tablets, security keys and password managers, with room to replace some, come to well
+/// under 20; 20 lists make a ceremony state of about 12 kB.
+pub const DEFAULT_PASSKEYS_PER_ADDRESS: u32 = 20;
+
+/// The highest `MAGIC_LINK_AUTH_PASSKEYS_PER_ADDRESS` accepted: one ceremony's state stays
+/// near 60 kB.
+pub const MAX_PASSKEYS_PER_ADDRESS: u32 = 100;
 
 /// Where magic-link emails go (`MAGIC_LINK_MAIL_PROVIDER`). Its `Debug` shows no secret.
 #[derive(Clone, Debug)]
@@ -188,6 +202,7 @@ impl Default for AuthConfig {
             },
             notify_new_device: true,
             activity_retention: Duration::from_secs(90 * 24 * 3600),
+            passkeys_per_address: DEFAULT_PASSKEYS_PER_ADDRESS,
         }
     }
 }
@@ -319,6 +334,10 @@ impl AuthConfig {
             activity_retention: match read("MAGIC_LINK_AUTH_ACTIVITY_RETENTION_SECONDS") {
                 Some(s) => s.seconds()?,
                 None => defaults.activity_retention,
+            },
+            passkeys_per_address: match read("MAGIC_LINK_AUTH_PASSKEYS_PER_ADDRESS") {
+                Some(s) => s.passkeys_per_address()?,
+                None => defaults.passkeys_per_address,
             },
             notify_new_device: match read("MAGIC_LINK_AUTH_NOTIFY_NEW_DEVICE") {
                 Some(s) => s.boolean()?,

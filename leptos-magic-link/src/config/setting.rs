@@ -89,6 +89,13 @@ impl Setting {
         }
     }
 
+    pub(super) fn passkeys_per_address(&self) -> Result<u32, ConfigError> {
+        match self.value.parse::<u32>() {
+            Ok(n) if (1..=super::MAX_PASSKEYS_PER_ADDRESS).contains(&n) => Ok(n),
+            _ => self.reject("must be a whole number from 1 to 100"),
+        }
+    }
+
     pub(super) fn absolute_path(&self) -> Result<String, ConfigError> {
         // One segment: the router matches it as a single static segment.
         let path = self.value.trim_end_matches('/');

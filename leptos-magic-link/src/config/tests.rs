@@ -132,6 +132,7 @@ fn usable_values_are_read() {
         ("MAGIC_LINK_AUTH_EMAIL_RATE_LIMIT", "7"),
         ("MAGIC_LINK_AUTH_CODE_DAILY_LIMIT", "4"),
         ("MAGIC_LINK_AUTH_IPV6_PREFIX", "56"),
+        ("MAGIC_LINK_AUTH_PASSKEYS_PER_ADDRESS", "5"),
     ]);
     let config = config.map_err(|e| e.to_string());
     let Ok(config) = config else {
@@ -152,6 +153,7 @@ fn usable_values_are_read() {
         ),
         (7, 4, 56)
     );
+    assert_eq!(config.passkeys_per_address, 5);
     let proxies = &config.trusted_proxies;
     assert!(proxies.contains(IpAddr::from([10, 1, 2, 3])));
     assert!(proxies.contains(IpAddr::from([0u16, 0, 0, 0, 0, 0, 0, 1])));
@@ -185,6 +187,8 @@ fn unusable_values_name_the_variable_the_value_and_the_rule() {
         ("MAGIC_LINK_AUTH_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local"),
         ("MAGIC_LINK_AUTH_IPV6_PREFIX", "16"),
         ("MAGIC_LINK_AUTH_IPV6_PREFIX", "129"),
+        ("MAGIC_LINK_AUTH_PASSKEYS_PER_ADDRESS", "0"),
+        ("MAGIC_LINK_AUTH_PASSKEYS_PER_ADDRESS", "101"),
         ("MAGIC_LINK_AUTH_EMAIL_RATE_LIMIT", "0"),
         ("MAGIC_LINK_AUTH_EMAIL_RATE_LIMIT", "5"),
         ("MAGIC_LINK_AUTH_CODE_DAILY_LIMIT", "-1"),

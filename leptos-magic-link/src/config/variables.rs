@@ -222,6 +222,12 @@ pub const VARIABLES: &[Variable] = &[
         shown: Shown::Plain,
     },
     Variable {
+        name: "MAGIC_LINK_AUTH_PASSKEYS_PER_ADDRESS",
+        default: "`20`",
+        rule: "1 to 100: how many passkeys one address may have; adding one more answers `409` until one is deleted. Each registration and confirmation keeps a list of the address's passkeys (about 600 bytes each) until it finishes, so this also bounds what one ceremony stores",
+        shown: Shown::Plain,
+    },
+    Variable {
         name: "MAGIC_LINK_EMAIL_HTML",
         default: "unset",
         rule: "the original's one-line HTML body, kept for compatibility: `{magic_link}` and `{code}` are replaced, and the code, the expiry and a warning follow; when set, it is the HTML part instead of the template",

@@ -40,7 +40,9 @@ fn refused(parts: &axum::http::request::Parts, err: PasskeyFlowError) -> AuthErr
                 home_with_error,
             );
         }
-        PasskeyFlowError::Passkey(PasskeyError::AlreadyRegistered) => StatusCode::CONFLICT,
+        PasskeyFlowError::Passkey(
+            PasskeyError::AlreadyRegistered | PasskeyError::TooMany { .. },
+        ) => StatusCode::CONFLICT,
         PasskeyFlowError::Passkey(PasskeyError::NotAllowed) => StatusCode::FORBIDDEN,
         PasskeyFlowError::Passkey(PasskeyError::SignedOut) => StatusCode::UNAUTHORIZED,
         PasskeyFlowError::Passkey(PasskeyError::Store(store)) => {

@@ -17,12 +17,13 @@ use webauthn_rs_proto::ResidentKeyRequirement;
 use super::AuthService;
 use crate::{
     client::Client,
-    domain::Email,
     entities::passkey_challenge::Purpose,
     hooks::SignInMethod,
     store::{
         Device, NewSession, Session, StoreError,
-        passkeys::{ChallengeOwner, NewPasskey, PasskeyError, PasskeyInfo, PasskeyUse},
+        passkeys::{
+            ChallengeOwner, NewPasskey, PasskeyError, PasskeyInfo, PasskeyUse, SessionOwner,
+        },
     },
 };
 
@@ -34,6 +35,12 @@ pub const CEREMONY_LIFETIME: Duration = webauthn_rs::DEFAULT_AUTHENTICATOR_TIMEO
 /// autofill and one per button press; a person never needs more than a few.
 pub const LIVE_SIGN_INS_PER_CLIENT: u64 = 20;
 
+/// How many unfinished registrations and confirmations one session may hold, together. Each
+/// is one press of "Add a passkey" or "Confirm with a passkey"; a ceremony cancelled in the
+/// browser stays unfinished until it expires ([`CEREMONY_LIFETIME`]), so a person who
+/// cancels ten prompts in five minutes waits at most that long.
+pub const LIVE_CEREMONIES_PER_SESSION: u64 = 10;
+
 /// Why a passkey could not be added or used. [`is_bad_input`](Self::is_bad_input) tells the
 /// HTTP layer whether it is the request's fault (4xx) or the service's.
 #[derive(Debug, thiserror::Error)]
@@ -42,7 +49,7 @@ pub enum PasskeyFlowError {
     /// the relying party), so passkeys are off.
     #[error("Passkeys are not available on this site.")]
     Unavailable,
-    /// The ceremony is unknown, used, expired, or someone else's.
+    /// The ceremony is unknown, used, expired, someone else's, or another kind.
     #[error("This passkey request has expired or was already used. Please try again.")]
     ChallengeExpired,
     /// The browser's answer is not JSON of the expected shape.
@@ -52,7 +59,8 @@ pub enum PasskeyFlowError {
     /// no user verification, another ceremony's challenge.
     #[error("The passkey could not be verified.")]
     Rejected(#[source] WebauthnError),
-    /// This client has failed too often in the window.
+    /// This client has failed too often in the window, or this client or session holds as
+    /// many unfinished ceremonies as it may.
     #[error("Too many attempts. Please try again later.")]
     TooManyFailures,
     /// A confirmation was asked for by an address that has no passkey.
@@ -135,6 +143,14 @@ fn credential_id(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// `session` as the owner of the ceremonies it starts.
+fn owner(session: &Session) -> SessionOwner<'_> {
+    SessionOwner {
+        email: &session.email,
+        session: session.id,
+    }
+}
+
 impl AuthService {
     fn webauthn(&self) -> Result<&Webauthn, PasskeyFlowError> {
         self.passkeys
@@ -149,15 +165,24 @@ impl AuthService {
 
     /// Starts adding a passkey to `session`'s address. Its existing passkeys are excluded,
     /// so one authenticator is not registered twice.
+    ///
+    /// Refused at once when the address has `passkeys_per_address` passkeys already (the
+    /// finish checks again, under the address's lock), and when `session` holds
+    /// [`LIVE_CEREMONIES_PER_SESSION`] unfinished ceremonies.
     pub async fn start_passkey_registration(
         &self,
         session: &Session,
     ) -> Result<Started<CreationChallengeResponse>, PasskeyFlowError> {
         let webauthn = self.webauthn()?;
         let now = self.clock.now();
+        let limit = self.config.passkeys_per_address;
+        let have = self.store.count_passkeys(&session.email).await?;
+        if have >= u64::from(limit) {
+            return Err(PasskeyError::TooMany { have, limit }.into());
+        }
         let user_handle = self.store.passkey_user_handle(&session.email, now).await?;
         let mut exclude = Vec::new();
-        for stored in self.store.passkeys_of(&session.email).await? {
+        for stored in self.store.passkeys_of(&session.email, limit).await? {
             if let Ok(bytes) = URL_SAFE_NO_PAD.decode(&stored.credential_id) {
                 exclude.push(bytes);
             }
@@ -174,19 +199,37 @@ impl AuthService {
         }
         let state = serde_json::to_string(&state).map_err(PasskeyFlowError::State)?;
         let handle = self
-            .store
+            .save_session_ceremony(Purpose::Register, session, state, now)
+            .await?;
+        Ok(Started { handle, options })
+    }
+
+    /// Keeps the state of a registration or confirmation `session` started, unless it holds
+    /// [`LIVE_CEREMONIES_PER_SESSION`] unfinished ones already.
+    async fn save_session_ceremony(
+        &self,
+        purpose: Purpose,
+        session: &Session,
+        state: String,
+        now: DateTime<Utc>,
+    ) -> Result<String, PasskeyFlowError> {
+        self.store
             .save_challenge(
-                Purpose::Register,
-                ChallengeOwner {
-                    email: Some(&session.email),
-                    client: None,
-                },
+                purpose,
+                ChallengeOwner::Session(owner(session)),
                 state,
                 now,
                 CEREMONY_LIFETIME,
+                LIVE_CEREMONIES_PER_SESSION,
             )
-            .await?;
-        Ok(Started { handle, options })
+            .await?
+            .ok_or_else(|| {
+                tracing::info!(
+                    session = session.id,
+                    "passkey ceremony refused: too many unfinished ceremonies in this session"
+                );
+                PasskeyFlowError::TooManyFailures
+            })
     }
 
     /// Finishes adding a passkey, named `name`, to `session`'s address with the browser's
@@ -204,7 +247,7 @@ impl AuthService {
             .take_ceremony(
                 Purpose::Register,
                 handle,
-                Some(&session.email),
+                Some(owner(session)),
                 credential,
                 now,
             )
@@ -223,6 +266,7 @@ impl AuthService {
                     passkey: &serialised,
                 },
                 session.id,
+                self.config.passkeys_per_address,
                 now,
             )
             .await?;
@@ -246,29 +290,27 @@ impl AuthService {
     ) -> Result<Started<RequestChallengeResponse>, PasskeyFlowError> {
         let webauthn = self.webauthn()?;
         let now = self.clock.now();
-        if self.store.live_challenges_of(&client.key, now).await? >= LIVE_SIGN_INS_PER_CLIENT {
-            tracing::info!(client = %client.key, "passkey sign-in refused: too many unfinished ceremonies");
-            return Err(PasskeyFlowError::TooManyFailures);
-        }
         let (mut options, state) = webauthn
             .start_discoverable_authentication()
             .map_err(PasskeyFlowError::Internal)?;
         // The browser decides between the button (a modal prompt) and autofill.
         options.mediation = None;
         let state = serde_json::to_string(&state).map_err(PasskeyFlowError::State)?;
-        let handle = self
+        let Some(handle) = self
             .store
             .save_challenge(
                 Purpose::SignIn,
-                ChallengeOwner {
-                    email: None,
-                    client: Some(&client.key),
-                },
+                ChallengeOwner::Client(&client.key),
                 state,
                 now,
                 CEREMONY_LIFETIME,
+                LIVE_SIGN_INS_PER_CLIENT,
             )
-            .await?;
+            .await?
+        else {
+            tracing::info!(client = %client.key, "passkey sign-in refused: too many unfinished ceremonies");
+            return Err(PasskeyFlowError::TooManyFailures);
+        };
         Ok(Started { handle, options })
     }
 
@@ -306,13 +348,15 @@ impl AuthService {
         }
     }
 
-    /// Takes the ceremony behind `handle`, once, for `purpose` (and only `owner`'s, when
-    /// given), and reads the browser's answer `credential` and the ceremony's stored state.
+    /// Takes the ceremony behind `handle`, once, if it was started for `purpose` by `by`
+    /// (the session, for a registration or confirmation; nobody, for a sign-in), and reads
+    /// the browser's answer `credential` and the ceremony's stored state. A handle of
+    /// another ceremony or session is refused as an expired one, and left for its owner.
     async fn take_ceremony<C, S>(
         &self,
         purpose: Purpose,
         handle: &str,
-        owner: Option<&Email>,
+        by: Option<SessionOwner<'_>>,
         credential: &str,
         now: DateTime<Utc>,
     ) -> Result<(C, S), PasskeyFlowError>
@@ -322,9 +366,8 @@ impl AuthService {
     {
         let taken = self
             .store
-            .take_challenge(purpose, handle, now)
+            .take_challenge(purpose, by, handle, now)
             .await?
-            .filter(|taken| owner.is_none_or(|owner| taken.email.as_ref() == Some(owner)))
             .ok_or(PasskeyFlowError::ChallengeExpired)?;
         let credential = serde_json::from_str(credential).map_err(PasskeyFlowError::Malformed)?;
         let state = serde_json::from_str(&taken.state).map_err(PasskeyFlowError::State)?;
@@ -373,14 +416,16 @@ impl AuthService {
     }
 
     /// Starts confirming that `session`'s person is still there, with one of its address's
-    /// passkeys, before a sensitive action. Only that address's passkeys are offered.
+    /// passkeys, before a sensitive action. Only that address's passkeys are offered, at most
+    /// `passkeys_per_address` of them (the oldest), and only `session` can finish it.
     pub async fn start_passkey_confirmation(
         &self,
         session: &Session,
     ) -> Result<Started<RequestChallengeResponse>, PasskeyFlowError> {
         let webauthn = self.webauthn()?;
         let mut passkeys = Vec::new();
-        for stored in self.store.passkeys_of(&session.email).await? {
+        let limit = self.config.passkeys_per_address;
+        for stored in self.store.passkeys_of(&session.email, limit).await? {
             let passkey: Passkey =
                 serde_json::from_str(&stored.passkey).map_err(PasskeyFlowError::State)?;
             passkeys.push(passkey);
@@ -393,17 +438,7 @@ impl AuthService {
             .map_err(PasskeyFlowError::Internal)?;
         let state = serde_json::to_string(&state).map_err(PasskeyFlowError::State)?;
         let handle = self
-            .store
-            .save_challenge(
-                Purpose::SignIn,
-                ChallengeOwner {
-                    email: Some(&session.email),
-                    client: None,
-                },
-                state,
-                self.clock.now(),
-                CEREMONY_LIFETIME,
-            )
+            .save_session_ceremony(Purpose::Confirm, session, state, self.clock.now())
             .await?;
         Ok(Started { handle, options })
     }
@@ -442,9 +477,9 @@ impl AuthService {
         let now = self.clock.now();
         let (credential, state): (PublicKeyCredential, PasskeyAuthentication) = self
             .take_ceremony(
-                Purpose::SignIn,
+                Purpose::Confirm,
                 handle,
-                Some(&session.email),
+                Some(owner(session)),
                 credential,
                 now,
             )

@@ -2,7 +2,13 @@
 //!
 //! The same rules as the rest of the store hold here:
 //! - **Single use is decided by the database.** A challenge is taken by a conditional
-//!   `DELETE`; of two instances finishing the same ceremony, one gets it.
+//!   `DELETE`; of two instances finishing the same ceremony, one gets it. Only the ceremony
+//!   it was started for (sign-in, registration or confirmation), and for a registration or
+//!   confirmation only the session that started it, can take it; any other attempt leaves
+//!   it in place for its owner.
+//! - **Caps are decided under the owner's write lock.** How many unfinished ceremonies a
+//!   client or session holds, and how many passkeys an address has, are counted in the
+//!   transaction that would add one, so concurrent requests cannot pass a cap together.
 //! - **Counters only go up.** A use is recorded by a conditional `UPDATE` that requires a
 //!   higher signature counter (or 0 on both sides, for authenticators without one), so a
 //!   cloned authenticator replaying an older counter is refused even when two uses race.
@@ -12,7 +18,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, TryInsertResult, sea_query::Expr,
+    QueryOrder, QuerySelect, TryInsertResult, sea_query::Expr,
 };
 pub use uuid::Uuid;
 
@@ -78,18 +84,30 @@ impl From<passkey::Model> for StoredPasskey {
 /// A ceremony taken back by the handle its browser held.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TakenChallenge {
-    /// The address it was started for (registrations and fresh sign-ins).
+    /// The address it was started for (registrations and confirmations).
     pub email: Option<Email>,
     /// The webauthn-rs state, as JSON.
     pub state: String,
 }
 
-/// Whose a ceremony is: the address it is for (registrations and confirmations), and the
-/// client that started it (sign-ins, which the per-client cap counts).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct ChallengeOwner<'a> {
-    pub email: Option<&'a Email>,
-    pub client: Option<&'a ClientKey>,
+/// A signed-in session, as the owner of a registration or confirmation.
+#[derive(Clone, Copy, Debug)]
+pub struct SessionOwner<'a> {
+    /// The session's address.
+    pub email: &'a Email,
+    /// The session's id.
+    pub session: i64,
+}
+
+/// Whose a ceremony is, which its cap counts.
+#[derive(Clone, Copy, Debug)]
+pub enum ChallengeOwner<'a> {
+    /// A sign-in: nobody is signed in yet, so the client that started it. Anyone holding its
+    /// handle may finish it (the passkey's answer decides who signs in).
+    Client(&'a ClientKey),
+    /// A registration or confirmation: the session that started it, the only one that may
+    /// finish it.
+    Session(SessionOwner<'a>),
 }
 
 /// A passkey being added.
@@ -121,6 +139,11 @@ pub enum PasskeyError {
     /// The signature counter did not go up: the authenticator may have been cloned.
     #[error("This passkey's signature counter went backwards, so it was refused.")]
     CounterWentBack,
+    /// The address has as many passkeys as it may (`MAGIC_LINK_AUTH_PASSKEYS_PER_ADDRESS`).
+    #[error(
+        "You have {have} passkeys, and an account may have at most {limit}: delete one to add another."
+    )]
+    TooMany { have: u64, limit: u32 },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -201,8 +224,12 @@ impl AuthStore {
             .map(|row| row.email))
     }
 
-    /// Keeps a ceremony's state until `expires_at`, and returns the handle its browser sends
+    /// Keeps a ceremony's state for `lifetime`, and returns the handle its browser sends
     /// back to finish it. Only the handle's SHA-256 is stored.
+    ///
+    /// `None`, having written nothing, when `owner` already holds `cap` ceremonies that are
+    /// live at `now`. The count and the insert happen under the owner's write lock (its
+    /// client, or its session's address), so concurrent starts cannot pass the cap together.
     pub async fn save_challenge(
         &self,
         purpose: Purpose,
@@ -210,32 +237,66 @@ impl AuthStore {
         state: String,
         now: DateTime<Utc>,
         lifetime: std::time::Duration,
-    ) -> Result<String, StoreError> {
+        cap: u64,
+    ) -> Result<Option<String>, StoreError> {
+        let (lock, email, client, session, held_by) = match owner {
+            ChallengeOwner::Client(client) => (
+                client.as_str(),
+                None,
+                Some(client.as_str().to_owned()),
+                None,
+                passkey_challenge::Column::Client.eq(client.as_str()),
+            ),
+            ChallengeOwner::Session(owner) => (
+                owner.email.as_str(),
+                Some(owner.email.clone()),
+                None,
+                Some(owner.session),
+                passkey_challenge::Column::Session.eq(owner.session),
+            ),
+        };
+        let txn = self.begin_write(&[lock]).await?;
+        let live = passkey_challenge::Entity::find()
+            .filter(held_by)
+            .filter(passkey_challenge::Column::ExpiresAt.gt(now))
+            .count(&txn)
+            .await?;
+        if live >= cap {
+            txn.rollback().await?;
+            return Ok(None);
+        }
         let handle = random_token()?;
         let row = passkey_challenge::ActiveModel {
             handle_hash: Set(token_hash(&handle)),
             purpose: Set(purpose),
-            email: Set(owner.email.cloned()),
-            client: Set(owner.client.map(|client| client.as_str().to_owned())),
+            email: Set(email),
+            client: Set(client),
+            session: Set(session),
             state: Set(state),
             created_at: Set(now),
             expires_at: Set(after(now, lifetime)),
             ..Default::default()
         };
         passkey_challenge::Entity::insert(row)
-            .exec_without_returning(&self.db)
+            .exec_without_returning(&txn)
             .await?;
-        Ok(handle)
+        txn.commit().await?;
+        Ok(Some(handle))
     }
 
-    /// Takes the ceremony behind `handle`: once, before it expires, and only for `purpose`.
+    /// Takes the ceremony behind `handle`: once, before it expires, only for `purpose`, and
+    /// for a registration or confirmation only by the session (`by`) that started it; a
+    /// sign-in, which has no session, is taken with `by` empty.
     ///
-    /// The row is deleted whether or not what follows succeeds, so a failed attempt cannot
-    /// be retried with the same challenge. `None` when it is unknown, used, expired or for
-    /// the other purpose.
+    /// Taken, the row is deleted whether or not what follows succeeds, so a failed answer
+    /// cannot be retried with the same challenge. A handle presented for another ceremony,
+    /// or by another session, is not taken: the row stays for its owner to finish, so
+    /// whoever learns a handle cannot spend it. `None` when it is unknown, used, expired,
+    /// for another purpose or another owner's.
     pub async fn take_challenge(
         &self,
         purpose: Purpose,
+        by: Option<SessionOwner<'_>>,
         handle: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<TakenChallenge>, StoreError> {
@@ -247,33 +308,28 @@ impl AuthStore {
         else {
             return Ok(None);
         };
+        let owned = match by {
+            None => row.email.is_none() && row.session.is_none(),
+            Some(by) => row.email.as_ref() == Some(by.email) && row.session == Some(by.session),
+        };
+        if row.purpose != purpose || !owned {
+            return Ok(None);
+        }
         // The delete decides who takes it: of two concurrent takers, one deletes the row.
+        // An expired row is deleted too, as nobody can use it.
         let taken = passkey_challenge::Entity::delete_many()
             .filter(passkey_challenge::Column::Id.eq(row.id))
             .exec(&self.db)
             .await?
             .rows_affected
             == 1;
-        if !taken || row.purpose != purpose || row.expires_at <= now {
+        if !taken || row.expires_at <= now {
             return Ok(None);
         }
         Ok(Some(TakenChallenge {
             email: row.email,
             state: row.state,
         }))
-    }
-
-    /// How many ceremonies `client` started that are still live at `now`.
-    pub async fn live_challenges_of(
-        &self,
-        client: &ClientKey,
-        now: DateTime<Utc>,
-    ) -> Result<u64, StoreError> {
-        Ok(passkey_challenge::Entity::find()
-            .filter(passkey_challenge::Column::Client.eq(client.as_str()))
-            .filter(passkey_challenge::Column::ExpiresAt.gt(now))
-            .count(&self.db)
-            .await?)
     }
 
     /// Deletes ceremonies that expired before `now`. Returns how many.
@@ -295,12 +351,15 @@ impl AuthStore {
     }
 
     /// As [`add_passkey`](Self::add_passkey), only while `session` is a live session of
-    /// `new.email`, decided under the address's write lock: an account deleted, or a session
-    /// ended, while the ceremony ran gets no passkey ([`PasskeyError::SignedOut`]).
+    /// `new.email` and the address has fewer than `limit` passkeys, both decided under the
+    /// address's write lock: an account deleted, or a session ended, while the ceremony ran
+    /// gets no passkey ([`PasskeyError::SignedOut`]), and of ceremonies finishing together
+    /// only as many as fit under the limit add one ([`PasskeyError::TooMany`]).
     pub async fn add_passkey_in_session(
         &self,
         new: NewPasskey<'_>,
         session: i64,
+        limit: u32,
         now: DateTime<Utc>,
     ) -> Result<PasskeyInfo, PasskeyError> {
         let txn = self.begin_write(&[new.email.as_str()]).await?;
@@ -308,10 +367,27 @@ impl AuthStore {
             txn.rollback().await?;
             return Err(PasskeyError::SignedOut);
         }
+        let have = count_passkeys(&txn, new.email).await?;
+        if have >= u64::from(limit) {
+            txn.rollback().await?;
+            return Err(PasskeyError::TooMany { have, limit });
+        }
         let info = insert_passkey(&txn, new, now).await?;
         txn.commit().await?;
         Ok(info)
     }
+
+    /// How many passkeys `email` has.
+    pub async fn count_passkeys(&self, email: &Email) -> Result<u64, StoreError> {
+        count_passkeys(&self.db, email).await
+    }
+}
+
+async fn count_passkeys(conn: &impl ConnectionTrait, email: &Email) -> Result<u64, StoreError> {
+    Ok(passkey::Entity::find()
+        .filter(passkey::Column::Email.eq(email.as_str()))
+        .count(conn)
+        .await?)
 }
 
 /// Inserts a passkey on `conn`.
@@ -360,12 +436,19 @@ impl AuthStore {
             .collect())
     }
 
-    /// `email`'s passkeys with what signing in needs, oldest first: to exclude them from a
-    /// new registration, and to offer them for a confirmation.
-    pub async fn passkeys_of(&self, email: &Email) -> Result<Vec<StoredPasskey>, StoreError> {
+    /// `email`'s passkeys with what signing in needs, oldest first and at most `limit` of
+    /// them: to exclude them from a new registration, and to offer them for a confirmation.
+    /// The limit bounds the ceremony state that lists them, even for an address that has
+    /// more (added before the per-address limit was lowered).
+    pub async fn passkeys_of(
+        &self,
+        email: &Email,
+        limit: u32,
+    ) -> Result<Vec<StoredPasskey>, StoreError> {
         Ok(passkey::Entity::find()
             .filter(passkey::Column::Email.eq(email.as_str()))
             .order_by_asc(passkey::Column::Id)
+            .limit(u64::from(limit))
             .all(&self.db)
             .await?
             .into_iter()
