@@ -144,6 +144,7 @@ on_both_databases!(
     a_code_is_tried_against_the_credential_its_browser_asked_for,
     wrong_codes_end_the_code_but_never_the_link,
     wrong_codes_are_capped_per_address_per_day,
+    a_client_the_address_signed_in_from_keeps_its_codes_under_its_own_cap,
     parallel_guesses_get_no_more_than_the_allowed_checks,
     parallel_guesses_across_clients_stop_at_the_daily_cap,
     fifty_parallel_redemptions_make_exactly_one_session,
@@ -795,6 +796,62 @@ async fn wrong_codes_are_capped_per_address_per_day(db: &DatabaseConnection) {
         .await
         .unwrap();
     let signed_in = type_code(&store, "lee@example.com", &later.code, 3, clock.now()).await;
+    assert!(signed_in.is_ok(), "{signed_in:?}");
+}
+
+/// Spends all five tries of a fresh credential's code for `address` from client `n`.
+async fn spend_a_code(store: &AuthStore, address: &str, n: u8, now: DateTime<Utc>) {
+    let issued = issue(store, address, n, now).await.unwrap();
+    for _ in 0..5 {
+        let miss = type_code(store, address, &wrong(&issued.code), n, now).await;
+        assert!(
+            matches!(
+                miss,
+                Err(RedeemError::WrongCode { .. } | RedeemError::CodeUsedUp)
+            ),
+            "{miss:?}"
+        );
+    }
+}
+
+async fn a_client_the_address_signed_in_from_keeps_its_codes_under_its_own_cap(
+    db: &DatabaseConnection,
+) {
+    let store = store(db);
+    let clock = clock();
+    let address = "nina@example.com";
+    // Nina has signed in from client 1.
+    let earlier = issue(&store, address, 1, clock.now()).await.unwrap();
+    open_link(&store, &earlier, 1, clock.now()).await.unwrap();
+    clock.advance(LIFETIME);
+
+    // Her own client fumbles ten codes: its own day's cap, not the strangers'.
+    for _ in 0..2 {
+        spend_a_code(&store, address, 1, clock.now()).await;
+    }
+    let fumbled = issue(&store, address, 1, clock.now()).await.unwrap();
+    let paused = type_code(&store, address, &fumbled.code, 1, clock.now()).await;
+    assert!(
+        matches!(paused, Err(RedeemError::CodesPaused)),
+        "{paused:?}"
+    );
+    let new_client = issue(&store, address, 2, clock.now()).await.unwrap();
+    let signed_in = type_code(&store, address, &new_client.code, 2, clock.now()).await;
+    assert!(signed_in.is_ok(), "{signed_in:?}");
+
+    // Strangers spend the day's wrong codes of the clients she has not signed in from...
+    for n in [3, 4] {
+        spend_a_code(&store, address, n, clock.now()).await;
+    }
+    let stranger = issue(&store, address, 5, clock.now()).await.unwrap();
+    let paused = type_code(&store, address, &stranger.code, 5, clock.now()).await;
+    assert!(
+        matches!(paused, Err(RedeemError::CodesPaused)),
+        "{paused:?}"
+    );
+    // ...and a client she has signed in from keeps its codes.
+    let known = issue(&store, address, 2, clock.now()).await.unwrap();
+    let signed_in = type_code(&store, address, &known.code, 2, clock.now()).await;
     assert!(signed_in.is_ok(), "{signed_in:?}");
 }
 

@@ -123,7 +123,7 @@ impl AuthStore {
     }
 
     /// Whether `email` has signed in from `client` within [`KNOWN_CLIENT_FOR`].
-    async fn is_known_client(
+    pub(super) async fn is_known_client(
         &self,
         conn: &impl ConnectionTrait,
         email: &Email,

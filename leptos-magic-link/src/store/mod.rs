@@ -7,7 +7,8 @@
 //! - **Secrets never reach a table.** Rows hold SHA-256 of tokens and argon2id of codes.
 //! - **Nobody can lock a person out.** Limits count per requester: another client's requests
 //!   and wrong codes never end a link someone holds, nor refuse their own next request.
-//!   Only the code, 6 digits, is limited per address as well.
+//!   Only the code, 6 digits, is limited per address as well, and a client the address
+//!   signs in from keeps a cap of its own that strangers cannot spend.
 
 use std::{net::IpAddr, time::Duration};
 
@@ -139,7 +140,9 @@ pub enum RedeemError {
         "That code is not right, and it can't be used again. Use the link in the email, or request a new one."
     )]
     CodeUsedUp,
-    /// The address has taken its day's wrong codes: codes are off until the day has passed.
+    /// The address has taken its day's wrong codes from this client (from all the clients it
+    /// has not signed in from, or from this one it has): codes from here are off until the
+    /// day has passed.
     #[error(
         "Too many wrong codes were entered for this address today, so codes are paused for 24 hours. Use the link in the email instead."
     )]
