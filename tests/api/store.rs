@@ -71,7 +71,7 @@ async fn issue(
     now: DateTime<Utc>,
 ) -> Result<Issued, IssueError> {
     let issued = issue_unsent(store, address, n, now).await?;
-    settle(store, &issued, n, Delivery::Sent, now).await;
+    settle(store, &issued, None, Delivery::Sent, now).await;
     Ok(issued)
 }
 
@@ -85,12 +85,20 @@ async fn issue_unsent(
     store.issue(&email(address), &client(n), now).await
 }
 
-async fn settle(store: &AuthStore, issued: &Issued, n: u8, delivery: Delivery, now: DateTime<Utc>) {
-    let client = client(n);
+/// Records what became of `issued`'s email, asked for by a browser that was waiting for
+/// `replaces` (its pending sign-in cookie), if any.
+async fn settle(
+    store: &AuthStore,
+    issued: &Issued,
+    replaces: Option<&Issued>,
+    delivery: Delivery,
+    now: DateTime<Utc>,
+) {
+    let waiting_for = replaces.map(|older| token_hash(older.token.expose()));
     let credential = CredentialRef {
         id: issued.id,
         email: &issued.email,
-        client: &client,
+        supersedes: waiting_for.as_deref(),
     };
     store.settle(&credential, delivery, now).await.unwrap();
 }
@@ -134,7 +142,7 @@ async fn counts(db: &DatabaseConnection) -> (u64, u64) {
 
 on_both_databases!(
     a_link_signs_in_once_and_no_secret_is_stored,
-    a_newer_request_from_the_same_client_supersedes_its_older_one,
+    a_newer_request_from_the_same_browser_supersedes_its_older_one,
     a_failed_send_loses_no_link_and_still_counts,
     a_stranger_never_ends_a_link_its_owner_holds,
     credentials_and_sessions_expire_with_the_clock,
@@ -384,10 +392,15 @@ async fn a_link_signs_in_once_and_no_secret_is_stored(db: &DatabaseConnection) {
     assert_eq!(sessions[0].token_hash.len(), 64);
 }
 
-async fn a_newer_request_from_the_same_client_supersedes_its_older_one(db: &DatabaseConnection) {
+async fn a_newer_request_from_the_same_browser_supersedes_its_older_one(db: &DatabaseConnection) {
     let store = store(db);
     let clock = clock();
     let first = issue(&store, "carol@example.com", 1, clock.now())
+        .await
+        .unwrap();
+    // Another browser behind the same client asks too, without the first one's cookie: it
+    // ends nothing.
+    let neighbour = issue(&store, "carol@example.com", 1, clock.now())
         .await
         .unwrap();
     clock.advance(Duration::from_secs(1));
@@ -398,17 +411,41 @@ async fn a_newer_request_from_the_same_client_supersedes_its_older_one(db: &Data
     // that may yet fail.
     let peek = store.peek_link(&first.token, clock.now()).await.unwrap();
     assert_eq!(peek.as_ref().map(Email::as_str), Some("carol@example.com"));
-    settle(&store, &second, 1, Delivery::Sent, clock.now()).await;
+    settle(&store, &second, Some(&first), Delivery::Sent, clock.now()).await;
 
     let stale = open_link(&store, &first, 1, clock.now()).await;
     assert!(
         matches!(stale, Err(RedeemError::InvalidOrExpired)),
         "{stale:?}"
     );
-    if first.code != second.code {
-        let stale_code = type_code(&store, "carol@example.com", &first.code, 1, clock.now()).await;
-        assert!(stale_code.is_err(), "the old code still works");
-    }
+    let kept = store
+        .peek_link(&neighbour.token, clock.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.as_ref().map(Email::as_str),
+        Some("carol@example.com"),
+        "a request without the browser's cookie ended another browser's link"
+    );
+    // A browser's cookie for another address ends nothing of this one.
+    let elsewhere = issue_unsent(&store, "dora@example.com", 2, clock.now())
+        .await
+        .unwrap();
+    settle(
+        &store,
+        &elsewhere,
+        Some(&neighbour),
+        Delivery::Sent,
+        clock.now(),
+    )
+    .await;
+    assert!(
+        store
+            .peek_link(&neighbour.token, clock.now())
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert!(open_link(&store, &second, 1, clock.now()).await.is_ok());
 }
 
@@ -421,7 +458,7 @@ async fn a_failed_send_loses_no_link_and_still_counts(db: &DatabaseConnection) {
     let failed = issue_unsent(&store, "fay@example.com", 1, clock.now())
         .await
         .unwrap();
-    settle(&store, &failed, 1, Delivery::Failed, clock.now()).await;
+    settle(&store, &failed, Some(&held), Delivery::Failed, clock.now()).await;
     let told = |issued: &Issued| {
         let (store, hash, now) = (&store, token_hash(issued.token.expose()), clock.now());
         async move { store.delivery_failed(&hash, now).await.unwrap() }

@@ -33,6 +33,7 @@ pub async fn request_link(
             enc(redir.as_str())
         )
     };
+    let pending = read_cookie(&parts, pending_cookie(&service));
     match service
         .request_link(
             &email,
@@ -40,6 +41,7 @@ pub async fn request_link(
             &client,
             &device(&parts, &client),
             captcha.as_deref(),
+            pending.as_deref(),
         )
         .await
     {

@@ -236,12 +236,17 @@ pub struct NewSession {
     pub session: Session,
 }
 
-/// A credential, with the address and the requester it was issued to.
+/// A credential, with the address it was issued to and the earlier pending sign-in of the
+/// browser that asked for it.
 #[derive(Clone, Copy, Debug)]
 pub struct CredentialRef<'a> {
     pub id: i64,
     pub email: &'a Email,
-    pub client: &'a ClientKey,
+    /// The SHA-256 of the link token the requesting browser was already waiting for (its
+    /// `pending-sign-in` cookie): that credential, if it is for the same address, ends once
+    /// this one's email is out. `None` (a request without the cookie) ends nothing, since
+    /// another browser behind the same address may be the one waiting for it.
+    pub supersedes: Option<&'a str>,
 }
 
 /// Who is typing a code: the requesting browser's pending sign-in (the SHA-256 of its
