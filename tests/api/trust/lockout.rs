@@ -1,11 +1,14 @@
 //! Nobody who knows an address can keep its owner out: another client's (or another
 //! browser's) requests and wrong codes never end the owner's link nor refuse the owner's own
-//! request, and mail to one address stays bounded however many clients ask.
+//! request, an owner refused at the address's cap is told the way in that still works, and
+//! mail to one address stays bounded however many clients ask.
 
 use reqwest::StatusCode;
 
+use app::auth::{client::TrustedProxies, config::AuthConfig};
+
 use super::{app_behind_proxy, post_from, type_code, wrong};
-use crate::support::app::{TestApp, cookie_pair, token_of};
+use crate::support::app::{TestApp, cookie_pair, spawn_app_with, token_of};
 
 const OWNER: &str = "198.51.100.10";
 const ATTACKER: &str = "203.0.113.66";
@@ -191,6 +194,74 @@ async fn a_neighbour_behind_the_same_address_never_voids_the_owners_link() {
             redeemed.body
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_at_the_address_cap_is_told_the_links_in_the_inbox_work() {
+    let app = app_behind_proxy().await;
+    let email = "sought@example.com";
+    // Ten strangers ask for links for an address whose owner has never signed in.
+    for n in 1..=10 {
+        assert_eq!(
+            ask(&app, email, &format!("192.0.2.{n}")).await,
+            StatusCode::OK
+        );
+    }
+    // The owner is refused, and told the way in that still works.
+    let refused = post_from(&app, "/api/auth/request", &[("email", email)], OWNER, None).await;
+    assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        refused
+            .body
+            .contains("open the newest sign-in email in your inbox: its link works in any browser"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.cookie("pending-sign-in").is_none());
+    // And it does: the newest link in the inbox signs the owner in from the owner's browser.
+    let (link, _) = app.last_link_and_code().await;
+    let redeemed = post_from(
+        &app,
+        "/api/auth/redeem",
+        &[("token", &token_of(&link))],
+        OWNER,
+        None,
+    )
+    .await;
+    assert_eq!(redeemed.status, StatusCode::OK, "{}", redeemed.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_address_cap_reads_the_same_on_and_off_the_allow_list() {
+    let app = spawn_app_with(|config| {
+        config.trusted_proxies = TrustedProxies::parse_list("127.0.0.1").unwrap();
+        config.allowed_emails = AuthConfig::from_lookup(|name| {
+            (name == "MAGIC_LINK_AUTH_ALLOWED_EMAILS").then(|| "*@corp.example".to_owned())
+        })
+        .unwrap()
+        .allowed_emails;
+    })
+    .await;
+    let mut replies = Vec::new();
+    for (email, network) in [("ada@corp.example", 1), ("eve@example.com", 2)] {
+        for n in 1..=10 {
+            assert_eq!(
+                ask(&app, email, &format!("192.0.{network}.{n}")).await,
+                StatusCode::OK
+            );
+        }
+        let refused = post_from(
+            &app,
+            "/api/auth/request",
+            &[("email", email)],
+            &format!("198.51.100.{network}"),
+            None,
+        )
+        .await;
+        replies.push((refused.status, refused.body));
+    }
+    assert_eq!(replies[0].0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(replies[0], replies[1]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
