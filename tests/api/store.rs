@@ -71,7 +71,7 @@ async fn issue(
     now: DateTime<Utc>,
 ) -> Result<Issued, IssueError> {
     let issued = issue_unsent(store, address, n, now).await?;
-    settle(store, &issued, n, Delivery::Sent, now).await;
+    settle(store, &issued, None, Delivery::Sent, now).await;
     Ok(issued)
 }
 
@@ -85,12 +85,20 @@ async fn issue_unsent(
     store.issue(&email(address), &client(n), now).await
 }
 
-async fn settle(store: &AuthStore, issued: &Issued, n: u8, delivery: Delivery, now: DateTime<Utc>) {
-    let client = client(n);
+/// Records what became of `issued`'s email, asked for by a browser that was waiting for
+/// `replaces` (its pending sign-in cookie), if any.
+async fn settle(
+    store: &AuthStore,
+    issued: &Issued,
+    replaces: Option<&Issued>,
+    delivery: Delivery,
+    now: DateTime<Utc>,
+) {
+    let waiting_for = replaces.map(|older| token_hash(older.token.expose()));
     let credential = CredentialRef {
         id: issued.id,
         email: &issued.email,
-        client: &client,
+        supersedes: waiting_for.as_deref(),
     };
     store.settle(&credential, delivery, now).await.unwrap();
 }
@@ -134,7 +142,7 @@ async fn counts(db: &DatabaseConnection) -> (u64, u64) {
 
 on_both_databases!(
     a_link_signs_in_once_and_no_secret_is_stored,
-    a_newer_request_from_the_same_client_supersedes_its_older_one,
+    a_newer_request_from_the_same_browser_supersedes_its_older_one,
     a_failed_send_loses_no_link_and_still_counts,
     a_stranger_never_ends_a_link_its_owner_holds,
     credentials_and_sessions_expire_with_the_clock,
@@ -144,6 +152,7 @@ on_both_databases!(
     a_code_is_tried_against_the_credential_its_browser_asked_for,
     wrong_codes_end_the_code_but_never_the_link,
     wrong_codes_are_capped_per_address_per_day,
+    a_client_the_address_signed_in_from_keeps_its_codes_under_its_own_cap,
     parallel_guesses_get_no_more_than_the_allowed_checks,
     parallel_guesses_across_clients_stop_at_the_daily_cap,
     fifty_parallel_redemptions_make_exactly_one_session,
@@ -383,10 +392,15 @@ async fn a_link_signs_in_once_and_no_secret_is_stored(db: &DatabaseConnection) {
     assert_eq!(sessions[0].token_hash.len(), 64);
 }
 
-async fn a_newer_request_from_the_same_client_supersedes_its_older_one(db: &DatabaseConnection) {
+async fn a_newer_request_from_the_same_browser_supersedes_its_older_one(db: &DatabaseConnection) {
     let store = store(db);
     let clock = clock();
     let first = issue(&store, "carol@example.com", 1, clock.now())
+        .await
+        .unwrap();
+    // Another browser behind the same client asks too, without the first one's cookie: it
+    // ends nothing.
+    let neighbour = issue(&store, "carol@example.com", 1, clock.now())
         .await
         .unwrap();
     clock.advance(Duration::from_secs(1));
@@ -397,17 +411,41 @@ async fn a_newer_request_from_the_same_client_supersedes_its_older_one(db: &Data
     // that may yet fail.
     let peek = store.peek_link(&first.token, clock.now()).await.unwrap();
     assert_eq!(peek.as_ref().map(Email::as_str), Some("carol@example.com"));
-    settle(&store, &second, 1, Delivery::Sent, clock.now()).await;
+    settle(&store, &second, Some(&first), Delivery::Sent, clock.now()).await;
 
     let stale = open_link(&store, &first, 1, clock.now()).await;
     assert!(
         matches!(stale, Err(RedeemError::InvalidOrExpired)),
         "{stale:?}"
     );
-    if first.code != second.code {
-        let stale_code = type_code(&store, "carol@example.com", &first.code, 1, clock.now()).await;
-        assert!(stale_code.is_err(), "the old code still works");
-    }
+    let kept = store
+        .peek_link(&neighbour.token, clock.now())
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.as_ref().map(Email::as_str),
+        Some("carol@example.com"),
+        "a request without the browser's cookie ended another browser's link"
+    );
+    // A browser's cookie for another address ends nothing of this one.
+    let elsewhere = issue_unsent(&store, "dora@example.com", 2, clock.now())
+        .await
+        .unwrap();
+    settle(
+        &store,
+        &elsewhere,
+        Some(&neighbour),
+        Delivery::Sent,
+        clock.now(),
+    )
+    .await;
+    assert!(
+        store
+            .peek_link(&neighbour.token, clock.now())
+            .await
+            .unwrap()
+            .is_some()
+    );
     assert!(open_link(&store, &second, 1, clock.now()).await.is_ok());
 }
 
@@ -420,7 +458,7 @@ async fn a_failed_send_loses_no_link_and_still_counts(db: &DatabaseConnection) {
     let failed = issue_unsent(&store, "fay@example.com", 1, clock.now())
         .await
         .unwrap();
-    settle(&store, &failed, 1, Delivery::Failed, clock.now()).await;
+    settle(&store, &failed, Some(&held), Delivery::Failed, clock.now()).await;
     let told = |issued: &Issued| {
         let (store, hash, now) = (&store, token_hash(issued.token.expose()), clock.now());
         async move { store.delivery_failed(&hash, now).await.unwrap() }
@@ -795,6 +833,62 @@ async fn wrong_codes_are_capped_per_address_per_day(db: &DatabaseConnection) {
         .await
         .unwrap();
     let signed_in = type_code(&store, "lee@example.com", &later.code, 3, clock.now()).await;
+    assert!(signed_in.is_ok(), "{signed_in:?}");
+}
+
+/// Spends all five tries of a fresh credential's code for `address` from client `n`.
+async fn spend_a_code(store: &AuthStore, address: &str, n: u8, now: DateTime<Utc>) {
+    let issued = issue(store, address, n, now).await.unwrap();
+    for _ in 0..5 {
+        let miss = type_code(store, address, &wrong(&issued.code), n, now).await;
+        assert!(
+            matches!(
+                miss,
+                Err(RedeemError::WrongCode { .. } | RedeemError::CodeUsedUp)
+            ),
+            "{miss:?}"
+        );
+    }
+}
+
+async fn a_client_the_address_signed_in_from_keeps_its_codes_under_its_own_cap(
+    db: &DatabaseConnection,
+) {
+    let store = store(db);
+    let clock = clock();
+    let address = "nina@example.com";
+    // Nina has signed in from client 1.
+    let earlier = issue(&store, address, 1, clock.now()).await.unwrap();
+    open_link(&store, &earlier, 1, clock.now()).await.unwrap();
+    clock.advance(LIFETIME);
+
+    // Her own client fumbles ten codes: its own day's cap, not the strangers'.
+    for _ in 0..2 {
+        spend_a_code(&store, address, 1, clock.now()).await;
+    }
+    let fumbled = issue(&store, address, 1, clock.now()).await.unwrap();
+    let paused = type_code(&store, address, &fumbled.code, 1, clock.now()).await;
+    assert!(
+        matches!(paused, Err(RedeemError::CodesPaused)),
+        "{paused:?}"
+    );
+    let new_client = issue(&store, address, 2, clock.now()).await.unwrap();
+    let signed_in = type_code(&store, address, &new_client.code, 2, clock.now()).await;
+    assert!(signed_in.is_ok(), "{signed_in:?}");
+
+    // Strangers spend the day's wrong codes of the clients she has not signed in from...
+    for n in [3, 4] {
+        spend_a_code(&store, address, n, clock.now()).await;
+    }
+    let stranger = issue(&store, address, 5, clock.now()).await.unwrap();
+    let paused = type_code(&store, address, &stranger.code, 5, clock.now()).await;
+    assert!(
+        matches!(paused, Err(RedeemError::CodesPaused)),
+        "{paused:?}"
+    );
+    // ...and a client she has signed in from keeps its codes.
+    let known = issue(&store, address, 2, clock.now()).await.unwrap();
+    let signed_in = type_code(&store, address, &known.code, 2, clock.now()).await;
     assert!(signed_in.is_ok(), "{signed_in:?}");
 }
 

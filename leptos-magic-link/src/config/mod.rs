@@ -99,8 +99,9 @@ pub struct AuthConfig {
     pub email_rate_limit: u32,
     /// How many wrong codes a credential survives before its code is dead (its link lives on).
     pub code_max_attempts: u32,
-    /// How many wrong codes one address takes per day, across all its credentials and
-    /// clients, before its codes stop working for the rest of the day.
+    /// How many wrong codes one address takes per day before its codes stop working for the
+    /// rest of the day: from the clients it has not signed in from, all together, and from
+    /// each client it has signed in from, on its own (so strangers never pause those).
     pub code_daily_limit: u32,
     /// Peers whose `X-Forwarded-For` is believed.
     pub trusted_proxies: TrustedProxies,

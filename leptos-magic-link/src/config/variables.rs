@@ -86,7 +86,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "MAGIC_LINK_AUTH_CODE_DAILY_LIMIT",
         default: "`10`",
-        rule: "a whole number, 1 or more: wrong codes one address takes in 24 hours, across all its links and all clients; past it, codes for that address answer `429` for the rest of the 24 hours (links still work)",
+        rule: "a whole number, 1 or more: wrong codes one address takes in 24 hours from the clients it has not signed in from, all together, and again from each client it has signed in from in the last 90 days, on its own; past it, codes for that address answer `429` to those clients for the rest of the 24 hours (links still work)",
         shown: Shown::Plain,
     },
     Variable {

@@ -14,8 +14,15 @@ use crate::{
     replies::{AuthError, LinkPreview, LinkRequested, SignedIn},
     secrets::{constant_time_eq, token_hash},
     service::{AuthService, RequestLinkError, SignInError},
-    store::{IssueError, NewSession},
+    store::{IssueError, Limit, NewSession},
 };
+
+/// The refusal at the address's cap, where a person who never signed in from here may be
+/// the owner, kept out by strangers' requests. It tells them the way in that still works:
+/// the links those requests mailed are in their inbox, and any of them signs in from any
+/// browser. The same words for every address at the cap, allowed or not (the cap counts
+/// both alike), so it says nothing about the allow-list.
+pub(crate) const ADDRESS_RATE_LIMITED: &str = "Many sign-in links were asked for this address recently, so no more are sent for now. If this is your address, open the newest sign-in email in your inbox: its link works in any browser. Or try again later.";
 
 pub async fn request_link(
     email: String,
@@ -33,6 +40,7 @@ pub async fn request_link(
             enc(redir.as_str())
         )
     };
+    let pending = read_cookie(&parts, pending_cookie(&service));
     match service
         .request_link(
             &email,
@@ -40,6 +48,7 @@ pub async fn request_link(
             &client,
             &device(&parts, &client),
             captcha.as_deref(),
+            pending.as_deref(),
         )
         .await
     {
@@ -65,12 +74,11 @@ pub async fn request_link(
         Err(RequestLinkError::Issue(IssueError::RateLimited(limit))) => {
             tracing::info!(?limit, "link request refused by the rate limit");
             crate::metrics::refused(crate::metrics::Refusal::RateLimit);
-            Err(fail(
-                &parts,
-                StatusCode::TOO_MANY_REQUESTS,
-                RATE_LIMITED,
-                back,
-            ))
+            let message = match limit {
+                Limit::Client => RATE_LIMITED,
+                Limit::Email => ADDRESS_RATE_LIMITED,
+            };
+            Err(fail(&parts, StatusCode::TOO_MANY_REQUESTS, message, back))
         }
         Err(RequestLinkError::Issue(IssueError::Busy) | RequestLinkError::MailQueueFull) => {
             tracing::warn!("link request refused: the server is busy");

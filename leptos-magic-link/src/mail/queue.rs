@@ -18,7 +18,6 @@ use tokio::sync::{Notify, Semaphore, mpsc};
 
 use super::{Mail, MailError, Mailer};
 use crate::{
-    client::ClientKey,
     clock::Clock,
     domain::Email,
     entities::credential::Delivery,
@@ -61,12 +60,12 @@ pub struct Outgoing {
     pub credential: Option<Carried>,
 }
 
-/// A sign-in credential a message carries: its row, and the address and requester it was
-/// issued to.
+/// A sign-in credential a message carries: its row, the address it was issued to, and the
+/// pending sign-in it replaces once sent (see [`CredentialRef::supersedes`]).
 pub struct Carried {
     pub id: i64,
     pub email: Email,
-    pub client: ClientKey,
+    pub supersedes: Option<String>,
 }
 
 impl Outgoing {
@@ -237,7 +236,7 @@ impl Worker {
         let credential = CredentialRef {
             id: carried.id,
             email: &carried.email,
-            client: &carried.client,
+            supersedes: carried.supersedes.as_deref(),
         };
         if let Err(err) = self
             .store

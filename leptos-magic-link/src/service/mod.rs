@@ -218,7 +218,9 @@ impl AuthService {
     /// Issues a credential for `email` and queues its mail, once the address reads as one
     /// and the CAPTCHA check (`captcha`, the widget's token) has passed: nothing is written
     /// before. The reply does not wait for the mail provider.
-    /// The message says which browser asked, from `device`.
+    /// The message says which browser asked, from `device`. `waiting_for` is the browser's
+    /// pending sign-in (its cookie, the SHA-256 of the link token it was waiting for): once
+    /// the new email is out, that link ends; without it, no link ends.
     pub async fn request_link(
         &self,
         email: &str,
@@ -226,6 +228,7 @@ impl AuthService {
         client: &Client,
         device: &Device,
         captcha: Option<&str>,
+        waiting_for: Option<&str>,
     ) -> Result<LinkSent, RequestLinkError> {
         let email = Email::parse(email)?;
         self.captcha.verify(captcha, client.ip).await?;
@@ -259,7 +262,7 @@ impl AuthService {
             credential: Some(Carried {
                 id: issued.id,
                 email: email.clone(),
-                client: client.key.clone(),
+                supersedes: waiting_for.map(str::to_owned),
             }),
         };
         if self.mail.enqueue(outgoing).is_err() {

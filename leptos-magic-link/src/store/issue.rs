@@ -123,7 +123,7 @@ impl AuthStore {
     }
 
     /// Whether `email` has signed in from `client` within [`KNOWN_CLIENT_FOR`].
-    async fn is_known_client(
+    pub(super) async fn is_known_client(
         &self,
         conn: &impl ConnectionTrait,
         email: &Email,
@@ -145,9 +145,16 @@ impl AuthStore {
         Ok(())
     }
 
-    /// Records what became of credential `id`'s email: `Sent` or `Withheld` retire the older
-    /// credentials of the same requester (one live credential per requester and address);
-    /// `Failed` ends this one, which then counts against no limit.
+    /// Records what became of credential `id`'s email: `Sent` or `Withheld` retire the
+    /// credential the same browser asked for before, if it is for the same address (one live
+    /// credential per browser and address); `Failed` ends this one, and the older stays.
+    ///
+    /// Superseding goes by browser, never by client: a household or office behind one NAT
+    /// address (or one IPv6 /64) is one client, and a neighbour's request must not end the
+    /// link another browser is waiting for. A request without the browser's cookie (a first
+    /// request, curl, another browser) ends nothing: it cannot tell whose older link it
+    /// would end. Live links stay bounded all the same, by the limits every request counts
+    /// against.
     pub async fn settle(
         &self,
         issued: &CredentialRef<'_>,
@@ -161,11 +168,13 @@ impl AuthStore {
             update = update.col_expr(credential::Column::ExpiresAt, Expr::value(now));
         }
         update.exec(&self.db).await?;
-        if delivery != Delivery::Failed {
+        if let Some(older) = issued.supersedes
+            && delivery != Delivery::Failed
+        {
             credential::Entity::update_many()
                 .col_expr(credential::Column::ExpiresAt, Expr::value(now))
                 .filter(credential::Column::Email.eq(issued.email.as_str()))
-                .filter(credential::Column::Client.eq(issued.client.as_str()))
+                .filter(credential::Column::TokenHash.eq(older))
                 .filter(credential::Column::Id.lt(issued.id))
                 .filter(credential::Column::ExpiresAt.gt(now))
                 .exec(&self.db)

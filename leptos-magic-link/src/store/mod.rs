@@ -7,7 +7,8 @@
 //! - **Secrets never reach a table.** Rows hold SHA-256 of tokens and argon2id of codes.
 //! - **Nobody can lock a person out.** Limits count per requester: another client's requests
 //!   and wrong codes never end a link someone holds, nor refuse their own next request.
-//!   Only the code, 6 digits, is limited per address as well.
+//!   Only the code, 6 digits, is limited per address as well, and a client the address
+//!   signs in from keeps a cap of its own that strangers cannot spend.
 
 use std::{net::IpAddr, time::Duration};
 
@@ -139,7 +140,9 @@ pub enum RedeemError {
         "That code is not right, and it can't be used again. Use the link in the email, or request a new one."
     )]
     CodeUsedUp,
-    /// The address has taken its day's wrong codes: codes are off until the day has passed.
+    /// The address has taken its day's wrong codes from this client (from all the clients it
+    /// has not signed in from, or from this one it has): codes from here are off until the
+    /// day has passed.
     #[error(
         "Too many wrong codes were entered for this address today, so codes are paused for 24 hours. Use the link in the email instead."
     )]
@@ -233,12 +236,17 @@ pub struct NewSession {
     pub session: Session,
 }
 
-/// A credential, with the address and the requester it was issued to.
+/// A credential, with the address it was issued to and the earlier pending sign-in of the
+/// browser that asked for it.
 #[derive(Clone, Copy, Debug)]
 pub struct CredentialRef<'a> {
     pub id: i64,
     pub email: &'a Email,
-    pub client: &'a ClientKey,
+    /// The SHA-256 of the link token the requesting browser was already waiting for (its
+    /// `pending-sign-in` cookie): that credential, if it is for the same address, ends once
+    /// this one's email is out. `None` (a request without the cookie) ends nothing, since
+    /// another browser behind the same address may be the one waiting for it.
+    pub supersedes: Option<&'a str>,
 }
 
 /// Who is typing a code: the requesting browser's pending sign-in (the SHA-256 of its

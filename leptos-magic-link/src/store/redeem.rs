@@ -5,13 +5,13 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
     ColumnTrait, Condition, DatabaseTransaction, EntityTrait, ExprTrait, PaginatorTrait,
-    QueryFilter, QueryOrder,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
     sea_query::{Expr, OnConflict},
 };
 
 use super::{
-    AuthStore, CODE_DAY, CodeClaim, Device, NewSession, RedeemError, Session, StoreError,
-    USER_AGENT_MAX, after, before,
+    AuthStore, CODE_DAY, CodeClaim, Device, KNOWN_CLIENT_FOR, NewSession, RedeemError, Session,
+    StoreError, USER_AGENT_MAX, after, before,
 };
 use crate::{
     client::{ClientKey, canonical},
@@ -71,8 +71,9 @@ impl AuthStore {
     /// session.
     ///
     /// Each try spends one of the credential's attempts and one of the address's wrong codes
-    /// for the day before the code is checked, so parallel guesses can never get more checks
-    /// than allowed; a right code gives its day's slot back.
+    /// for the day (those counted for this client, see `wrong_codes_today`) before the code
+    /// is checked, so parallel guesses can never get more checks than allowed; a right code
+    /// gives its day's slot back.
     pub async fn redeem_code(
         &self,
         email: &Email,
@@ -88,10 +89,8 @@ impl AuthStore {
             .ok_or(RedeemError::InvalidOrExpired)?;
 
         let txn = self.begin_write(&[email.as_str()]).await?;
-        let wrong_today = failure::Entity::find()
-            .filter(failure::Column::Email.eq(email.as_str()))
-            .filter(failure::Column::CreatedAt.gt(before(now, CODE_DAY)))
-            .count(&txn)
+        let wrong_today = self
+            .wrong_codes_today(&txn, email, claim.client, now)
             .await?;
         if wrong_today >= u64::from(self.policy.code_daily_limit) {
             txn.rollback().await?;
@@ -152,6 +151,39 @@ impl AuthStore {
                 Err(err.into())
             }
         }
+    }
+
+    /// The wrong codes of the last [`CODE_DAY`] that count against `client`'s next try for
+    /// `email`: those of every client the address has not signed in from, together, when
+    /// `client` is one of them; else, for a client it has signed in from within
+    /// [`KNOWN_CLIENT_FOR`], that client's own.
+    ///
+    /// So strangers share one day's cap per address, and however many they spend, a client
+    /// the owner signs in from keeps its codes. Each known client adds one more day's cap
+    /// of guesses, for whoever shares its address (a NAT, an IPv6 /64); nobody can add one
+    /// without signing in.
+    async fn wrong_codes_today(
+        &self,
+        txn: &DatabaseTransaction,
+        email: &Email,
+        client: &ClientKey,
+        now: DateTime<Utc>,
+    ) -> Result<u64, DbErr> {
+        let today = failure::Entity::find()
+            .filter(failure::Column::Email.eq(email.as_str()))
+            .filter(failure::Column::CreatedAt.gt(before(now, CODE_DAY)));
+        let counted = if self.is_known_client(txn, email, client, now).await? {
+            today.filter(failure::Column::Client.eq(client.as_str()))
+        } else {
+            let known = known_client::Entity::find()
+                .select_only()
+                .column(known_client::Column::Client)
+                .filter(known_client::Column::Email.eq(email.as_str()))
+                .filter(known_client::Column::LastSeenAt.gt(before(now, KNOWN_CLIENT_FOR)))
+                .into_query();
+            today.filter(failure::Column::Client.not_in_subquery(known))
+        };
+        counted.count(txn).await
     }
 
     /// The credential whose code `claim` may try: the one its browser asked for, else the

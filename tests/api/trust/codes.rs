@@ -1,5 +1,6 @@
 //! Guessing codes is bounded per address, not only per credential: past the day's wrong
-//! codes, codes for that address stop working, and say so; links keep working.
+//! codes, codes for that address stop working from the clients it has not signed in from,
+//! and say so; links keep working, and so do codes from the clients it signs in from.
 
 use reqwest::StatusCode;
 
@@ -92,4 +93,60 @@ async fn another_clients_guesses_never_reach_a_code() {
     );
     let owners = type_code(&app, email, &code, owner, None).await;
     assert_eq!(owners.status, StatusCode::OK, "{}", owners.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_cannot_pause_codes_for_a_client_the_owner_signs_in_from() {
+    let app = app_behind_proxy().await;
+    let email = "regular@example.com";
+    let (owner, stranger) = ("198.51.100.10", "203.0.113.66");
+    // The owner has signed in from this client before.
+    post_from(&app, "/api/auth/request", &[("email", email)], owner, None).await;
+    let (link, _) = app.last_link_and_code().await;
+    let signed_in = post_from(
+        &app,
+        "/api/auth/redeem",
+        &[("token", &token_of(&link))],
+        owner,
+        None,
+    )
+    .await;
+    assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
+
+    // The review's attack: one stranger client, two link requests, ten wrong codes.
+    for _ in 0..2 {
+        let sent = post_from(
+            &app,
+            "/api/auth/request",
+            &[("email", email)],
+            stranger,
+            None,
+        )
+        .await;
+        assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+        let (_, code) = app.last_link_and_code().await;
+        for _ in 0..5 {
+            let reply = type_code(&app, email, &wrong(&code), stranger, None).await;
+            assert_eq!(reply.status, StatusCode::UNAUTHORIZED, "{}", reply.body);
+        }
+    }
+    // Strangers' codes are paused for the day, even a right one, from any client the
+    // address has not signed in from...
+    for client in [stranger, "192.0.2.200"] {
+        post_from(&app, "/api/auth/request", &[("email", email)], client, None).await;
+        let (_, code) = app.last_link_and_code().await;
+        let paused = type_code(&app, email, &code, client, None).await;
+        assert_eq!(
+            paused.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "{}",
+            paused.body
+        );
+        assert!(paused.body.contains("codes are paused"), "{}", paused.body);
+    }
+    // ...but the owner's code still signs in from the client it signs in from.
+    post_from(&app, "/api/auth/request", &[("email", email)], owner, None).await;
+    let (_, code) = app.last_link_and_code().await;
+    let by_code = type_code(&app, email, &code, owner, None).await;
+    assert_eq!(by_code.status, StatusCode::OK, "{}", by_code.body);
 }
