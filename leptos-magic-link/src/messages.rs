@@ -13,6 +13,10 @@
 const MESSAGES: &[(&str, &str)] = &[
     ("rate_limited", "Too many attempts. Please try again later."),
     (
+        "address_rate_limited",
+        "Many sign-in links were asked for this address recently, so no more are sent for now. If this is your address, open the newest sign-in email in your inbox: its link works in any browser. Or try again later.",
+    ),
+    (
         "unavailable",
         "The service is temporarily unavailable. Please try again in a moment.",
     ),
@@ -225,6 +229,7 @@ mod tests {
             RedeemError::CodeUsedUp.to_string(),
             RedeemError::CodesPaused.to_string(),
             crate::http::RATE_LIMITED.to_owned(),
+            crate::http::sign_in::ADDRESS_RATE_LIMITED.to_owned(),
             crate::http::UNAVAILABLE.to_owned(),
             crate::http::BUSY.to_owned(),
             crate::origin::CROSS_SITE.to_owned(),

@@ -7,7 +7,7 @@ pub(crate) mod outcome;
 #[cfg(feature = "passkeys")]
 pub(crate) mod passkeys;
 pub(crate) mod sessions;
-mod sign_in;
+pub(crate) mod sign_in;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
