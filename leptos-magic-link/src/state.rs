@@ -10,6 +10,7 @@ use leptos_router::hooks::use_location;
 use super::{
     api::{AuthError, SessionInfo, current_session},
     paths,
+    replies::Outcome,
 };
 
 /// Puts [`AuthState`] in context for everything inside it, and writes the auth pages' paths
@@ -61,6 +62,9 @@ pub struct AuthState {
     pub auth_session: Signal<Option<SessionInfo>>,
     version: RwSignal<u64>,
     account: RwSignal<u64>,
+    /// What an action of this page did that the next page says (with JavaScript; without
+    /// it, a one-time cookie carries it).
+    outcome: RwSignal<Option<Outcome>>,
 }
 
 impl AuthState {
@@ -79,6 +83,7 @@ impl AuthState {
             auth_session,
             version,
             account: RwSignal::new(0),
+            outcome: RwSignal::new(None),
         };
         provide_context(state);
         state
@@ -112,6 +117,15 @@ impl AuthState {
     /// loads again after each change.
     pub fn account_version(&self) -> u64 {
         self.account.get()
+    }
+
+    /// What an action just did, for the page it leads to (such as "Your account is deleted").
+    pub(crate) fn outcome(&self) -> Option<Outcome> {
+        self.outcome.get()
+    }
+
+    pub(crate) fn set_outcome(&self, outcome: Option<Outcome>) {
+        self.outcome.set(outcome);
     }
 }
 

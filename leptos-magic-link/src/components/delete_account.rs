@@ -14,6 +14,7 @@ pub fn DeleteAccountForm() -> impl IntoView {
     // would re-render the page around this form and lose its message.
     Effect::new(move |_| {
         if matches!(delete.value().get(), Some(Ok(()))) {
+            auth.set_outcome(Some(crate::replies::Outcome::AccountDeleted));
             auth.refetch();
         }
     });

@@ -5,6 +5,7 @@ use super::{FormError, form_error};
 use crate::{
     api::{RequestLink, take_outcome},
     replies::Outcome,
+    state::use_auth,
 };
 
 /// The email field's autofill: with passkeys, the browser may offer them from the field
@@ -34,10 +35,22 @@ pub fn LoginForm() -> impl IntoView {
     let param = move |name: &str| query.read().get(name).unwrap_or_default();
     let pending = request.pending();
     let error = move || form_error(request.value().get(), param("error"));
-    // Only a deletion this server just did says so: never a URL.
+    // Only a deletion just done says so, never a URL: with JavaScript the deleting page tells
+    // the auth state, without it a one-time cookie from the server does.
+    let auth = use_auth();
     let outcome = Resource::new_blocking(|| (), |()| take_outcome());
-    let deleted =
-        move || outcome.get().and_then(Result::ok).flatten() == Some(Outcome::AccountDeleted);
+    let deleted = move || {
+        auth.outcome() == Some(Outcome::AccountDeleted)
+            || outcome.get().and_then(Result::ok).flatten() == Some(Outcome::AccountDeleted)
+    };
+    // Asking for a new link puts the deletion in the past.
+    Effect::new(move |previous: Option<usize>| {
+        let version = request.version().get();
+        if previous.is_some_and(|previous| previous != version) {
+            auth.set_outcome(None);
+        }
+        version
+    });
 
     view! {
         <section class="card" aria-labelledby="login-title">

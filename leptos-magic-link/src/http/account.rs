@@ -49,7 +49,7 @@ pub async fn delete_account(confirm: String) -> Result<(), AuthError> {
         )),
         Ok(Some(_)) => {
             set_cookie(&service, session_cookie(&service), "", 0);
-            super::outcome::set(&service, Outcome::AccountDeleted);
+            super::outcome::set(&service, &parts, Outcome::AccountDeleted);
             redirect(&paths().login);
             Ok(())
         }

@@ -37,6 +37,7 @@ pub async fn sign_out_everywhere(token: String) -> Result<SignedOutEverywhere, A
         Ok(Some(outcome)) => {
             super::outcome::set(
                 &service,
+                &parts,
                 Outcome::SignedOutEverywhere {
                     ended: outcome.sessions,
                     passkeys_removed: outcome.passkeys,

@@ -3,6 +3,8 @@
 //! such a page shows the outcome only when this server just set the cookie, and reading it
 //! ends it.
 
+use axum::http::request::Parts;
+
 use crate::{
     cookies::{read_cookie, set_cookie},
     replies::{AuthError, Outcome},
@@ -46,8 +48,13 @@ fn decode(value: &str) -> Option<Outcome> {
     words.next().is_none().then_some(outcome)
 }
 
-/// Has the response carry `outcome` to the next page.
-pub(crate) fn set(service: &AuthService, outcome: Outcome) {
+/// Has the response to a form sent without JavaScript carry `outcome` to the page it lands
+/// on. A page with JavaScript shows the action's reply itself, and a cookie left unread
+/// would later show an outcome that is past.
+pub(crate) fn set(service: &AuthService, parts: &Parts, outcome: Outcome) {
+    if !super::is_form_post(&parts.headers) {
+        return;
+    }
     set_cookie(
         service,
         outcome_cookie(service),

@@ -259,4 +259,17 @@ async fn an_outcome_page_shows_only_after_its_action_and_only_once() {
     assert!(again.cookie("outcome").unwrap().contains("Max-Age=0"));
     let none = app.post("/api/auth/outcome", &[], None).await;
     assert_eq!(none.body, "null");
+
+    // A page with JavaScript shows the action's reply itself: no cookie is left behind to
+    // show a past outcome later.
+    let other = app.sign_in("script@example.com").await;
+    let deleted = app
+        .post(
+            "/api/auth/delete-account",
+            &[("confirm", "script@example.com")],
+            Some(&other),
+        )
+        .await;
+    assert_eq!(deleted.status, StatusCode::OK, "{}", deleted.body);
+    assert!(deleted.cookie("outcome").is_none());
 }
