@@ -4,8 +4,7 @@
 
 use reqwest::StatusCode;
 
-use super::{app_behind_proxy, post_from, type_code, wrong};
-use crate::support::app::token_of;
+use super::{app_behind_proxy, post_from, redeem_from, type_code, wrong};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_codes_are_capped_per_address_per_day_across_clients() {
@@ -65,14 +64,7 @@ async fn wrong_codes_are_capped_per_address_per_day_across_clients() {
     let (_, other_code) = app.last_link_and_code().await;
     let other = type_code(&app, "other@example.com", &other_code, "192.0.2.99", None).await;
     assert_eq!(other.status, StatusCode::OK, "{}", other.body);
-    let by_link = post_from(
-        &app,
-        "/api/auth/redeem",
-        &[("token", &token_of(&link))],
-        owner,
-        None,
-    )
-    .await;
+    let by_link = redeem_from(&app, &link, owner).await;
     assert_eq!(by_link.status, StatusCode::OK, "{}", by_link.body);
 }
 
@@ -103,14 +95,7 @@ async fn a_stranger_cannot_pause_codes_for_a_client_the_owner_signs_in_from() {
     // The owner has signed in from this client before.
     post_from(&app, "/api/auth/request", &[("email", email)], owner, None).await;
     let (link, _) = app.last_link_and_code().await;
-    let signed_in = post_from(
-        &app,
-        "/api/auth/redeem",
-        &[("token", &token_of(&link))],
-        owner,
-        None,
-    )
-    .await;
+    let signed_in = redeem_from(&app, &link, owner).await;
     assert_eq!(signed_in.status, StatusCode::OK, "{}", signed_in.body);
 
     // The review's attack: one stranger client, two link requests, ten wrong codes.

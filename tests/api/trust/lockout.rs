@@ -7,7 +7,7 @@ use reqwest::StatusCode;
 
 use app::auth::{client::TrustedProxies, config::AuthConfig};
 
-use super::{app_behind_proxy, post_from, type_code, wrong};
+use super::{app_behind_proxy, post_from, redeem_from, type_code, wrong};
 use crate::support::app::{TestApp, cookie_pair, spawn_app_with, token_of};
 
 const OWNER: &str = "198.51.100.10";
@@ -57,14 +57,7 @@ async fn a_stranger_asking_and_guessing_never_locks_the_owner_out() {
     // And the owner's own next request goes through, its link signing in.
     assert_eq!(ask(&app, victim, OWNER).await, StatusCode::OK);
     let (link, _) = app.last_link_and_code().await;
-    let redeemed = post_from(
-        &app,
-        "/api/auth/redeem",
-        &[("token", &token_of(&link))],
-        OWNER,
-        None,
-    )
-    .await;
+    let redeemed = redeem_from(&app, &link, OWNER).await;
     assert_eq!(redeemed.status, StatusCode::OK, "{}", redeemed.body);
 }
 
@@ -93,14 +86,7 @@ async fn wrong_codes_end_a_code_but_never_its_link() {
     }
     let dead = type_code(&app, "fumble@example.com", &code, OWNER, Some(&pending)).await;
     assert_eq!(dead.status, StatusCode::BAD_REQUEST, "{}", dead.body);
-    let redeemed = post_from(
-        &app,
-        "/api/auth/redeem",
-        &[("token", &token_of(&link))],
-        OWNER,
-        None,
-    )
-    .await;
+    let redeemed = redeem_from(&app, &link, OWNER).await;
     assert_eq!(redeemed.status, StatusCode::OK, "{}", redeemed.body);
 }
 
@@ -179,14 +165,7 @@ async fn a_neighbour_behind_the_same_address_never_voids_the_owners_link() {
         // Only the neighbour's own older link ended; the owner's signs in.
         assert!(!is_live(&app, &neighbours, email).await);
         assert!(is_live(&app, &neighbours_newer, email).await);
-        let redeemed = post_from(
-            &app,
-            "/api/auth/redeem",
-            &[("token", &token_of(&owners))],
-            owner,
-            None,
-        )
-        .await;
+        let redeemed = redeem_from(&app, &owners, owner).await;
         assert_eq!(
             redeemed.status,
             StatusCode::OK,
@@ -220,14 +199,7 @@ async fn an_owner_at_the_address_cap_is_told_the_links_in_the_inbox_work() {
     assert!(refused.cookie("pending-sign-in").is_none());
     // And it does: the newest link in the inbox signs the owner in from the owner's browser.
     let (link, _) = app.last_link_and_code().await;
-    let redeemed = post_from(
-        &app,
-        "/api/auth/redeem",
-        &[("token", &token_of(&link))],
-        OWNER,
-        None,
-    )
-    .await;
+    let redeemed = redeem_from(&app, &link, OWNER).await;
     assert_eq!(redeemed.status, StatusCode::OK, "{}", redeemed.body);
 }
 
@@ -271,14 +243,7 @@ async fn mail_to_one_address_stays_bounded_but_its_own_clients_still_get_through
     // The owner has signed in from this client before.
     assert_eq!(ask(&app, email, OWNER).await, StatusCode::OK);
     let (link, _) = app.last_link_and_code().await;
-    let signed_in = post_from(
-        &app,
-        "/api/auth/redeem",
-        &[("token", &token_of(&link))],
-        OWNER,
-        None,
-    )
-    .await;
+    let signed_in = redeem_from(&app, &link, OWNER).await;
     assert_eq!(signed_in.status, StatusCode::OK);
     let before = app.mails().await.len();
 

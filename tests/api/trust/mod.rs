@@ -53,6 +53,12 @@ async fn post_from(
     app.send(form_post(app, path, form, client, cookie)).await
 }
 
+/// Opens `link` (redeems its token) from `client`, as the browser there would.
+async fn redeem_from(app: &TestApp, link: &str, client: &str) -> Reply {
+    let token = crate::support::app::token_of(link);
+    post_from(app, "/api/auth/redeem", &[("token", &token)], client, None).await
+}
+
 /// Types `code` for `email` from `client`, with the pending sign-in `cookie`, if any.
 async fn type_code(
     app: &TestApp,
