@@ -2,7 +2,7 @@
 //! link to the browser that asked for it. Written and read with the `cookie` crate. Server
 //! only.
 
-use axum::http::{HeaderValue, header, request::Parts};
+use axum::http::{HeaderMap, HeaderValue, header, request::Parts};
 use cookie::{Cookie, SameSite};
 use leptos::prelude::use_context;
 use leptos_axum::ResponseOptions;
@@ -27,6 +27,16 @@ pub(crate) fn pending_cookie(service: &AuthService) -> &'static str {
         "__Host-pending-sign-in"
     } else {
         "pending-sign-in"
+    }
+}
+
+/// The one-time cookie that carries an action's outcome to the page it lands on (see
+/// `http::outcome`).
+pub(crate) fn outcome_cookie(service: &AuthService) -> &'static str {
+    if secure(service) {
+        "__Host-outcome"
+    } else {
+        "outcome"
     }
 }
 
@@ -59,8 +69,13 @@ pub(crate) fn set_cookie(service: &AuthService, name: &str, value: &str, max_age
 
 /// The value of the request's cookie `name`, from any of its `Cookie` headers.
 pub(crate) fn read_cookie(parts: &Parts, name: &str) -> Option<String> {
-    parts
-        .headers
+    cookie_in(&parts.headers, name)
+}
+
+/// The value of cookie `name` in `headers`' `Cookie` headers: for a handler that holds the
+/// request rather than its parts.
+pub(crate) fn cookie_in(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())

@@ -6,7 +6,7 @@
 use axum::http::request::Parts;
 
 use crate::{
-    cookies::{read_cookie, set_cookie},
+    cookies::{outcome_cookie, read_cookie, set_cookie},
     replies::{AuthError, Outcome},
     service::AuthService,
 };
@@ -15,14 +15,6 @@ use super::{parts, service};
 
 /// Long enough for the redirect that follows the action.
 const LIFETIME_SECONDS: u64 = 60;
-
-fn outcome_cookie(service: &AuthService) -> &'static str {
-    if service.config.is_https() {
-        "__Host-outcome"
-    } else {
-        "outcome"
-    }
-}
 
 /// The cookie's value: a few fixed words and numbers, never text from the request.
 fn encode(outcome: Outcome) -> String {

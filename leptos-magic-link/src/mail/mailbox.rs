@@ -131,14 +131,8 @@ impl DevMailbox {
                 Access::Refused
             };
         }
-        let in_cookie = request
-            .headers()
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|value| value.to_str().ok())
-            .flat_map(cookie::Cookie::split_parse)
-            .filter_map(Result::ok)
-            .any(|cookie| cookie.name() == KEY_COOKIE && self.is_key(cookie.value()));
+        let in_cookie = crate::cookies::cookie_in(request.headers(), KEY_COOKIE)
+            .is_some_and(|offered| self.is_key(&offered));
         if in_cookie {
             Access::KeyInCookie
         } else {
