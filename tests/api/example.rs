@@ -10,7 +10,7 @@ use leptos_magic_link::{
 };
 use reqwest::{StatusCode, header, redirect::Policy};
 
-use crate::support::app::cookie_pair;
+use crate::support::app::{cookie_pair, set_cookie_named};
 
 #[tokio::test]
 async fn a_visitor_signs_in_with_the_emailed_link() {
@@ -105,15 +105,8 @@ async fn a_visitor_signs_in_with_the_emailed_link() {
         .await
         .unwrap();
     assert_eq!(signed_in.status(), StatusCode::OK);
-    let cookie = cookie_pair(
-        signed_in
-            .headers()
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|v| v.to_str().unwrap())
-            .find(|v| v.starts_with("session="))
-            .expect("a session cookie"),
-    );
+    let cookie =
+        cookie_pair(&set_cookie_named(signed_in.headers(), "session").expect("a session cookie"));
 
     // Signed in, the private page shows the address.
     let private = http

@@ -10,7 +10,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use crate::support::app::{cookie_pair, link_and_code, text_part, token_of, wait_until_healthy};
+use crate::support::app::{
+    cookie_pair, link_and_code, set_cookie_named, text_part, token_of, wait_until_healthy,
+};
 use reqwest::{StatusCode, header};
 
 fn server() -> Command {
@@ -204,14 +206,7 @@ async fn no_token_code_or_session_ever_reaches_the_log_even_at_trace() {
         .build()
         .unwrap();
     let post = |path: &str, body: String, cookie: Option<&str>| {
-        let mut request = http
-            .post(format!("{base}{path}"))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-            .body(body);
-        if let Some(cookie) = cookie {
-            request = request.header(header::COOKIE, cookie);
-        }
-        request.send()
+        form(&http, &server, path, body, cookie).send()
     };
 
     // The whole flow, each secret travelling every way it can: in a query, a form, a cookie.
@@ -248,13 +243,7 @@ async fn no_token_code_or_session_ever_reaches_the_log_even_at_trace() {
     .await
     .unwrap();
     assert_eq!(signed_in.status(), StatusCode::OK);
-    let session = signed_in
-        .headers()
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| cookie_pair(v.to_str().unwrap()))
-        .find(|c| c.starts_with("session="))
-        .unwrap();
+    let session = cookie_pair(&set_cookie_named(signed_in.headers(), "session").unwrap());
     post("/api/auth/session", String::new(), Some(&session))
         .await
         .unwrap();
@@ -340,6 +329,17 @@ const PERSON: &str = "private.person@example.com";
 const PERSON_FORM: &str = "private.person%40example.com";
 const MASKED: &str = "p***@example.com";
 
+/// Asks the running server for a link for [`PERSON`]; its `200` reply.
+async fn ask_for_persons_link(http: &reqwest::Client, server: &Running) -> reqwest::Response {
+    let email = format!("email={PERSON_FORM}");
+    let sent = form(http, server, "/api/auth/request", email, None)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::OK);
+    sent
+}
+
 /// A form POST with `cookie`, if any, to the running server.
 fn form(
     http: &reqwest::Client,
@@ -374,12 +374,7 @@ async fn no_address_or_persistent_id_reaches_the_log_at_the_default_level() {
         let http = reqwest::Client::new();
 
         // A link asked for, used, the session read, and signed out.
-        let email = format!("email={PERSON_FORM}");
-        let sent = form(&http, &server, "/api/auth/request", email, None)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(sent.status(), StatusCode::OK);
+        ask_for_persons_link(&http, &server).await;
         let (link, _) = link_and_code(&first_mail(&dir.path().join("outbox")).await);
         let token = format!("token={}", token_of(&link));
         let signed_in = form(&http, &server, "/api/auth/redeem", token, None)
@@ -387,13 +382,7 @@ async fn no_address_or_persistent_id_reaches_the_log_at_the_default_level() {
             .await
             .unwrap();
         assert_eq!(signed_in.status(), StatusCode::OK);
-        let session = signed_in
-            .headers()
-            .get_all(header::SET_COOKIE)
-            .iter()
-            .map(|v| cookie_pair(v.to_str().unwrap()))
-            .find(|c| c.starts_with("session="))
-            .unwrap();
+        let session = cookie_pair(&set_cookie_named(signed_in.headers(), "session").unwrap());
         let reply = form(
             &http,
             &server,
@@ -462,12 +451,7 @@ async fn a_provider_refusal_quoting_the_address_is_logged_with_it_masked() {
     );
     server.ready().await;
     let http = reqwest::Client::new();
-    let email = format!("email={PERSON_FORM}");
-    let sent = form(&http, &server, "/api/auth/request", email, None)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(sent.status(), StatusCode::OK);
+    let sent = ask_for_persons_link(&http, &server).await;
     let pending = cookie_pair(sent.headers()[header::SET_COOKIE].to_str().unwrap());
     // The waiting page learns of the refusal once the queue has given up, and logged it.
     let start = Instant::now();

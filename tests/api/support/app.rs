@@ -107,10 +107,17 @@ impl Reply {
     }
 
     pub fn cookie(&self, name: &str) -> Option<String> {
-        self.cookies()
-            .into_iter()
-            .find(|c| c.starts_with(&format!("{name}=")))
+        set_cookie_named(&self.headers, name)
     }
+}
+
+/// The whole `Set-Cookie` value among `headers` that sets cookie `name`, attributes included.
+pub fn set_cookie_named(headers: &header::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|c| c.starts_with(&format!("{name}=")))
 }
 
 impl TestApp {
