@@ -23,13 +23,17 @@ const NO_CAP: u64 = 1_000;
 /// The most passkeys the tests here let an address have, unless they test the limit.
 const PASSKEYS: u32 = 20;
 
-/// Keeps a sign-in ceremony started by nobody in particular.
-async fn save_sign_in(store: &AuthStore, state: &str) -> String {
-    let client = app::auth::client::ClientKey::of([192, 0, 2, 99].into(), 64);
+/// Keeps a ceremony for `purpose` by `owner` at noon, with no cap in the way; its handle.
+async fn save(
+    store: &AuthStore,
+    purpose: Purpose,
+    owner: ChallengeOwner<'_>,
+    state: &str,
+) -> String {
     store
         .save_challenge(
-            Purpose::SignIn,
-            ChallengeOwner::Client(&client),
+            purpose,
+            owner,
             state.into(),
             noon(),
             CHALLENGE_LIFETIME,
@@ -38,6 +42,18 @@ async fn save_sign_in(store: &AuthStore, state: &str) -> String {
         .await
         .unwrap()
         .expect("under the cap")
+}
+
+/// Keeps a sign-in ceremony started by nobody in particular.
+async fn save_sign_in(store: &AuthStore, state: &str) -> String {
+    let client = app::auth::client::ClientKey::of([192, 0, 2, 99].into(), 64);
+    save(
+        store,
+        Purpose::SignIn,
+        ChallengeOwner::Client(&client),
+        state,
+    )
+    .await
 }
 
 /// Adds a passkey with credential id `credential` to `address`, returning its id.
@@ -130,18 +146,13 @@ async fn a_challenge_is_taken_once_before_it_expires_and_for_its_purpose(db: &Da
         email: &alice,
         session: 7,
     };
-    let handle = store
-        .save_challenge(
-            Purpose::Register,
-            ChallengeOwner::Session(owner),
-            "state-1".into(),
-            noon(),
-            CHALLENGE_LIFETIME,
-            NO_CAP,
-        )
-        .await
-        .unwrap()
-        .expect("under the cap");
+    let handle = save(
+        &store,
+        Purpose::Register,
+        ChallengeOwner::Session(owner),
+        "state-1",
+    )
+    .await;
     let taken = store
         .take_challenge(Purpose::Register, Some(owner), &handle, noon())
         .await
@@ -247,18 +258,13 @@ async fn a_confirmation_is_finished_only_by_its_session_and_for_its_purpose(
         email: &alice,
         session: 1,
     };
-    let handle = store
-        .save_challenge(
-            Purpose::Confirm,
-            ChallengeOwner::Session(mine),
-            "confirm".into(),
-            noon(),
-            CHALLENGE_LIFETIME,
-            NO_CAP,
-        )
-        .await
-        .unwrap()
-        .expect("under the cap");
+    let handle = save(
+        &store,
+        Purpose::Confirm,
+        ChallengeOwner::Session(mine),
+        "confirm",
+    )
+    .await;
     let strangers = [
         (Purpose::SignIn, None),
         (Purpose::Register, Some(mine)),
