@@ -151,11 +151,15 @@ impl<S: Clone + Send + Sync + 'static> MagicLinkRouter for Router<S> {
                 Some(address) => eprintln!("The dev mailbox (debug builds only): {address}"),
                 None => eprintln!("The dev mailbox is shut: no random key could be made"),
             }
-            self.route(mailbox::PATH, axum::routing::get(mailbox::list))
-                .route(
-                    &format!("{}/{{id}}", mailbox::PATH),
-                    axum::routing::get(mailbox::message_html),
-                )
+            let with_mailbox = Extension(auth.dev_mailbox.clone());
+            self.route(
+                mailbox::PATH,
+                axum::routing::get(mailbox::list).layer(with_mailbox.clone()),
+            )
+            .route(
+                &format!("{}/{{id}}", mailbox::PATH),
+                axum::routing::get(mailbox::message_html).layer(with_mailbox),
+            )
         };
         #[cfg(not(all(feature = "dev-mailbox", debug_assertions)))]
         let this = self;

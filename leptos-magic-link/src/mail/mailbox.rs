@@ -29,7 +29,7 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
 
 use super::{Mail, Mailer, SendFuture};
-use crate::{clock::Clock, service::AuthService};
+use crate::clock::Clock;
 
 /// Where the mailbox lives.
 pub const PATH: &str = crate::paths::DEV_MAILBOX;
@@ -55,10 +55,19 @@ pub struct DevMailbox {
     inner: Arc<Mutex<Inbox>>,
     /// `None` when the system's random source failed at start: the mailbox then stays shut.
     key: Option<Arc<SecretString>>,
+    /// Whether the site is served over https, so the key's cookie is `Secure`.
+    secure: bool,
 }
 
-impl Default for DevMailbox {
-    fn default() -> Self {
+#[derive(Default)]
+struct Inbox {
+    last_id: u64,
+    messages: VecDeque<Delivered>,
+}
+
+impl DevMailbox {
+    /// An empty mailbox with a new key, for a site served over https when `secure`.
+    pub fn new(secure: bool) -> Self {
         let key = match crate::secrets::random_token() {
             Ok(key) => Some(Arc::new(SecretString::from(key))),
             Err(err) => {
@@ -69,17 +78,10 @@ impl Default for DevMailbox {
         Self {
             inner: Arc::default(),
             key,
+            secure,
         }
     }
-}
 
-#[derive(Default)]
-struct Inbox {
-    last_id: u64,
-    messages: VecDeque<Delivered>,
-}
-
-impl DevMailbox {
     fn keep(&self, mail: &Mail, at: DateTime<Utc>) {
         let mut inbox = self.inner.lock().unwrap_or_else(PoisonError::into_inner);
         inbox.last_id += 1;
@@ -181,15 +183,15 @@ fn refused() -> Response {
 
 /// Keeps the key in a cookie only the mailbox's path gets back, and sends the browser to the
 /// mailbox without the key in its address (or its history, or a `Referer`).
-fn keep_key(auth: &AuthService) -> Response {
-    let Some(key) = auth.dev_mailbox.key.as_ref() else {
+fn keep_key(mailbox: &DevMailbox) -> Response {
+    let Some(key) = mailbox.key.as_ref() else {
         return refused();
     };
     let cookie = cookie::Cookie::build((KEY_COOKIE, key.expose_secret().to_owned()))
         .path(PATH)
         .http_only(true)
         .same_site(cookie::SameSite::Strict)
-        .secure(auth.config.is_https())
+        .secure(mailbox.secure)
         .build()
         .to_string();
     match HeaderValue::from_str(&cookie) {
@@ -255,13 +257,13 @@ fn linkify(text: &str) -> String {
 }
 
 /// `GET /dev/mailbox`: the list.
-pub async fn list(Extension(auth): Extension<AuthService>, request: Request) -> Response {
-    match auth.dev_mailbox.access(&request) {
-        Access::KeyInQuery => return keep_key(&auth),
+pub async fn list(Extension(mailbox): Extension<DevMailbox>, request: Request) -> Response {
+    match mailbox.access(&request) {
+        Access::KeyInQuery => return keep_key(&mailbox),
         Access::KeyInCookie => {}
         Access::Refused => return refused(),
     }
-    let messages = auth.dev_mailbox.messages();
+    let messages = mailbox.messages();
     let mut items = String::new();
     for Delivered { id, at, mail } in &messages {
         let subject = escape(&mail.subject);
@@ -298,18 +300,14 @@ pub async fn list(Extension(auth): Extension<AuthService>, request: Request) -> 
 /// policy sandboxes it when opened on its own, too: no script runs, nothing loads but
 /// inline styles and `data:` images.
 pub async fn message_html(
-    Extension(auth): Extension<AuthService>,
+    Extension(mailbox): Extension<DevMailbox>,
     Path(id): Path<String>,
     request: Request,
 ) -> Response {
-    if !matches!(auth.dev_mailbox.access(&request), Access::KeyInCookie) {
+    if !matches!(mailbox.access(&request), Access::KeyInCookie) {
         return refused();
     }
-    let Some(delivered) = id
-        .parse::<u64>()
-        .ok()
-        .and_then(|id| auth.dev_mailbox.message(id))
-    else {
+    let Some(delivered) = id.parse::<u64>().ok().and_then(|id| mailbox.message(id)) else {
         return not_found();
     };
     // Links open in a new tab: the app's pages refuse to be framed.
@@ -362,12 +360,12 @@ mod tests {
 
     #[test]
     fn only_the_key_opens_it() {
-        let mailbox = DevMailbox::default();
+        let mailbox = DevMailbox::new(false);
         let address = mailbox.address_with_key("http://127.0.0.1:3000").unwrap();
         let key = address.split("?key=").nth(1).unwrap().to_owned();
         assert_eq!(key.len(), 43);
         assert_ne!(
-            DevMailbox::default().address_with_key("http://127.0.0.1:3000"),
+            DevMailbox::new(false).address_with_key("http://127.0.0.1:3000"),
             Some(address.clone())
         );
         let asked = |uri: &str, cookie: Option<&str>| {
@@ -406,7 +404,7 @@ mod tests {
 
     #[test]
     fn the_mailbox_keeps_the_newest_messages_first() {
-        let mailbox = DevMailbox::default();
+        let mailbox = DevMailbox::new(false);
         let mail = |n: usize| Mail {
             from: "a@example.com".to_owned(),
             to: crate::domain::Email::parse("b@example.com").unwrap(),

@@ -115,7 +115,7 @@ impl AuthService {
         crate::paths::set(config.paths.clone());
         // A debug build with the `dev-mailbox` feature keeps a copy of every message for it.
         #[cfg(all(feature = "dev-mailbox", debug_assertions))]
-        let dev_mailbox = crate::mail::mailbox::DevMailbox::default();
+        let dev_mailbox = crate::mail::mailbox::DevMailbox::new(config.is_https());
         #[cfg(all(feature = "dev-mailbox", debug_assertions))]
         let mailer: Arc<dyn Mailer> = Arc::new(crate::mail::mailbox::Keeping {
             inner: mailer,
