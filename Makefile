@@ -18,7 +18,7 @@ CARGO_LEPTOS_VERSION := 0.3.10
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: dev test setup lint bench load fuzz
+.PHONY: dev test setup lint example bench load fuzz
 
 dev: setup
 	cargo leptos watch
@@ -29,7 +29,7 @@ test: setup
 	rm -rf target/e2e.db* target/e2e-passkeys.db* target/e2e-outbox
 	cd end2end && playwright test
 
-lint:
+lint: setup
 	cargo fmt --all -- --check
 	cargo fmt --manifest-path examples/minimal/Cargo.toml -- --check
 	cargo clippy --workspace --all-targets --features ssr -- -D warnings
@@ -42,6 +42,11 @@ lint:
 	@# newer tachys, cargo only warns that the patch is unused and the bundle grows again.
 	cargo tree -p front --target wasm32-unknown-unknown -i tachys -e normal | sed -n 1p \
 	  | grep 'patches/tachys' >/dev/null || { echo "patches/tachys is no longer used"; exit 1; }
+
+# The example app built as its user builds it, server and wasm, from its own folder and lock
+# file (the tests sign in on its server code; this builds its main.rs and its wasm half too).
+example: setup
+	cd examples/minimal && CARGO_TARGET_DIR=$(CURDIR)/target/example cargo leptos build
 
 setup:
 	@rustup target list --installed | grep -qx wasm32-unknown-unknown \

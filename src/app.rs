@@ -1,7 +1,7 @@
 //! The HTML shell, the root component and the route table.
 
 use leptos::prelude::*;
-use leptos_meta::{Title, provide_meta_context};
+use leptos_meta::{Meta, Title, provide_meta_context};
 use leptos_router::{
     SsrMode, StaticSegment,
     components::{Route, Router, Routes},
@@ -15,11 +15,15 @@ use crate::{
 /// The site's name, in the page title and the header.
 pub const SITE_NAME: &str = "Magic Link Auth";
 
+/// What search engines and link previews say of the site.
+pub const SITE_DESCRIPTION: &str =
+    "Sign in without a password: enter your email and open the link or type the code we send.";
+
 /// The document around the app, rendered only on the server.
 #[cfg(feature = "ssr")]
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     use leptos_meta::MetaTags;
-    crate::server::set_content_security_policy(&options);
+    set_content_security_policy(&options);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -36,6 +40,35 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App />
             </body>
         </html>
+    }
+}
+
+/// Sets the Content-Security-Policy of the page being rendered: scripts only with this
+/// response's nonce (which Leptos puts on its own scripts) and what they load, wasm allowed,
+/// and no framing. Called from the shell while the page renders.
+#[cfg(feature = "ssr")]
+fn set_content_security_policy(options: &LeptosOptions) {
+    use axum::http::{HeaderValue, header::CONTENT_SECURITY_POLICY};
+    let (Some(nonce), Some(response)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) else {
+        return;
+    };
+    // `cargo leptos watch` reloads the page through a websocket on its own port.
+    let reload = if options.env == leptos::config::Env::DEV {
+        format!(" ws://{}:{}", options.site_addr.ip(), options.reload_port)
+    } else {
+        String::new()
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'{reload}; \
+         frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
+    );
+    match HeaderValue::from_str(&policy) {
+        Ok(value) => response.insert_header(CONTENT_SECURITY_POLICY, value),
+        Err(err) => tracing::error!(error = %err, "could not build the Content-Security-Policy"),
     }
 }
 
@@ -84,6 +117,7 @@ pub fn App() -> impl IntoView {
     // first HTML is already right, with or without JavaScript.
     view! {
         <Title text=SITE_NAME />
+        <Meta name="description" content=SITE_DESCRIPTION />
         <Router>
             <AuthProvider>
                 <SiteHeader />

@@ -5,14 +5,10 @@ use std::{net::SocketAddr, pin::Pin, sync::Arc, time::Duration};
 use axum::{
     Router,
     body::Body,
-    extract::{ConnectInfo, FromRef, Request, State},
+    extract::{FromRef, Request, State},
     http::{HeaderValue, StatusCode, Uri, header},
     response::Response,
     routing::get,
-};
-use hyper_util::{
-    rt::{TokioIo, TokioTimer},
-    server::graceful::GracefulShutdown,
 };
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -22,14 +18,14 @@ use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tower_http::{
     compression::CompressionLayer, limit::RequestBodyLimitLayer,
-    set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer,
+    set_header::SetResponseHeaderLayer, trace::TraceLayer,
 };
 
 use crate::{
     app::{App, shell},
     assets,
     auth::{
-        AuthService, MagicLinkRouter,
+        AuthService, ClientLimits, MagicLinkRouter,
         config::{AuthConfig, ConfigError, redact_url},
         service::ServiceError,
     },
@@ -159,7 +155,7 @@ pub async fn run() -> Result<(), StartupError> {
         .map_err(|source| StartupError::Bind { addr, source })?;
     tracing::info!("listening on http://{addr}");
     let state = AppState::new(leptos_options, db, config)?;
-    serve(listener, state, shutdown_signal()).await
+    serve(listener, state, leptos_magic_link::shutdown_signal()).await
 }
 
 /// `MAGIC_LINK_METRICS_ADDR`: where to serve `/metrics`, if anywhere.
@@ -208,7 +204,7 @@ async fn serve_metrics(addr: SocketAddr) -> Result<(), StartupError> {
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES));
     // The app's own loop and limits: a client that trickles its request is cut off here too.
     // It serves until the process ends.
-    tokio::spawn(serve_router(
+    tokio::spawn(leptos_magic_link::serve_with(
         listener,
         metrics,
         ClientLimits::default(),
@@ -217,28 +213,7 @@ async fn serve_metrics(addr: SocketAddr) -> Result<(), StartupError> {
     Ok(())
 }
 
-/// How long slow clients may take. A client that trickles its request is cut off, so a few
-/// hundred of them cannot hold the server's connections.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ClientLimits {
-    /// From the connection being ready for a request (new, or idle between requests) to its
-    /// last header line; past it the connection is closed.
-    pub headers: Duration,
-    /// From the request's headers to the response, its body included; past it the answer
-    /// is `408 Request Timeout`.
-    pub request: Duration,
-}
-
-impl Default for ClientLimits {
-    fn default() -> Self {
-        Self {
-            headers: Duration::from_secs(10),
-            request: Duration::from_secs(30),
-        }
-    }
-}
-
-/// How long a graceful shutdown waits for requests in flight, then for queued mail.
+/// How long a graceful shutdown waits for queued mail once the requests in flight are done.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
 /// Serves the app on `listener` until `shutdown` completes; in-flight requests finish first,
@@ -260,7 +235,7 @@ pub async fn serve_with(
 ) -> Result<(), StartupError> {
     let cleanup = state.auth.spawn_cleanup();
     let mail = state.auth.mail.clone();
-    serve_router(listener, router(state), limits, shutdown).await;
+    leptos_magic_link::serve_with(listener, router(state), limits, shutdown).await;
     if tokio::time::timeout(SHUTDOWN_GRACE, mail.settled())
         .await
         .is_err()
@@ -271,78 +246,11 @@ pub async fn serve_with(
     Ok(())
 }
 
-/// Serves `app` on `listener` with `limits` on slow clients until `shutdown` completes, then
-/// lets requests in flight finish. Every listener the binary opens goes through here.
-///
-/// The loop is hyper's own rather than `axum::serve`, which sets no timer, so hyper's header
-/// timeout never fires there. HTTP/1.1 only: browsers speak nothing else over plain http, and
-/// a TLS-terminating proxy in front speaks it to the app.
-async fn serve_router(
-    listener: TcpListener,
-    app: Router,
-    limits: ClientLimits,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) {
-    let app = app.layer(TimeoutLayer::with_status_code(
-        StatusCode::REQUEST_TIMEOUT,
-        limits.request,
-    ));
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(limits.headers);
-    let graceful = GracefulShutdown::new();
-    let mut shutdown = std::pin::pin!(shutdown);
-    loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(err) => {
-                    // Out of file descriptors, or a connection reset before it was taken: the
-                    // listener itself is fine. A pause keeps this from spinning.
-                    tracing::warn!(error = %err, "could not accept a connection");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        if let Err(err) = stream.set_nodelay(true) {
-            tracing::debug!(error = %err, "could not set TCP_NODELAY");
-        }
-        let app = app.clone();
-        // The peer address feeds the per-client limits.
-        let service =
-            hyper::service::service_fn(move |mut request: Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                tower::Service::call(&mut app.clone(), request)
-            });
-        let connection = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
-        tokio::spawn(async move {
-            if let Err(err) = connection.await {
-                tracing::debug!(error = %err, "connection closed with an error");
-            }
-        });
-    }
-    drop(listener);
-    if tokio::time::timeout(SHUTDOWN_GRACE, graceful.shutdown())
-        .await
-        .is_err()
-    {
-        tracing::warn!("shutting down with requests still in flight");
-    }
-}
-
 /// Every route: health, server functions, pages, and static files with a 404 page.
 pub fn router(state: AppState) -> Router {
     // The auth pages' paths were fixed when the service was built, before this route table.
     let routes = route_list();
     let options = state.leptos_options.clone();
-    let hsts = state
-        .auth
-        .config
-        .is_https()
-        // Not includeSubDomains: the app may live on a domain whose other hosts it does not own.
-        .then(|| HeaderValue::from_static("max-age=31536000"));
 
     let router = Router::new()
         .route("/healthz", get(healthz))
@@ -356,6 +264,7 @@ pub fn router(state: AppState) -> Router {
         ))
         // The auth service for every server function and page; and before any endpoint
         // runs, a state-changing request from another site is refused and changes nothing.
+        // It also brings the auth routes' headers and body limit, and HSTS over https.
         .with_magic_link(state.auth.clone())
         // Every form here is a few fields: anything bigger is refused with 413 unread.
         .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
@@ -366,11 +275,6 @@ pub fn router(state: AppState) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(
             header::REFERRER_POLICY,
             HeaderValue::from_static("same-origin"),
-        ))
-        // Over https, browsers keep to https for a year.
-        .layer(SetResponseHeaderLayer::overriding(
-            header::STRICT_TRANSPORT_SECURITY,
-            move |_: &Response| hsts.clone(),
         ))
         // Pages and JSON are compressed on the way out; embedded files come precompressed
         // and keep their encoding. No page carries a secret a compression side channel
@@ -419,35 +323,9 @@ fn static_file_or_page()
     }
 }
 
-/// The largest request body accepted.
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
-
-/// Sets the Content-Security-Policy of the page being rendered: scripts only with this
-/// response's nonce (which Leptos puts on its own scripts) and what they load, wasm allowed,
-/// and no framing. Called from the shell while the page renders.
-pub fn set_content_security_policy(options: &LeptosOptions) {
-    let (Some(nonce), Some(response)) = (
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) else {
-        return;
-    };
-    // `cargo leptos watch` reloads the page through a websocket on its own port.
-    let reload = if options.env == leptos::config::Env::DEV {
-        format!(" ws://{}:{}", options.site_addr.ip(), options.reload_port)
-    } else {
-        String::new()
-    };
-    let policy = format!(
-        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:; connect-src 'self'{reload}; \
-         frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'"
-    );
-    match HeaderValue::from_str(&policy) {
-        Ok(value) => response.insert_header(header::CONTENT_SECURITY_POLICY, value),
-        Err(err) => tracing::error!(error = %err, "could not build the Content-Security-Policy"),
-    }
-}
+/// The largest request body accepted: the auth endpoints' own limit, for the demo's forms
+/// too.
+pub const MAX_BODY_BYTES: usize = leptos_magic_link::MAX_BODY_BYTES;
 
 /// Ready when the database answers a query on the app's own tables: a load balancer stops
 /// sending traffic otherwise. (A bare ping is not enough: SQLite answers it from memory even
@@ -460,34 +338,4 @@ async fn healthz(State(auth): State<AuthService>) -> (StatusCode, &'static str) 
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable")
         }
     }
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(err) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %err, "could not listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut sigterm) => {
-                sigterm.recv().await;
-            }
-            Err(err) => {
-                tracing::error!(error = %err, "could not listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
-    }
-    tracing::info!("shutting down: finishing in-flight requests");
 }

@@ -137,6 +137,26 @@ test("an off-site redir ends on the home page", async ({ browser }) => {
   await context.close();
 });
 
+test("with JavaScript off, a gated page sends you to sign in and back, query and all", async ({ browser }) => {
+  const context = await newClient(browser, { javaScriptEnabled: false });
+  const page = await context.newPage();
+
+  await page.goto("/dashboard?tab=2");
+  await expect(page).toHaveURL("/?redir=%2Fdashboard%3Ftab%3D2");
+  await expect(page.getByRole("heading", { name: "Enter your email to log in" })).toBeVisible();
+
+  const email = uniqueEmail("nojs-gate");
+  await page.getByLabel("Email address").fill(email);
+  await page.getByRole("button", { name: "Send Magic Link" }).click();
+  await expect(page.getByRole("heading", { name: "Check your email for a magic link!" })).toBeVisible();
+  const mail = await readMail(email);
+  await page.goto(mail.link);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await expect(page).toHaveURL("/dashboard?tab=2");
+  await expect(page.getByRole("heading", { name: "Dashboard" })).toBeVisible();
+  await context.close();
+});
+
 test("with JavaScript off, the whole flow works from the server alone", async ({ browser }) => {
   const context = await newClient(browser, { javaScriptEnabled: false });
   const page = await context.newPage();

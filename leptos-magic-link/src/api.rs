@@ -86,9 +86,6 @@ pub async fn preview_link(token: Option<String>) -> Result<LinkPreview, AuthErro
     super::http::preview_link(token.unwrap_or_default()).await
 }
 
-/// What a used, expired or unknown "sign out everywhere" link gets.
-pub const SIGN_OUT_LINK_INVALID: &str = "This link is invalid, used or expired. Sign in and sign out everywhere from your account page instead.";
-
 /// Describes a new-sign-in notice's "sign out everywhere" link without using it.
 /// `POST /api/auth/sign-out-link` with `token`.
 #[server(prefix = "/api/auth", endpoint = "sign-out-link")]

@@ -121,6 +121,8 @@ pub mod origin;
 #[cfg(feature = "ssr")]
 pub mod secrets;
 #[cfg(feature = "ssr")]
+mod serve;
+#[cfg(feature = "ssr")]
 pub mod server;
 #[cfg(feature = "ssr")]
 pub mod service;
@@ -147,7 +149,9 @@ pub use config::AuthConfig;
 #[cfg(feature = "ssr")]
 pub use hooks::{AccountDeletedEvent, AuthHooks, SignInMethod, SignedInEvent, SignedOutEvent};
 #[cfg(feature = "ssr")]
-pub use server::{AuthBuilder, MagicLinkRouter};
+pub use serve::{ClientLimits, serve, serve_with, shutdown_signal};
+#[cfg(feature = "ssr")]
+pub use server::{AuthBuilder, MAX_BODY_BYTES, MagicLinkRouter};
 #[cfg(feature = "ssr")]
 pub use service::AuthService;
 #[cfg(feature = "ssr")]

@@ -235,7 +235,7 @@ mod tests {
             crate::origin::CROSS_SITE.to_owned(),
             crate::user::SIGN_IN_REQUIRED.to_owned(),
             crate::replies::FRESH_SIGN_IN_REQUIRED.to_owned(),
-            crate::api::SIGN_OUT_LINK_INVALID.to_owned(),
+            crate::replies::SIGN_OUT_LINK_INVALID.to_owned(),
             crate::http::account::NOTHING_TO_DELETE.to_owned(),
             crate::http::account::TYPE_YOUR_ADDRESS.to_owned(),
         ]);

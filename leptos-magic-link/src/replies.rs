@@ -69,6 +69,9 @@ impl FromServerFnError for AuthError {
     }
 }
 
+/// What a used, expired or unknown "sign out everywhere" link gets.
+pub const SIGN_OUT_LINK_INVALID: &str = "This link is invalid, used or expired. Sign in and sign out everywhere from your account page instead.";
+
 /// The signed-in session, as pages see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {

@@ -72,7 +72,9 @@ impl AuthState {
     pub fn provide() -> Self {
         let location = use_location();
         let version = RwSignal::new(0u64);
-        let session = Resource::new(
+        // Blocking: the server waits for the check before it sends the page's head, so a
+        // gate (`RequireAuth`) can still answer a real redirect to a signed-out visitor.
+        let session = Resource::new_blocking(
             move || (location.pathname.get(), version.get()),
             |_| current_session(),
         );

@@ -34,14 +34,13 @@ async fn a_visitor_signs_in_with_the_emailed_link() {
         LeptosOptions::builder().output_name("minimal-app").build(),
         auth,
     );
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .await
-        .unwrap();
-    });
+    // Served as its main.rs serves it, with a shutdown that never comes.
+    tokio::spawn(leptos_magic_link::serve_with(
+        listener,
+        app,
+        leptos_magic_link::ClientLimits::default(),
+        std::future::pending(),
+    ));
     let http = reqwest::Client::builder()
         .redirect(Policy::none())
         .build()
@@ -49,6 +48,7 @@ async fn a_visitor_signs_in_with_the_emailed_link() {
 
     // Signed out, the private page sends the visitor to the login page, and back after.
     let private = http.get(format!("{base}/private")).send().await.unwrap();
+    assert_eq!(private.status(), StatusCode::SEE_OTHER);
     let location = private
         .headers()
         .get(header::LOCATION)
@@ -59,6 +59,41 @@ async fn a_visitor_signs_in_with_the_emailed_link() {
         "{:?}",
         private.status()
     );
+
+    // The security model's response rules came with the library: the auth pages and
+    // endpoints are never cached or sniffed, and an oversized body is refused unread.
+    for path in ["/", "/check-your-email", "/magic-link-auth"] {
+        let page = http.get(format!("{base}{path}")).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK, "{path}");
+        assert_eq!(page.headers()[header::CACHE_CONTROL], "no-store", "{path}");
+        assert_eq!(
+            page.headers()[header::X_CONTENT_TYPE_OPTIONS],
+            "nosniff",
+            "{path}"
+        );
+        // The link page sets a stricter one of its own, which stands.
+        let referrer = page.headers()[header::REFERRER_POLICY].to_str().unwrap();
+        assert!(
+            ["same-origin", "strict-origin"].contains(&referrer),
+            "{path}: {referrer}"
+        );
+    }
+    let session = http
+        .post(format!("{base}/api/auth/session"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(session.headers()[header::CACHE_CONTROL], "no-store");
+    assert_eq!(session.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    let padding = "x".repeat(leptos_magic_link::MAX_BODY_BYTES);
+    let oversized = http
+        .post(format!("{base}/api/auth/request"))
+        .form(&[("email", "ada@example.com"), ("padding", padding.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(oversized.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(mailer.messages().is_empty());
 
     // The login form's endpoint mails a link.
     let asked = http

@@ -34,6 +34,10 @@ async fn the_login_page_is_rendered_on_the_server() {
     assert_eq!(reply.status, StatusCode::OK);
     let html = reply.body;
     assert!(html.contains("<title>Magic Link Auth</title>"), "{html}");
+    assert!(
+        html.contains(r#"<meta name="description" content="Sign in without a password"#),
+        "{html}"
+    );
     assert!(html.contains("Enter your email to log in"), "{html}");
     assert!(html.contains("Send Magic Link"), "{html}");
     assert!(
@@ -46,6 +50,41 @@ async fn the_login_page_is_rendered_on_the_server() {
         "hydration script missing: {html}"
     );
     assert!(!html.contains("data-hydrated"), "{html}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gated_page_sends_a_signed_out_visitor_to_the_login_page_and_back() {
+    let app = spawn_app().await;
+    // Whatever the client accepts: a browser without JavaScript and a plain HTTP client both
+    // get a real redirect, with a way back that keeps the path and the query.
+    for accept in ["text/html,application/xhtml+xml", "*/*"] {
+        let reply = app
+            .send(
+                app.http
+                    .get(format!("{}/dashboard?tab=2", app.base))
+                    .header(header::ACCEPT, accept),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::SEE_OTHER,
+            "{accept}: {}",
+            reply.body
+        );
+        assert_eq!(
+            reply.headers.get(header::LOCATION).unwrap(),
+            "/?redir=%2Fdashboard%3Ftab%3D2",
+            "{accept}"
+        );
+        // The gated content itself never goes out.
+        assert!(!reply.body.contains("dashboard-title"), "{}", reply.body);
+    }
+
+    let cookie = app.sign_in("gate@example.com").await;
+    let page = app.get_as("/dashboard?tab=2", &cookie).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("gate@example.com"), "{}", page.body);
+    assert!(page.headers.get(header::LOCATION).is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -15,9 +15,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = minimal_app::server::router(conf.leptos_options, auth);
     let listener = tokio::net::TcpListener::bind(&addr).await?;
     println!("listening on http://{addr}");
-    // The client address feeds the sign-in rate limits.
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app).await?;
+    // With the slow-client limits, and the client's address for the sign-in rate limits.
+    leptos_magic_link::serve(listener, app).await;
     Ok(())
 }
 

@@ -1,5 +1,7 @@
 use leptos::prelude::*;
-use leptos_router::{components::Redirect, hooks::use_location};
+#[cfg(not(feature = "ssr"))]
+use leptos_router::components::Redirect;
+use leptos_router::hooks::use_location;
 
 use crate::{
     api::Logout,
@@ -24,7 +26,8 @@ pub fn LogoutButton() -> impl IntoView {
 }
 
 /// Shows `children` only to a signed-in visitor; anyone else is sent to the login page,
-/// with a `redir` back here.
+/// with a `redir` back here (path and query). Rendered on the server, the page answers
+/// `303 See Other` to the login page, so the gate works without JavaScript too.
 ///
 /// It waits for the session check in flight, not the last answer: right after a sign-in, the
 /// last answer still says "signed out", and acting on it would send the visitor away.
@@ -38,19 +41,62 @@ pub fn RequireAuth(children: ChildrenFn) -> impl IntoView {
             {move || Suspend::new(async move {
                 match auth.session.await {
                     Ok(Some(_)) => children.read_value()().into_any(),
-                    Ok(None) => {
-                        let here = format!(
-                            "{}{}",
-                            location.pathname.get_untracked(),
-                            location.search.get_untracked(),
-                        );
-                        let back = RedirectTarget::parse(&here).unwrap_or_default();
-                        let path = format!("{}?redir={}", paths::get().login, encode(back.as_str()));
-                        view! { <Redirect path /> }.into_any()
-                    }
+                    Ok(None) => turn_away(login_with_redir(
+                        &location.pathname.get_untracked(),
+                        &location.search.get_untracked(),
+                    )),
                     Err(err) => view! { <p class="callout-error" role="alert">{err.error}</p> }.into_any(),
                 }
             })}
         </Transition>
+    }
+}
+
+/// The login page's address with a `redir` back to `pathname` and its query (`search`, as the
+/// router gives it: without the `?`).
+fn login_with_redir(pathname: &str, search: &str) -> String {
+    let here = if search.is_empty() {
+        pathname.to_owned()
+    } else {
+        format!("{pathname}?{search}")
+    };
+    let back = RedirectTarget::parse(&here).unwrap_or_default();
+    format!("{}?redir={}", paths::get().login, encode(back.as_str()))
+}
+
+/// Sends a signed-out visitor to `path`. On the server, the page answers `303 See Other`,
+/// whatever the request's `Accept` (leptos_axum's own redirect sets a status only for HTML
+/// requests), so the gate works without JavaScript; in the browser, the router navigates.
+#[cfg(feature = "ssr")]
+fn turn_away(path: String) -> AnyView {
+    use axum::http::{HeaderValue, StatusCode, header::LOCATION};
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        match HeaderValue::from_str(&path) {
+            Ok(location) => {
+                response.set_status(StatusCode::SEE_OTHER);
+                response.insert_header(LOCATION, location);
+            }
+            Err(err) => tracing::error!(error = %err, "the login address is not a header value"),
+        }
+    }
+    ().into_any()
+}
+
+#[cfg(not(feature = "ssr"))]
+fn turn_away(path: String) -> AnyView {
+    view! { <Redirect path /> }.into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::login_with_redir;
+
+    #[test]
+    fn the_way_back_keeps_the_path_and_the_query() {
+        assert_eq!(
+            login_with_redir("/dashboard", "tab=2"),
+            "/?redir=%2Fdashboard%3Ftab%3D2"
+        );
+        assert_eq!(login_with_redir("/account", ""), "/?redir=%2Faccount");
     }
 }

@@ -100,7 +100,7 @@ pub fn SignOutEverywherePage() -> impl IntoView {
                         None => view! { <h1>"Checking your link…"</h1> }.into_any(),
                         Some(Err(err)) => failed(err.error),
                         Some(Ok(preview)) => match preview.email {
-                            None => failed(crate::api::SIGN_OUT_LINK_INVALID.to_owned()),
+                            None => failed(crate::replies::SIGN_OUT_LINK_INVALID.to_owned()),
                             Some(email) => {
                                 view! {
                                     <h1>"Sign out everywhere?"</h1>

@@ -22,8 +22,10 @@ pub use crate::mail::{
 
 use super::{
     client::TrustedProxies,
+    domain::AllowList,
     mail::{DEFAULT_NOTICE_SUBJECT, DEFAULT_SUBJECT, MailSettings, Templates},
     paths::AuthPaths,
+    store::Policy,
 };
 
 /// One setting that could not be used. The value of a secret is never kept, and a database
@@ -460,20 +462,20 @@ pub struct CaptchaSettings {
     pub secret: SecretString,
 }
 
-/// The addresses allowed to sign in (`MAGIC_LINK_AUTH_ALLOWED_EMAILS`): exact addresses and
-/// whole domains, compared after the same normalisation as [`Email::parse`](crate::Email::parse).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct AllowList {
-    addresses: Vec<String>,
-    domains: Vec<String>,
-}
-
-impl AllowList {
-    /// Whether the normalised address `email` is on the list.
-    pub fn allows(&self, email: &str) -> bool {
-        self.addresses.iter().any(|allowed| allowed == email)
-            || email
-                .rsplit_once('@')
-                .is_some_and(|(_, domain)| self.domains.iter().any(|allowed| allowed == domain))
+impl AuthConfig {
+    /// The rules the store enforces, from these settings.
+    pub fn store_policy(&self) -> Policy {
+        let config = self;
+        Policy {
+            credential_lifetime: config.credential_lifetime,
+            session_lifetime: config.session_lifetime,
+            rate_limit: config.rate_limit,
+            email_rate_limit: config.email_rate_limit,
+            code_max_attempts: config.code_max_attempts,
+            code_daily_limit: config.code_daily_limit,
+            mail_deadline: config.mail_deadline(),
+            allowed_emails: config.allowed_emails.clone(),
+            activity_retention: config.activity_retention,
+        }
     }
 }

@@ -4,10 +4,14 @@
 use std::time::Duration;
 
 use super::{
-    AllowList, ConfigError, SmtpSettings, SmtpTls, redact_url,
+    ConfigError, SmtpSettings, SmtpTls, redact_url,
     variables::{Shown, variable},
 };
-use crate::{client::TrustedProxies, domain::Email, paths::is_valid_path};
+use crate::{
+    client::TrustedProxies,
+    domain::{AllowList, AllowListError},
+    paths::is_valid_path,
+};
 
 pub(super) fn required(
     variable: &'static str,
@@ -162,31 +166,7 @@ impl Setting {
     }
 
     pub(super) fn allow_list(&self) -> Result<AllowList, ConfigError> {
-        let rule = "must be a comma-separated list of email addresses and *@domain patterns, such as ada@example.com, *@example.org";
-        let mut list = AllowList::default();
-        for item in self
-            .value
-            .split(',')
-            .map(str::trim)
-            .filter(|i| !i.is_empty())
-        {
-            match item.strip_prefix("*@") {
-                Some(domain) => match Email::parse(&format!("x@{domain}")) {
-                    Ok(email) => list
-                        .domains
-                        .push(email.as_str().trim_start_matches("x@").to_owned()),
-                    Err(_) => return self.reject(rule),
-                },
-                None => match Email::parse(item) {
-                    Ok(email) => list.addresses.push(email.as_str().to_owned()),
-                    Err(_) => return self.reject(rule),
-                },
-            }
-        }
-        if list.addresses.is_empty() && list.domains.is_empty() {
-            return self.reject(rule);
-        }
-        Ok(list)
+        AllowList::parse(&self.value).or_else(|_| self.reject(AllowListError::RULE))
     }
 
     pub(super) fn trusted_proxies(&self) -> Result<TrustedProxies, ConfigError> {

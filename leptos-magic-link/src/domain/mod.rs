@@ -167,6 +167,67 @@ fn is_invisible(c: char) -> bool {
     )
 }
 
+/// The addresses allowed to sign in: exact addresses and whole domains, compared after the
+/// same normalisation as [`Email::parse`].
+///
+/// ```
+/// use leptos_magic_link::domain::AllowList;
+///
+/// let list = AllowList::parse("ada@example.com, *@example.org").unwrap();
+/// assert!(list.allows("ada@example.com"));
+/// assert!(list.allows("grace@example.org"));
+/// assert!(!list.allows("eve@example.com"));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AllowList {
+    addresses: Vec<String>,
+    domains: Vec<String>,
+}
+
+/// An allow-list that is empty or holds something that is neither an address nor a
+/// `*@domain` pattern.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{}", Self::RULE)]
+pub struct AllowListError;
+
+impl AllowListError {
+    /// What a list must be.
+    pub const RULE: &'static str = "must be a comma-separated list of email addresses and *@domain patterns, such as ada@example.com, *@example.org";
+}
+
+impl AllowList {
+    /// Reads a comma-separated list of addresses and `*@domain` patterns; an empty list is
+    /// refused.
+    pub fn parse(list: &str) -> Result<Self, AllowListError> {
+        let mut parsed = Self::default();
+        for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            match item.strip_prefix("*@") {
+                Some(domain) => {
+                    let email = Email::parse(&format!("x@{domain}")).map_err(|_| AllowListError)?;
+                    let domain = email.as_str().trim_start_matches("x@").to_owned();
+                    parsed.domains.push(domain);
+                }
+                None => {
+                    let email = Email::parse(item).map_err(|_| AllowListError)?;
+                    parsed.addresses.push(email.as_str().to_owned());
+                }
+            }
+        }
+        if parsed.addresses.is_empty() && parsed.domains.is_empty() {
+            return Err(AllowListError);
+        }
+        Ok(parsed)
+    }
+
+    /// Whether the normalised address `email` is on the list.
+    pub fn allows(&self, email: &str) -> bool {
+        self.addresses.iter().any(|allowed| allowed == email)
+            || email
+                .rsplit_once('@')
+                .is_some_and(|(_, domain)| self.domains.iter().any(|allowed| allowed == domain))
+    }
+}
+
 mod redirect;
 
 pub use redirect::{RedirectError, RedirectTarget, encode_query_value};

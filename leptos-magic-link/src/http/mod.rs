@@ -2,6 +2,10 @@
 //! redirects. The flows themselves live in [`AuthService`]. Server only.
 
 pub(crate) mod account;
+// Served by debug builds only (see `MagicLinkRouter::with_magic_link`).
+#[cfg(feature = "dev-mailbox")]
+#[cfg_attr(not(debug_assertions), allow(dead_code))]
+pub(crate) mod mailbox;
 pub(crate) mod notices;
 pub(crate) mod outcome;
 #[cfg(feature = "passkeys")]
@@ -46,8 +50,16 @@ pub(crate) fn service() -> Result<AuthService, AuthError> {
     if let Some(service) = use_context::<AuthService>() {
         return Ok(service);
     }
-    use_context::<Parts>()
-        .and_then(|parts| parts.extensions.get::<AuthService>().cloned())
+    // No request at all: Leptos renders the app once at start to list its routes, and the
+    // session check then has nothing to answer. That is no fault.
+    let Some(parts) = use_context::<Parts>() else {
+        tracing::debug!("no request to answer: the app is rendered outside a request");
+        return Err(AuthError::new(BROKEN));
+    };
+    parts
+        .extensions
+        .get::<AuthService>()
+        .cloned()
         .ok_or_else(|| {
             tracing::error!(
                 "AuthService is missing from the request: add it with Router::with_magic_link"

@@ -7,9 +7,8 @@ use leptos_axum::redirect;
 
 use super::{fail, parts, paths, service, unavailable};
 use crate::{
-    api::SIGN_OUT_LINK_INVALID,
     domain::encode_query_value as enc,
-    replies::{AuthError, Outcome, SignOutLinkPreview, SignedOutEverywhere},
+    replies::{AuthError, Outcome, SIGN_OUT_LINK_INVALID, SignOutLinkPreview, SignedOutEverywhere},
 };
 
 /// The page, with `query` after its path.

@@ -3,10 +3,13 @@
 //! A request issues its credential, puts the message on a bounded queue and answers at once,
 //! so the reply takes the same time whether or not a message goes out, however slow the
 //! provider is: the reply says nothing about who may sign in. Each message gets a few tries
-//! with growing pauses; what became of it is recorded on its credential, where the page
-//! waiting for the email can see that it failed.
+//! with growing pauses. What became of a message that carries a credential is reported to
+//! the queue's owner (the service records it on the credential, where the page waiting for
+//! the email can see that it failed); the queue itself knows no store.
 
 use std::{
+    future::Future,
+    pin::Pin,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -17,12 +20,7 @@ use std::{
 use tokio::sync::{Notify, Semaphore, mpsc};
 
 use super::{Mail, MailError, Mailer};
-use crate::{
-    clock::Clock,
-    domain::Email,
-    entities::credential::Delivery,
-    store::{AuthStore, CredentialRef},
-};
+use crate::domain::Email;
 
 /// How mail leaves the request path: a bounded queue, and a few tries with growing pauses.
 /// Not read from the environment; the defaults suit one instance sending a sign-in mail
@@ -61,7 +59,7 @@ pub struct Outgoing {
 }
 
 /// A sign-in credential a message carries: its row, the address it was issued to, and the
-/// pending sign-in it replaces once sent (see [`CredentialRef::supersedes`]).
+/// pending sign-in it replaces once sent.
 pub struct Carried {
     pub id: i64,
     pub email: Email,
@@ -77,6 +75,22 @@ impl Outgoing {
         }
     }
 }
+
+/// What became of a message that carries a credential.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivered {
+    /// The provider took it.
+    Sent,
+    /// Every try failed, or the provider refused it.
+    Failed,
+    /// Nothing was sent: the address is off the allow-list.
+    Withheld,
+}
+
+/// Told what became of each message that carries a credential, once the queue is done with
+/// it. The queue waits for the returned future before it counts the message as settled.
+pub type Report =
+    Arc<dyn Fn(Carried, Delivered) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
 /// The queue is full: the request should be refused with a "come back shortly" (503).
 #[derive(Debug, thiserror::Error)]
@@ -100,18 +114,13 @@ struct Unsettled {
 impl MailQueue {
     /// Starts the worker on the current runtime. It stops once every `MailQueue` clone is
     /// dropped and the queue is empty.
-    pub fn start(
-        mailer: Arc<dyn Mailer>,
-        store: AuthStore,
-        clock: Arc<dyn Clock>,
-        settings: MailQueueSettings,
-    ) -> Self {
+    /// `report` hears what became of each message that carries a credential.
+    pub fn start(mailer: Arc<dyn Mailer>, report: Report, settings: MailQueueSettings) -> Self {
         let (sender, receiver) = mpsc::channel(settings.capacity.max(1));
         let unsettled = Arc::new(Unsettled::default());
         let worker = Worker {
             mailer,
-            store,
-            clock,
+            report,
             settings,
             unsettled: Arc::clone(&unsettled),
         };
@@ -196,8 +205,7 @@ impl Unsettled {
 
 struct Worker {
     mailer: Arc<dyn Mailer>,
-    store: AuthStore,
-    clock: Arc<dyn Clock>,
+    report: Report,
     settings: MailQueueSettings,
     unsettled: Arc<Unsettled>,
 }
@@ -221,34 +229,23 @@ impl Worker {
     }
 
     async fn deliver(&self, outgoing: Outgoing) {
-        let delivery = match &outgoing.mail {
+        let delivered = match &outgoing.mail {
             Some(mail) => self.send(mail).await,
-            None => Delivery::Withheld,
+            None => Delivered::Withheld,
         };
-        let Some(carried) = &outgoing.credential else {
+        let Some(carried) = outgoing.credential else {
             return;
         };
-        match delivery {
-            Delivery::Sent => crate::metrics::link_mailed(true),
-            Delivery::Failed => crate::metrics::link_mailed(false),
-            Delivery::Pending | Delivery::Withheld => {}
+        match delivered {
+            Delivered::Sent => crate::metrics::link_mailed(true),
+            Delivered::Failed => crate::metrics::link_mailed(false),
+            Delivered::Withheld => {}
         }
-        let credential = CredentialRef {
-            id: carried.id,
-            email: &carried.email,
-            supersedes: carried.supersedes.as_deref(),
-        };
-        if let Err(err) = self
-            .store
-            .settle(&credential, delivery, self.clock.now())
-            .await
-        {
-            tracing::error!(error = %err, ?delivery, "could not record what became of a sign-in email");
-        }
+        (self.report)(carried, delivered).await;
     }
 
     /// Hands `mail` to the provider, trying again after a fault that may pass.
-    async fn send(&self, mail: &Mail) -> Delivery {
+    async fn send(&self, mail: &Mail) -> Delivered {
         let mut pause = self.settings.backoff;
         let attempts = self.settings.attempts.max(1);
         let mut attempt = 1;
@@ -257,7 +254,7 @@ impl Worker {
             let sent = self.mailer.send(mail).await;
             crate::metrics::mail_sent_in(started);
             match sent {
-                Ok(()) => return Delivery::Sent,
+                Ok(()) => return Delivered::Sent,
                 Err(err) if attempt < attempts && is_transient(&err) => {
                     tracing::warn!(to = %mail.to.masked(), error = %scrubbed(&err, mail), attempt, "could not send an email; trying again");
                     tokio::time::sleep(pause).await;
@@ -266,7 +263,7 @@ impl Worker {
                 }
                 Err(err) => {
                     tracing::error!(to = %mail.to.masked(), error = %scrubbed(&err, mail), attempt, "could not send an email; giving up");
-                    return Delivery::Failed;
+                    return Delivered::Failed;
                 }
             }
         }

@@ -18,18 +18,18 @@ use super::{
     clock::{Clock, SystemClock},
     config::{AuthConfig, MailProvider},
     domain::{Email, EmailError, LinkToken, RedirectTarget, encode_query_value},
-    entities::event::EventKind,
+    entities::{credential::Delivery, event::EventKind},
     hooks::{AuthHooks, NoHooks},
     mail::{
         Compose, MailComposer, MailError, Mailer, SignIn,
         console::ConsoleMailer,
         file::FileMailer,
         mailgun::MailgunMailer,
-        queue::{Carried, MailQueue, Outgoing},
+        queue::{Carried, Delivered, MailQueue, Outgoing},
         smtp::SmtpMailer,
     },
     secrets::{CodeHasher, SecretError, token_hash},
-    store::{AuthStore, Device, IssueError, Policy, StoreError},
+    store::{AuthStore, CredentialRef, Device, IssueError, StoreError},
 };
 
 /// Why a sign-in link could not be sent.
@@ -70,9 +70,9 @@ pub struct AuthService {
     /// names no domain, which turns passkeys off.
     #[cfg(feature = "passkeys")]
     pub passkeys: Option<Arc<webauthn_rs::Webauthn>>,
-    /// Every message sent since start, for `/dev/mailbox`: debug builds with the `dev-mailbox`
-    /// feature only.
-    #[cfg(all(feature = "dev-mailbox", debug_assertions))]
+    /// Every message sent since start, for `/dev/mailbox` (the `dev-mailbox` feature). Only a
+    /// debug build fills it and serves it.
+    #[cfg(feature = "dev-mailbox")]
     pub dev_mailbox: crate::mail::mailbox::DevMailbox,
 }
 
@@ -113,22 +113,31 @@ impl AuthService {
         clock: Arc<dyn Clock>,
     ) -> Self {
         crate::paths::set(config.paths.clone());
-        // A debug build with the `dev-mailbox` feature keeps a copy of every message for it.
-        #[cfg(all(feature = "dev-mailbox", debug_assertions))]
+        // A debug build with the `dev-mailbox` feature keeps a copy of every message for it; a
+        // release build's mailbox stays empty and is never served.
+        #[cfg(feature = "dev-mailbox")]
         let dev_mailbox = crate::mail::mailbox::DevMailbox::new(config.is_https());
-        #[cfg(all(feature = "dev-mailbox", debug_assertions))]
-        let mailer: Arc<dyn Mailer> = Arc::new(crate::mail::mailbox::Keeping {
-            inner: mailer,
-            mailbox: dev_mailbox.clone(),
-            clock: Arc::clone(&clock),
-        });
-        let mail = MailQueue::start(mailer, store.clone(), Arc::clone(&clock), config.mail_queue);
+        #[cfg(feature = "dev-mailbox")]
+        let mailer: Arc<dyn Mailer> = if cfg!(debug_assertions) {
+            Arc::new(crate::mail::mailbox::Keeping {
+                inner: mailer,
+                mailbox: dev_mailbox.clone(),
+                clock: Arc::clone(&clock),
+            })
+        } else {
+            mailer
+        };
+        let mail = MailQueue::start(
+            mailer,
+            settle_on(store.clone(), Arc::clone(&clock)),
+            config.mail_queue,
+        );
         #[cfg(feature = "passkeys")]
         let passkeys = passkeys::relying_party(&config.public_url);
         Self {
             #[cfg(feature = "passkeys")]
             passkeys,
-            #[cfg(all(feature = "dev-mailbox", debug_assertions))]
+            #[cfg(feature = "dev-mailbox")]
             dev_mailbox,
             store,
             config,
@@ -184,7 +193,7 @@ impl AuthService {
             Some(workers) => CodeHasher::new(workers, config.hash_queue)?,
             None => CodeHasher::per_core(config.hash_queue)?,
         };
-        let store = AuthStore::new(db, hasher, Policy::from(&config));
+        let store = AuthStore::new(db, hasher, config.store_policy());
         let captcha: Arc<dyn CaptchaVerifier> = match (captcha, &config.captcha) {
             (Some(captcha), _) => captcha,
             (None, Some(site)) => Arc::new(SiteVerify::new(
@@ -276,6 +285,29 @@ impl AuthService {
     }
 }
 
+/// Records on each sign-in credential what became of its message, as the mail queue reports
+/// it: the page waiting for the email reads it there.
+fn settle_on(store: AuthStore, clock: Arc<dyn Clock>) -> crate::mail::queue::Report {
+    Arc::new(move |carried: Carried, delivered: Delivered| {
+        let (store, clock) = (store.clone(), Arc::clone(&clock));
+        Box::pin(async move {
+            let delivery = match delivered {
+                Delivered::Sent => Delivery::Sent,
+                Delivered::Failed => Delivery::Failed,
+                Delivered::Withheld => Delivery::Withheld,
+            };
+            let credential = CredentialRef {
+                id: carried.id,
+                email: &carried.email,
+                supersedes: carried.supersedes.as_deref(),
+            };
+            if let Err(err) = store.settle(&credential, delivery, clock.now()).await {
+                tracing::error!(error = %err, ?delivery, "could not record what became of a sign-in email");
+            }
+        })
+    })
+}
+
 /// How long the CAPTCHA provider may take to answer.
 const CAPTCHA_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -319,7 +351,7 @@ mod tests {
         let config = AuthConfig::default();
         let db = sea_orm::DatabaseConnection::default();
         let service = AuthService::new(
-            AuthStore::new(db, CodeHasher::new(1, 1).unwrap(), Policy::from(&config)),
+            AuthStore::new(db, CodeHasher::new(1, 1).unwrap(), config.store_policy()),
             Arc::new(config),
             Arc::new(ConsoleMailer),
             Arc::new(SystemClock),

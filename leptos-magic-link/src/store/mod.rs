@@ -33,8 +33,7 @@ mod sessions;
 
 use super::{
     client::ClientKey,
-    config::{AllowList, AuthConfig},
-    domain::{Code, Email, LinkToken, PersistentId, SessionToken},
+    domain::{AllowList, Code, Email, LinkToken, PersistentId, SessionToken},
     entities::{
         credential::{self},
         failure, known_client, session,
@@ -259,7 +258,8 @@ pub struct CodeClaim<'a> {
     pub client: &'a ClientKey,
 }
 
-/// The rules the store enforces, taken from [`AuthConfig`].
+/// The rules the store enforces: a plain value, which the service takes from its settings
+/// (`AuthConfig::store_policy`).
 #[derive(Clone, Debug)]
 pub struct Policy {
     pub credential_lifetime: Duration,
@@ -283,22 +283,6 @@ impl Policy {
         self.allowed_emails
             .as_ref()
             .is_none_or(|list| list.allows(email))
-    }
-}
-
-impl From<&AuthConfig> for Policy {
-    fn from(config: &AuthConfig) -> Self {
-        Self {
-            credential_lifetime: config.credential_lifetime,
-            session_lifetime: config.session_lifetime,
-            rate_limit: config.rate_limit,
-            email_rate_limit: config.email_rate_limit,
-            code_max_attempts: config.code_max_attempts,
-            code_daily_limit: config.code_daily_limit,
-            mail_deadline: config.mail_deadline(),
-            allowed_emails: config.allowed_emails.clone(),
-            activity_retention: config.activity_retention,
-        }
     }
 }
 

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 
 use app::{
     auth::{
+        ClientLimits,
         config::{AuthConfig, MailProvider},
         service::AuthService,
     },
-    server::{AppState, ClientLimits, connect_and_migrate, serve_with},
+    server::{AppState, connect_and_migrate, serve_with},
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 use leptos::prelude::LeptosOptions;

@@ -7,7 +7,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::{auth::client::TrustedProxies, server::ClientLimits};
+use app::auth::{ClientLimits, client::TrustedProxies};
 use reqwest::{StatusCode, header};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
