@@ -37,7 +37,8 @@ lint: setup
 	cargo clippy -p front --target wasm32-unknown-unknown -- -D warnings
 	cargo clippy --manifest-path examples/minimal/Cargo.toml --all-targets --features ssr \
 	  --target-dir target -- -D warnings
-	RUSTDOCFLAGS="-D warnings" cargo doc -p leptos-magic-link --features ssr --no-deps
+	RUSTDOCFLAGS="-D warnings" cargo doc -p magic-link-types -p magic-link-core -p leptos-magic-link \
+	  --features leptos-magic-link/ssr,leptos-magic-link/passkeys --no-deps
 	@# The wasm must build with the patched tachys (patches/README.md): once leptos asks for a
 	@# newer tachys, cargo only warns that the patch is unused and the bundle grows again.
 	cargo tree -p front --target wasm32-unknown-unknown -i tachys -e normal | sed -n 1p \
@@ -70,7 +71,7 @@ bench: setup
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends wrk; }
 	cargo leptos build --release --bin-features ssr,bench
 	python3 benches/release.py
-	cargo bench --features ssr --bench auth_store
+	cargo bench -p magic-link-core --bench auth_store
 
 # The release server under 64 connections for 30 s each: the session check and the
 # signed-in home page. Needs wrk (apt-get install wrk); prints requests/s and p99.

@@ -4,7 +4,7 @@
 #![no_main]
 
 #[allow(dead_code)]
-#[path = "../../leptos-magic-link/src/domain/mod.rs"]
+#[path = "../../crates/magic-link-types/src/domain/mod.rs"]
 mod domain;
 
 use domain::RedirectTarget;

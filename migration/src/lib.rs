@@ -1,5 +1,5 @@
 //! The database schema, as an ordered list of migrations: the auth tables from
-//! `leptos-magic-link`, then the demo's own.
+//! `magic-link-core`, then the demo's own.
 //!
 //! The app applies them at start (`Migrator::up`); `cargo run -p migration -- up|down|status`
 //! applies or inspects them by hand against `DATABASE_URL`.
@@ -13,7 +13,7 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        let mut all = leptos_magic_link::migrations::all();
+        let mut all = magic_link_core::migrations::all();
         all.push(Box::new(m20261125_000003_create_users::Migration));
         all
     }

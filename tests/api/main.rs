@@ -6,6 +6,8 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 #[macro_use]
+extern crate magic_link_core;
+
 mod support;
 
 /// The example app's own sources (`examples/minimal`), built here with this workspace's
@@ -23,11 +25,9 @@ mod hostile;
 mod mail;
 mod notices;
 mod passkey_limits;
-mod passkey_store;
 mod passkeys;
 mod scale_out;
 mod server;
 mod standalone;
 mod startup;
-mod store;
 mod trust;

@@ -539,7 +539,7 @@ async fn a_sign_out_link_is_used_once_and_ends_only_its_address(db: &DatabaseCon
         store.sign_out_link_email(&token, noon()).await.unwrap(),
         Some(alice.clone())
     );
-    let other = LinkToken::generate().unwrap();
+    let other = app::auth::secrets::new_link_token().unwrap();
     assert_eq!(store.use_sign_out_link(&other, noon()).await.unwrap(), None);
     // Past its expiry (a session's lifetime) it does nothing.
     let week = noon() + chrono::Duration::days(7);

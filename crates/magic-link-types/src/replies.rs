@@ -1,0 +1,129 @@
+//! What the auth endpoints answer, as plain data: shared by the server, the browser and any
+//! other client of the HTTP API.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Email, PersistentId};
+
+/// The signed-in session, as pages see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub email: Email,
+    pub persistent_id: PersistentId,
+    /// RFC 3339, UTC.
+    pub expires_at: String,
+}
+
+/// One of the signed-in address's sessions, as the sessions page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub id: i64,
+    /// A short description of the browser, such as "Firefox on macOS".
+    pub device: String,
+    /// The client address at sign-in.
+    pub ip: Option<String>,
+    /// When it started and when it runs out, as `YYYY-MM-DD HH:MM UTC`.
+    pub created: String,
+    pub expires: String,
+    /// Whether it is the session of the browser asking.
+    pub current: bool,
+}
+
+/// The reply to every accepted link request, the same whether or not the address is known.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkRequested {
+    pub message: String,
+}
+
+/// What became of the sign-in email this browser asked for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryReport {
+    /// The mail provider failed every try: the email never went out.
+    pub failed: bool,
+}
+
+/// What the page waiting for the email says when it never went out.
+pub const MAIL_FAILED: &str = "We couldn't send the email. Please try again.";
+
+/// The reply to a successful sign-in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub redirect_to: String,
+}
+
+/// What opening a link shows, before anything is consumed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkPreview {
+    /// The address the link signs in, or `None` when the link is unusable.
+    pub email: Option<Email>,
+    /// Whether this browser asked for the link, so it may sign in without a click.
+    pub same_browser: bool,
+}
+
+/// One event of the address's recent activity, as the account page shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityView {
+    /// What happened, such as "Signed in with a link" or "Wrong code entered (3 times)".
+    pub what: String,
+    /// How many times: link requests and wrong codes from one browser and network within an
+    /// hour are one event.
+    pub count: u32,
+    /// The browser and system, when known.
+    pub device: Option<String>,
+    /// The network around the client address, when known.
+    pub network: Option<String>,
+    /// When, as `2026-11-25 12:30 UTC`.
+    pub at: String,
+}
+
+/// What opening a notice's "sign out everywhere" link shows, before anything changes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignOutLinkPreview {
+    /// The address the link signs out, or `None` when the link is unusable.
+    pub email: Option<Email>,
+}
+
+/// A notice's link was used: every session of the address has ended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedOutEverywhere {
+    pub email: Email,
+    /// How many live sessions ended.
+    pub ended: u64,
+    /// How many passkeys, added since the sign-in the notice warned of, were removed.
+    pub passkeys_removed: u64,
+}
+
+/// What an action that leaves its page behind did, for the page it lands on to say once: a
+/// one-time cookie carries it there, never the page's address, so no link can show it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Outcome {
+    /// The account was deleted: the login page says so.
+    AccountDeleted,
+    /// A notice's link signed the address out everywhere.
+    SignedOutEverywhere {
+        /// How many live sessions ended.
+        ended: u64,
+        /// How many passkeys, added since the sign-in the notice warned of, were removed.
+        passkeys_removed: u64,
+    },
+}
+
+/// A passkey ceremony started by the server: what `navigator.credentials` is to be asked,
+/// and the handle that finishes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyOptions {
+    /// Sent back with the browser's answer; single use, for a few minutes.
+    pub handle: String,
+    /// The WebAuthn options, as JSON (`{"publicKey": …}`, binary fields in base64url).
+    pub options: String,
+}
+
+/// One of the signed-in address's passkeys, as the account page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PasskeyView {
+    pub id: i64,
+    pub name: String,
+    /// When it was added and last used, as `YYYY-MM-DD HH:MM UTC`.
+    pub created: String,
+    pub last_used: Option<String>,
+}
