@@ -12,9 +12,10 @@ use axum::{
 };
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
+use magic_link_core::config::redact_url;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{DatabaseConnection, DbErr};
-use secrecy::ExposeSecret;
+use secrecy::{ExposeSecret, SecretString};
 use tokio::net::TcpListener;
 use tower_http::{
     compression::CompressionLayer, limit::RequestBodyLimitLayer,
@@ -24,11 +25,7 @@ use tower_http::{
 use crate::{
     app::{App, shell},
     assets,
-    auth::{
-        AuthService, ClientLimits, MagicLinkRouter,
-        config::{AuthConfig, ConfigError, redact_url},
-        service::ServiceError,
-    },
+    auth::{AuthConfig, AuthService, ClientLimits, ConfigError, MagicLinkRouter, ServiceError},
 };
 
 /// Why the server could not start. Each variant names what to fix.
@@ -145,7 +142,8 @@ pub async fn run() -> Result<(), StartupError> {
     }
     let addr = leptos_options.site_addr;
     let metrics = metrics_addr()?;
-    let db = connect_and_migrate(config.database_url.expose_secret()).await?;
+    let database_url = database_url()?;
+    let db = connect_and_migrate(database_url.expose_secret()).await?;
     if let Some(metrics) = metrics {
         serve_metrics(metrics).await?;
     }
@@ -156,6 +154,31 @@ pub async fn run() -> Result<(), StartupError> {
     tracing::info!("listening on http://{addr}");
     let state = AppState::new(leptos_options, db, config)?;
     serve(listener, state, leptos_magic_link::shutdown_signal()).await
+}
+
+/// Where the demo's database lives when `DATABASE_URL` is unset or empty: a SQLite file in the
+/// working folder, created if missing.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://magic_link_auth.db?mode=rwc";
+
+/// `DATABASE_URL`: the app's database, which the auth tables share. It may hold a password,
+/// so a refused value is shown through `redact_url`.
+fn database_url() -> Result<SecretString, StartupError> {
+    let url = std::env::var("DATABASE_URL")
+        .ok()
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+        .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+    let known = ["sqlite:", "postgres://", "postgresql://"];
+    if known.iter().any(|scheme| url.starts_with(scheme)) {
+        return Ok(url.into());
+    }
+    Err(ConfigError {
+        variable: "DATABASE_URL",
+        value: redact_url(&url),
+        rule: "must start with sqlite:, postgres:// or postgresql://",
+        secret: false,
+    }
+    .into())
 }
 
 /// `MAGIC_LINK_METRICS_ADDR`: where to serve `/metrics`, if anywhere.
@@ -185,7 +208,7 @@ async fn serve_metrics(addr: SocketAddr) -> Result<(), StartupError> {
         .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &BUCKETS)
         .and_then(|builder| builder.install_recorder())
         .map_err(|err| StartupError::Metrics(err.to_string()))?;
-    crate::auth::metrics::describe();
+    crate::auth::describe_metrics();
     // Without the exporter's own listener, its upkeep (draining histogram samples) is ours.
     let upkeep = handle.clone();
     tokio::spawn(async move {
@@ -234,7 +257,7 @@ pub async fn serve_with(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartupError> {
     let cleanup = state.auth.spawn_cleanup();
-    let mail = state.auth.mail.clone();
+    let mail = state.auth.mail_queue().clone();
     leptos_magic_link::serve_with(listener, router(state), limits, shutdown).await;
     if tokio::time::timeout(SHUTDOWN_GRACE, mail.settled())
         .await

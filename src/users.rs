@@ -10,8 +10,7 @@ use sea_orm::{
 };
 
 use crate::auth::{
-    Email, PersistentId,
-    hooks::{AccountDeletedEvent, AuthHooks, HookFuture, SignedInEvent, SignedOutEvent},
+    AccountDeletedEvent, AuthHooks, Email, HookFuture, PersistentId, SignedInEvent, SignedOutEvent,
 };
 
 pub mod user {

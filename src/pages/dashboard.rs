@@ -25,7 +25,7 @@ pub async fn profile() -> Result<UserProfile, AuthError> {
     use crate::users::user;
 
     let me = crate::auth::require_user().await?;
-    let db = crate::auth::auth_service()?.store.db().clone();
+    let db = crate::auth::auth_service()?.db().clone();
     let row = user::Entity::find()
         .filter(user::Column::PersistentId.eq(me.persistent_id.as_str()))
         .one(&db)

@@ -3,26 +3,24 @@
 
 use std::time::Duration;
 
-use app::{
-    auth::{
-        Code, Email,
-        client::ClientKey,
-        entities::{
-            credential,
-            event::{self, EventKind},
-            failure, known_client, known_device, passkey, passkey_challenge,
-            passkey_challenge::Purpose,
-            passkey_user, session, sign_out_link,
-        },
-        store::{
-            AuthStore, CodeClaim, DeletedAccount, Device, DeviceKey, NewEvent, RECENT_EVENTS,
-            RECENT_NOISY_EVENTS, SEVERAL,
-            passkeys::{ChallengeOwner, NewPasskey, SessionOwner},
-        },
-    },
-    users::user,
-};
+use app::users::user;
 use chrono::{DateTime, Utc};
+use magic_link_core::{
+    client::ClientKey,
+    domain::{Code, Email},
+    entities::{
+        credential,
+        event::{self, EventKind},
+        failure, known_client, known_device, passkey, passkey_challenge,
+        passkey_challenge::Purpose,
+        passkey_user, session, sign_out_link,
+    },
+    store::{
+        AuthStore, CodeClaim, DeletedAccount, Device, DeviceKey, NewEvent, RECENT_EVENTS,
+        RECENT_NOISY_EVENTS, SEVERAL,
+        passkeys::{ChallengeOwner, NewPasskey, SessionOwner},
+    },
+};
 use reqwest::{StatusCode, header};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 

@@ -6,8 +6,8 @@
 use std::sync::{Arc, Mutex};
 
 use crate::support::app::{TestApp, spawn_app_with};
-use app::auth::{config::CaptchaSettings, entities::credential};
 use axum::{Form, Json, Router, extract::State, routing::post};
+use magic_link_core::{config::CaptchaSettings, entities::credential};
 use reqwest::StatusCode;
 use sea_orm::{EntityTrait, PaginatorTrait};
 

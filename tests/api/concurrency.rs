@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use crate::support::app::{TestApp, spawn_app_on, token_of};
-use app::auth::{client::TrustedProxies, entities::session};
+use magic_link_core::{client::TrustedProxies, entities::session};
 use reqwest::{StatusCode, header};
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 

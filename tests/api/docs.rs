@@ -1,4 +1,4 @@
-//! The README's table of environment variables and `.env.example` agree with the library's
+//! The configuration page's table of variables and `.env.example` agree with the library's
 //! table of variables (`config::variables::VARIABLES`), which is what the parser reads, plus
 //! the few variables the app reads itself.
 #![cfg(feature = "ssr")]
@@ -6,17 +6,23 @@
 
 use std::collections::BTreeSet;
 
-use app::auth::config::{
-    AuthConfig, DEFAULT_DATABASE_URL, DEFAULT_MAILGUN_API_URL, DEFAULT_OUTBOX,
+use app::server::DEFAULT_DATABASE_URL;
+use magic_link_core::config::{
+    AuthConfig, DEFAULT_MAILGUN_API_URL, DEFAULT_OUTBOX,
     variables::{VARIABLES, variable},
 };
 
-const README: &str = include_str!("../../README.md");
+const CONFIGURATION: &str = include_str!("../../docs/configuration.md");
 const ENV_EXAMPLE: &str = include_str!("../../.env.example");
 
 /// Variables read by the app and the libraries underneath rather than by `AuthConfig`, as
-/// the README's table shows them after the library's own.
-const APP_VARIABLES: [(&str, &str, &str); 5] = [
+/// the configuration page's table shows them after the library's own.
+const APP_VARIABLES: [(&str, &str, &str); 6] = [
+    (
+        "DATABASE_URL",
+        "`sqlite://magic_link_auth.db?mode=rwc` (a file in the working folder, created if missing)",
+        "starts with `sqlite:`, `postgres://` or `postgresql://`; PostgreSQL lets several instances share one database",
+    ),
     (
         "RUST_LOG",
         "`info,sqlx=warn`",
@@ -44,16 +50,9 @@ const APP_VARIABLES: [(&str, &str, &str); 5] = [
     ),
 ];
 
-/// The README's Configuration table: name, default and rule, row by row.
-fn readme_rows() -> Vec<(String, String, String)> {
-    let section = README
-        .split("## Configuration")
-        .nth(1)
-        .expect("a Configuration section")
-        .split("\n## ")
-        .next()
-        .unwrap();
-    section
+/// The configuration page's table: name, default and rule, row by row.
+fn page_rows() -> Vec<(String, String, String)> {
+    CONFIGURATION
         .lines()
         .filter_map(|line| {
             let cells: Vec<&str> = line.split('|').map(str::trim).collect();
@@ -72,7 +71,7 @@ fn readme_rows() -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// The rows the README must hold: the library's table, then the app's own.
+/// The rows the configuration page must hold: the library's table, then the app's own.
 fn expected_rows() -> Vec<(String, String, String)> {
     VARIABLES
         .iter()
@@ -83,16 +82,16 @@ fn expected_rows() -> Vec<(String, String, String)> {
 }
 
 #[test]
-fn the_readme_table_is_the_variables_table() {
+fn the_configuration_table_is_the_variables_table() {
     let expected = expected_rows();
     let markdown: String = expected
         .iter()
         .map(|(name, default, rule)| format!("| `{name}` | {default} | {rule} |\n"))
         .collect();
     assert_eq!(
-        readme_rows(),
+        page_rows(),
         expected,
-        "the README's Configuration table should read:\n{markdown}"
+        "docs/configuration.md's table should read:\n{markdown}"
     );
 }
 
@@ -112,10 +111,9 @@ fn dotenv_example_lists_every_variable() {
 }
 
 #[test]
-fn the_readme_defaults_are_the_codes_defaults() {
+fn the_documented_defaults_are_the_codes_defaults() {
     let defaults = AuthConfig::default();
     let expected = [
-        ("DATABASE_URL", DEFAULT_DATABASE_URL.to_owned()),
         ("MAGIC_LINK_AUTH_PUBLIC_URL", defaults.public_url),
         ("MAGIC_LINK_AUTH_ROUTE", defaults.paths.link),
         (
@@ -156,9 +154,15 @@ fn the_readme_defaults_are_the_codes_defaults() {
             "MAGIC_LINK_MAIL_TIMEOUT_SECONDS",
             defaults.mail_timeout.as_secs().to_string(),
         ),
-        ("MAILGUN_API_URL", DEFAULT_MAILGUN_API_URL.to_owned()),
+        (
+            "MAGIC_LINK_MAILGUN_API_URL",
+            DEFAULT_MAILGUN_API_URL.to_owned(),
+        ),
         ("MAGIC_LINK_EMAIL_SUBJECT", defaults.mail.subject),
     ];
+    let (name, database, _) = APP_VARIABLES[0];
+    assert_eq!(name, "DATABASE_URL");
+    assert!(database.starts_with(&format!("`{DEFAULT_DATABASE_URL}`")));
     for (name, value) in expected {
         let cell = variable(name).expect("in the table").default;
         assert!(

@@ -18,13 +18,8 @@ async fn a_visitor_signs_in_with_the_emailed_link() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let database = format!("sqlite://{}?mode=rwc", dir.path().join("app.db").display());
-    let config = AuthConfig::from_lookup(|name| match name {
-        "DATABASE_URL" => Some(database.clone()),
-        "MAGIC_LINK_AUTH_PUBLIC_URL" => Some(base.clone()),
-        _ => None,
-    })
-    .unwrap();
-    let db = database::open(&config).await.unwrap();
+    let config = AuthConfig::builder().public_url(&base).build().unwrap();
+    let db = database::open(&database).await.unwrap();
     let mailer = RecordingMailer::default();
     let auth = AuthService::builder(db, config)
         .mailer(Arc::new(mailer.clone()))

@@ -14,10 +14,9 @@ use crate::support::{
     app::{TestApp, cookie_pair, spawn_app_on, spawn_app_with, token_of},
     mailgun::{Behaviour, FakeMailgun},
 };
-use app::{
-    auth::{config::MailProvider, http::UNAVAILABLE},
-    server::connect_and_migrate,
-};
+use app::server::connect_and_migrate;
+use magic_link_core::config::MailProvider;
+use magic_link_types::replies::UNAVAILABLE;
 use reqwest::StatusCode;
 use tokio::net::TcpListener;
 

@@ -5,9 +5,9 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 
 use crate::support::app::{TestApp, spawn_app_with, token_of};
-use app::auth::{
-    RedirectTarget,
+use magic_link_core::{
     client::TrustedProxies,
+    domain::RedirectTarget,
     entities::{credential, session},
 };
 use reqwest::{StatusCode, header};
@@ -749,8 +749,8 @@ fn bent(answer: &str, edit: impl FnOnce(&mut serde_json::Value)) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_passkey_answers_get_a_400_and_change_nothing() {
     use crate::support::authenticator::{Bend, SoftAuthenticator};
-    use app::auth::entities::passkey;
     use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+    use magic_link_core::entities::passkey;
 
     let app = spawn_app_with(|config| {
         config.trusted_proxies = TrustedProxies::parse_list("127.0.0.1").unwrap();

@@ -9,17 +9,17 @@ use crate::support::{
     mailgun::{Behaviour, FakeMailgun},
     smtp::SmtpSink,
 };
-use app::auth::{
-    Code, Email,
+use axum::http::Method;
+use base64::{Engine, engine::general_purpose::STANDARD};
+use chrono::{TimeZone, Utc};
+use magic_link_core::{
     config::{MailProvider, SmtpSettings, SmtpTls},
+    domain::{Code, Email},
     mail::{
         Mail, MailError, MailSettings, Mailer, SignIn, Templates, compose, file::FileMailer,
         mailgun::MailgunMailer, smtp::SmtpMailer,
     },
 };
-use axum::http::Method;
-use base64::{Engine, engine::general_purpose::STANDARD};
-use chrono::{TimeZone, Utc};
 
 const TEN_SECONDS: Duration = Duration::from_secs(10);
 

@@ -1,12 +1,12 @@
 //! New-sign-in notices and the dev mailbox, over HTTP against the real server, and the
 //! notice tables against SQLite and the PostgreSQL at 127.0.0.1:5432.
 
-use app::auth::{
+use chrono::{DateTime, Utc};
+use magic_link_core::{
     client::TrustedProxies,
     config::MailProvider,
     store::{DeviceKey, KNOWN_DEVICE_FOR},
 };
-use chrono::{DateTime, Utc};
 use reqwest::{StatusCode, header};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 
@@ -257,7 +257,7 @@ async fn notices_can_be_turned_off_and_a_failing_one_never_fails_the_sign_in() {
 /// that then opens the mailbox, as a `Cookie:` value.
 #[cfg(debug_assertions)]
 async fn open_mailbox(app: &TestApp) -> String {
-    let address = app.auth.dev_mailbox.address_with_key(&app.base).unwrap();
+    let address = app.auth.dev_mailbox().address_with_key(&app.base).unwrap();
     let path = address.strip_prefix(&app.base).unwrap();
     let opened = app.get(path).await;
     assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.body);
@@ -279,15 +279,15 @@ async fn the_dev_mailbox_opens_only_with_its_key_whatever_a_proxy_sends() {
     app.post("/api/auth/request", &[("email", "ivan@example.com")], None)
         .await;
     app.mail_settled().await;
-    let id = app.auth.dev_mailbox.messages()[0].id;
-    let code = app.auth.dev_mailbox.messages()[0]
+    let id = app.auth.dev_mailbox().messages()[0].id;
+    let code = app.auth.dev_mailbox().messages()[0]
         .mail
         .code
         .as_ref()
         .unwrap()
         .expose()
         .to_owned();
-    let address = app.auth.dev_mailbox.address_with_key(&app.base).unwrap();
+    let address = app.auth.dev_mailbox().address_with_key(&app.base).unwrap();
     let key = address.split("?key=").nth(1).unwrap().to_owned();
     let message = format!("/dev/mailbox/{id}");
     let refusals = [
@@ -344,7 +344,7 @@ async fn the_dev_mailbox_shows_every_message_in_a_debug_build() {
     app.post("/api/auth/request", &[("email", "heidi@example.com")], None)
         .await;
     app.mail_settled().await;
-    let messages = app.auth.dev_mailbox.messages();
+    let messages = app.auth.dev_mailbox().messages();
     assert_eq!(messages.len(), 2);
     let first = &messages[1];
     let link = first.mail.link.clone();
@@ -482,9 +482,9 @@ async fn parallel_sign_ins_from_one_new_device_are_news_once(db: &DatabaseConnec
 }
 
 async fn a_sign_out_link_is_used_once_and_ends_only_its_address(db: &DatabaseConnection) {
-    use app::auth::{
-        LinkToken,
+    use magic_link_core::{
         client::ClientKey,
+        domain::LinkToken,
         store::{Device, SignedOutEverywhere},
     };
     let store = store(db);
@@ -500,7 +500,7 @@ async fn a_sign_out_link_is_used_once_and_ends_only_its_address(db: &DatabaseCon
             .unwrap();
     }
     // A passkey from before the warned-of sign-in stays; one added since goes with it.
-    use app::auth::store::passkeys::NewPasskey;
+    use magic_link_core::store::passkeys::NewPasskey;
     let add = |credential: &'static str, at: DateTime<Utc>| {
         let store = store.clone();
         let alice = alice.clone();
@@ -539,7 +539,7 @@ async fn a_sign_out_link_is_used_once_and_ends_only_its_address(db: &DatabaseCon
         store.sign_out_link_email(&token, noon()).await.unwrap(),
         Some(alice.clone())
     );
-    let other = app::auth::secrets::new_link_token().unwrap();
+    let other = magic_link_core::secrets::new_link_token().unwrap();
     assert_eq!(store.use_sign_out_link(&other, noon()).await.unwrap(), None);
     // Past its expiry (a session's lifetime) it does nothing.
     let week = noon() + chrono::Duration::days(7);

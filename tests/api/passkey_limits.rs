@@ -3,7 +3,7 @@
 //! may have, how much one ceremony stores, how many unfinished ceremonies one session may
 //! hold, and that a handle finishes only the ceremony, and the session, it was started for.
 
-use app::auth::{
+use magic_link_core::{
     entities::{passkey, passkey_challenge},
     secrets::token_hash,
     service::passkeys::LIVE_CEREMONIES_PER_SESSION,

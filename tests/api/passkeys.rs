@@ -3,7 +3,7 @@
 //! wrong. The server is at `http://localhost:PORT`, as browsers require a domain for the
 //! relying party.
 
-use app::auth::entities::{passkey, passkey_challenge, session};
+use magic_link_core::entities::{passkey, passkey_challenge, session};
 use reqwest::{StatusCode, header};
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::Value;
@@ -554,7 +554,7 @@ async fn sensitive_actions_need_a_fresh_sign_in_and_a_passkey_confirms_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_client_cannot_fill_the_table_with_sign_in_ceremonies_and_others_are_unaffected() {
-    use app::auth::{client::TrustedProxies, service::passkeys::LIVE_SIGN_INS_PER_CLIENT};
+    use magic_link_core::{client::TrustedProxies, service::passkeys::LIVE_SIGN_INS_PER_CLIENT};
     let app = spawn_app_with(|config| {
         config.public_url = config.public_url.replace("127.0.0.1", "localhost");
         config.trusted_proxies = TrustedProxies::parse_list("127.0.0.1").unwrap();
@@ -654,10 +654,12 @@ async fn the_pages_with_passkeys_render_on_the_server_again_and_again() {
 async fn a_passkey_sign_in_tells_the_hook_its_method() {
     use std::sync::{Arc, Mutex};
 
-    use app::auth::{
-        AuthConfig, AuthHooks, AuthService, SignInMethod, SignedInEvent, client::Client,
-        hooks::HookFuture, mail::recording::RecordingMailer, store::Device,
+    use magic_link_core::{
+        AuthConfig, AuthService, client::Client, hooks::HookFuture,
+        mail::recording::RecordingMailer, store::Device,
     };
+
+    use app::auth::{AuthHooks, SignInMethod, SignedInEvent};
 
     #[derive(Default)]
     struct Recorder(Mutex<Vec<SignInMethod>>);
@@ -682,10 +684,10 @@ async fn a_passkey_sign_in_tells_the_hook_its_method() {
     let email = app::auth::Email::parse("heidi@example.com").unwrap();
     let now = chrono::Utc::now();
     // A real session: a passkey is added only while the session adding it lives.
-    let requester = app::auth::client::ClientKey::of([192, 0, 2, 1].into(), 64);
-    let issued = service.store.issue(&email, &requester, now).await.unwrap();
+    let requester = magic_link_core::client::ClientKey::of([192, 0, 2, 1].into(), 64);
+    let issued = service.store().issue(&email, &requester, now).await.unwrap();
     let session = service
-        .store
+        .store()
         .redeem_link(&issued.token, &requester, &Device::default(), now)
         .await
         .unwrap()

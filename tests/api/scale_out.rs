@@ -9,14 +9,12 @@ use crate::support::{
     TestDb,
     app::{TestApp, cookie_pair, spawn_app_on, token_of},
 };
-use app::{
-    auth::{
-        Email, PersistentId,
-        entities::{credential, session},
-    },
-    server::connect_and_migrate,
-};
+use app::server::connect_and_migrate;
 use chrono::Utc;
+use magic_link_core::{
+    domain::{Email, PersistentId},
+    entities::{credential, session},
+};
 use reqwest::StatusCode;
 use sea_orm::{
     ActiveValue::{NotSet, Set},

@@ -442,7 +442,7 @@ async fn forwarded_for_from_an_untrusted_peer_is_ignored() {
 async fn forwarded_for_from_a_trusted_proxy_names_the_client() {
     let app = spawn_app_with(|config| {
         config.trusted_proxies =
-            app::auth::client::TrustedProxies::parse_list("127.0.0.1").unwrap();
+            magic_link_core::client::TrustedProxies::parse_list("127.0.0.1").unwrap();
     })
     .await;
     let statuses = six_requests_claiming_six_addresses(&app).await;
@@ -490,7 +490,7 @@ async fn redeeming_is_limited_per_client_ip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn off_the_allow_list_the_reply_is_the_same_and_no_mail_goes_out() {
     let app = spawn_app_with(|config| {
-        config.allowed_emails = app::auth::config::AuthConfig::from_lookup(|name| {
+        config.allowed_emails = magic_link_core::config::AuthConfig::from_lookup(|name| {
             (name == "MAGIC_LINK_AUTH_ALLOWED_EMAILS")
                 .then(|| "ada@example.com, *@corp.example".to_owned())
         })

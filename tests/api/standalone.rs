@@ -19,7 +19,7 @@ use crate::support::{
     app::{cookie_pair, text_part, token_of},
     mailgun::{Behaviour, FakeMailgun},
 };
-use app::auth::entities::credential::{self, Delivery};
+use magic_link_core::entities::credential::{self, Delivery};
 use reqwest::{StatusCode, header};
 use sea_orm::EntityTrait;
 
@@ -333,9 +333,9 @@ async fn sigterm_lets_the_request_in_flight_finish_and_the_queued_mail_go_out() 
         &binary,
         &[
             ("MAGIC_LINK_MAIL_PROVIDER", "mailgun"),
-            ("MAILGUN_API_URL", &mailgun.url),
-            ("MAILGUN_DOMAIN_NAME", "mg.example.com"),
-            ("MAILGUN_API_KEY", "key"),
+            ("MAGIC_LINK_MAILGUN_API_URL", &mailgun.url),
+            ("MAGIC_LINK_MAILGUN_DOMAIN_NAME", "mg.example.com"),
+            ("MAGIC_LINK_MAILGUN_API_KEY", "key"),
         ],
     )
     .await;

@@ -73,11 +73,11 @@ fn no_secret_reaches_a_startup_error() {
     );
     for (variable, secret, others) in [
         (
-            "SMTP_PASSWORD",
+            "MAGIC_LINK_SMTP_PASSWORD",
             "hunter2-smtp",
             vec![
                 ("MAGIC_LINK_MAIL_PROVIDER", "smtp"),
-                ("SMTP_HOST", "mx.example.com"),
+                ("MAGIC_LINK_SMTP_HOST", "mx.example.com"),
             ],
         ),
         ("MAGIC_LINK_CAPTCHA_SECRET", "hunter2-captcha", vec![]),
@@ -444,9 +444,9 @@ async fn a_provider_refusal_quoting_the_address_is_logged_with_it_masked() {
         dir.path(),
         &[
             ("MAGIC_LINK_MAIL_PROVIDER", "smtp"),
-            ("SMTP_HOST", "127.0.0.1"),
-            ("SMTP_PORT", port.as_str()),
-            ("SMTP_TLS", "none"),
+            ("MAGIC_LINK_SMTP_HOST", "127.0.0.1"),
+            ("MAGIC_LINK_SMTP_PORT", port.as_str()),
+            ("MAGIC_LINK_SMTP_TLS", "none"),
         ],
     );
     server.ready().await;

@@ -12,9 +12,11 @@ use leptos::prelude::*;
 
 pub use crate::replies::{
     ActivityView, AuthError, DeliveryReport, FRESH_SIGN_IN_REQUIRED, LinkPreview, LinkRequested,
-    MAIL_FAILED, Outcome, PasskeyOptions, PasskeyView, SessionInfo, SessionView,
-    SignOutLinkPreview, SignedIn, SignedOutEverywhere,
+    MAIL_FAILED, Outcome, SessionInfo, SessionView, SignOutLinkPreview, SignedIn,
+    SignedOutEverywhere,
 };
+#[cfg(feature = "passkeys")]
+pub use crate::replies::{PasskeyOptions, PasskeyView};
 
 /// Issues a credential and mails the link. `POST /api/auth/request` with `email`, `redir`,
 /// and `captcha` (the CAPTCHA widget's token) when a CAPTCHA is configured.

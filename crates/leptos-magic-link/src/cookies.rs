@@ -10,7 +10,7 @@ use leptos_axum::ResponseOptions;
 use crate::service::AuthService;
 
 fn secure(service: &AuthService) -> bool {
-    service.config.is_https()
+    service.config().is_https()
 }
 
 /// `__Host-` binds the cookie to this exact origin over https; browsers refuse it over http.

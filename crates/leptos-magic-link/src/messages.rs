@@ -161,11 +161,10 @@ pub(crate) const DELETE_ERROR_PARAM: &str = "delete_error";
 #[cfg(feature = "passkeys")]
 pub(crate) const PASSKEY_ERROR_PARAM: &str = "passkey_error";
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
 
-    #[cfg(feature = "ssr")]
     #[test]
     fn codes_and_texts_are_each_said_once_and_go_both_ways() {
         for (i, (code, text)) in MESSAGES.iter().enumerate() {

@@ -22,8 +22,7 @@ use axum::{
 
 use super::{http::is_form_post, paths::AuthPaths};
 
-/// What a refused request is told.
-pub const CROSS_SITE: &str = "This request came from another site, so it was refused. Open this site directly and try again.";
+pub(crate) use crate::replies::CROSS_SITE;
 
 /// The origin requests must come from, and where a refused plain form is sent back to.
 #[derive(Clone, Debug)]

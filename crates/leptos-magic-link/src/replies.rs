@@ -12,6 +12,7 @@ pub use magic_link_types::replies::*;
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{error}")]
 pub struct AuthError {
+    /// What went wrong, in words a person can act on.
     pub error: String,
     /// Set when the action is sensitive and this session signed in too long ago: the page
     /// offers to confirm (with a passkey, or a fresh code by email), then to try again.
@@ -24,6 +25,7 @@ pub const FRESH_SIGN_IN_REQUIRED: &str =
     "For your security, confirm it's you before doing this: you signed in a while ago.";
 
 impl AuthError {
+    /// An error that says `error`.
     pub fn new(error: impl Into<String>) -> Self {
         Self {
             error: error.into(),

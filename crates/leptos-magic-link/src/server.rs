@@ -51,8 +51,8 @@ pub trait MagicLinkRouter {
 impl<S: Clone + Send + Sync + 'static> MagicLinkRouter for Router<S> {
     fn with_magic_link(self, auth: AuthService) -> Self {
         let same_origin = SameOrigin {
-            origin: auth.config.public_url.clone(),
-            paths: auth.config.paths.clone(),
+            origin: auth.config().public_url.clone(),
+            paths: auth.config().paths.clone(),
         };
         // Debug builds with the `dev-mailbox` feature only: a release binary has no dev
         // mailbox at all.
@@ -60,11 +60,14 @@ impl<S: Clone + Send + Sync + 'static> MagicLinkRouter for Router<S> {
         let this = {
             use crate::{http::mailbox, mail::mailbox::PATH};
             // The console, not the log: the key is a secret, and logs travel further.
-            match auth.dev_mailbox.address_with_key(&auth.config.public_url) {
+            match auth
+                .dev_mailbox()
+                .address_with_key(&auth.config().public_url)
+            {
                 Some(address) => eprintln!("The dev mailbox (debug builds only): {address}"),
                 None => eprintln!("The dev mailbox is shut: no random key could be made"),
             }
-            let with_mailbox = Extension(auth.dev_mailbox.clone());
+            let with_mailbox = Extension(auth.dev_mailbox().clone());
             self.route(
                 PATH,
                 axum::routing::get(mailbox::list).layer(with_mailbox.clone()),
@@ -77,8 +80,8 @@ impl<S: Clone + Send + Sync + 'static> MagicLinkRouter for Router<S> {
         #[cfg(not(all(feature = "dev-mailbox", debug_assertions)))]
         let this = self;
         let hardening = Hardening {
-            paths: auth.config.paths.clone(),
-            hsts: auth.config.is_https(),
+            paths: auth.config().paths.clone(),
+            hsts: auth.config().is_https(),
         };
         this.layer(Extension(auth))
             .layer(middleware::from_fn_with_state(

@@ -100,8 +100,8 @@ pub async fn require_user() -> Result<SignedInUser, AuthError> {
 pub async fn require_fresh_user() -> Result<SignedInUser, AuthError> {
     let user = require_user().await?;
     let service = service()?;
-    let now = service.clock.now();
-    if crate::store::is_fresh(user.authenticated_at, now, service.config.fresh_for) {
+    let now = service.clock().now();
+    if crate::store::is_fresh(user.authenticated_at, now, service.config().fresh_for) {
         return Ok(user);
     }
     tracing::info!(

@@ -1,6 +1,6 @@
 //! Connecting to the database the auth tables live in. Server only.
 //!
-//! `DATABASE_URL` picks the backend: `sqlite://…` (the embedded default) or `postgres://…`
+//! The URL is the app's to choose: `sqlite://…` (the embedded default) or `postgres://…`
 //! (several instances on one database).
 
 use std::time::Duration;
@@ -36,12 +36,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Database::connect(options).await
 }
 
-/// Connects to `config`'s `DATABASE_URL` and brings the auth tables up to date: all an app
-/// with no tables of its own needs. An app with its own migrator calls [`connect`] and lists
-/// [`crate::migrations::all`] in it instead.
-pub async fn open(config: &crate::AuthConfig) -> Result<DatabaseConnection, DbErr> {
-    use secrecy::ExposeSecret;
-    let db = connect(config.database_url.expose_secret()).await?;
+/// Connects to `url` and brings the auth tables up to date: all an app with no tables of its
+/// own needs. `url` is the app's: `sqlite://…` (the embedded default) or `postgres://…`
+/// (several instances on one database). An app with its own migrator calls [`connect`] and
+/// lists [`crate::migrations::all`] in it instead.
+pub async fn open(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let db = connect(url).await?;
     crate::migrations::up(&db).await?;
     Ok(db)
 }

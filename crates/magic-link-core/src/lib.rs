@@ -25,5 +25,5 @@ pub mod testing;
 pub use magic_link_types::{domain, paths};
 
 pub use builder::AuthBuilder;
-pub use config::AuthConfig;
+pub use config::{AuthConfig, AuthConfigBuilder};
 pub use service::AuthService;

@@ -5,6 +5,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{Email, PersistentId};
 
+/// What a state-changing request from another site is told.
+pub const CROSS_SITE: &str = "This request came from another site, so it was refused. Open this site directly and try again.";
+
+/// What a request over a rate limit is told.
+pub const RATE_LIMITED: &str = "Too many attempts. Please try again later.";
+/// What a request is told while the database or a provider is down.
+pub const UNAVAILABLE: &str =
+    "The service is temporarily unavailable. Please try again in a moment.";
+/// What a request is told while a queue is full.
+pub const BUSY: &str = "The service is busy. Please try again in a moment.";
 /// The signed-in session, as pages see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {

@@ -6,9 +6,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let conf = get_configuration(None)?;
     let addr = conf.leptos_options.site_addr;
-    // Sign-in: settings from MAGIC_LINK_* variables, the auth tables, then the service.
+    // Sign-in: settings from MAGIC_LINK_* variables, the auth tables in the app's database,
+    // then the service.
     let config = AuthConfig::from_env()?;
-    let db = database::open(&config).await?;
+    let database_url =
+        std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://minimal-app.db?mode=rwc".into());
+    let db = database::open(&database_url).await?;
     let auth = AuthService::builder(db, config).build()?;
     auth.spawn_cleanup();
 

@@ -4,15 +4,15 @@
 use std::path::PathBuf;
 
 use app::{
-    auth::{
-        ClientLimits,
-        config::{AuthConfig, MailProvider},
-        service::AuthService,
-    },
+    auth::ClientLimits,
     server::{AppState, connect_and_migrate, serve_with},
 };
 use base64::{Engine, engine::general_purpose::STANDARD};
 use leptos::prelude::LeptosOptions;
+use magic_link_core::{
+    AuthService,
+    config::{AuthConfig, MailProvider},
+};
 use reqwest::{StatusCode, header};
 use sea_orm::DatabaseConnection;
 use tokio::net::TcpListener;
@@ -208,7 +208,7 @@ impl TestApp {
     /// Waits until the app has sent (or given up on) every message it queued: mail goes
     /// out after the reply.
     pub async fn mail_settled(&self) {
-        tokio::time::timeout(std::time::Duration::from_secs(30), self.auth.mail.settled())
+        tokio::time::timeout(std::time::Duration::from_secs(30), self.auth.mail_queue().settled())
             .await
             .expect("the mail queue settles");
     }
@@ -309,7 +309,7 @@ impl TestApp {
     /// Makes every session of `email` look as if it signed in an hour ago: no longer fresh
     /// enough for a sensitive action.
     pub async fn age_sessions(&self, email: &str) {
-        use ::app::auth::entities::session;
+        use ::magic_link_core::entities::session;
         use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
         let hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
         session::Entity::update_many()

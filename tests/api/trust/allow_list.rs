@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-use app::auth::config::{AuthConfig, MailProvider};
+use magic_link_core::config::{AuthConfig, MailProvider};
 use reqwest::StatusCode;
 
 use super::post_from;
@@ -16,7 +16,7 @@ async fn app_with(mailgun: &FakeMailgun) -> TestApp {
     let api_url = mailgun.url.clone();
     spawn_app_with(move |config| {
         config.trusted_proxies =
-            app::auth::client::TrustedProxies::parse_list("127.0.0.1").unwrap();
+            magic_link_core::client::TrustedProxies::parse_list("127.0.0.1").unwrap();
         config.allowed_emails = AuthConfig::from_lookup(|name| {
             (name == "MAGIC_LINK_AUTH_ALLOWED_EMAILS").then(|| "*@corp.example".to_owned())
         })

@@ -1,7 +1,7 @@
 //! Clients behind proxies: trusted networks mean exactly what they say, forwarded entries
 //! with ports are read, and a redirect cannot hide another host behind dot segments.
 
-use app::auth::client::TrustedProxies;
+use magic_link_core::client::TrustedProxies;
 use reqwest::{StatusCode, header};
 
 use super::post_from;

@@ -1,7 +1,7 @@
 //! Login CSRF and its kin: a state-changing request from another site is refused before any
 //! endpoint runs, and changes nothing.
 
-use app::auth::origin::CROSS_SITE;
+use magic_link_types::replies::CROSS_SITE;
 use reqwest::{StatusCode, header};
 use sea_orm::EntityTrait;
 
@@ -123,7 +123,7 @@ async fn every_state_changing_endpoint_refuses_another_site_and_changes_nothing(
         mails,
         "a refused request sent mail"
     );
-    let attempts: Vec<i32> = app::auth::entities::credential::Entity::find()
+    let attempts: Vec<i32> = magic_link_core::entities::credential::Entity::find()
         .all(&app.db)
         .await
         .unwrap()

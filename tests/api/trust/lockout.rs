@@ -5,7 +5,7 @@
 
 use reqwest::StatusCode;
 
-use app::auth::{client::TrustedProxies, config::AuthConfig};
+use magic_link_core::{client::TrustedProxies, config::AuthConfig};
 
 use super::{app_behind_proxy, post_from, redeem_from, type_code, wrong};
 use crate::support::app::{TestApp, cookie_pair, spawn_app_with, token_of};

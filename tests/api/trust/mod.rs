@@ -14,7 +14,7 @@ mod slow_clients;
 mod strangers;
 
 use crate::support::app::{Reply, TestApp, spawn_app_with};
-use app::auth::{
+use magic_link_core::{
     client::TrustedProxies,
     entities::{credential, session},
 };

@@ -7,7 +7,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use app::auth::{ClientLimits, client::TrustedProxies};
+use magic_link_core::client::TrustedProxies;
+
+use app::auth::ClientLimits;
 use reqwest::{StatusCode, header};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},

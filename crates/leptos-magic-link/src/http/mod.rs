@@ -38,10 +38,7 @@ use crate::{
     store::{Device, NewSession, RedeemError},
 };
 
-pub const RATE_LIMITED: &str = "Too many attempts. Please try again later.";
-pub const UNAVAILABLE: &str =
-    "The service is temporarily unavailable. Please try again in a moment.";
-pub const BUSY: &str = "The service is busy. Please try again in a moment.";
+pub(crate) use crate::replies::{BUSY, RATE_LIMITED, UNAVAILABLE};
 pub(crate) const BROKEN: &str = "Something went wrong. Please try again.";
 
 /// The service: from the Leptos context when the app provides it there, else from the
@@ -194,7 +191,7 @@ fn delete_with_error(error: &str) -> String {
 fn client(service: &AuthService, parts: &Parts) -> Client {
     let ip = match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
         Some(ConnectInfo(peer)) => service
-            .config
+            .config()
             .trusted_proxies
             .client_ip(peer.ip(), &parts.headers),
         None => {
@@ -202,7 +199,7 @@ fn client(service: &AuthService, parts: &Parts) -> Client {
             IpAddr::V4(Ipv4Addr::UNSPECIFIED)
         }
     };
-    Client::new(ip, service.config.ipv6_prefix)
+    Client::new(ip, service.config().ipv6_prefix)
 }
 
 /// The redirect target from a request: a bad one is logged and replaced by the default,
@@ -225,7 +222,7 @@ fn device(parts: &Parts, client: &Client) -> Device {
 
 /// Gives the browser the new session's cookie, and clears its pending sign-in.
 fn start_session(service: &AuthService, new_session: &NewSession) {
-    let lifetime = service.config.session_lifetime.as_secs();
+    let lifetime = service.config().session_lifetime.as_secs();
     set_cookie(
         service,
         session_cookie(service),

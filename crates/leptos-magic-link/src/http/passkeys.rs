@@ -128,7 +128,7 @@ pub async fn sign_in_finish(
 pub async fn list() -> Result<Vec<PasskeyView>, AuthError> {
     let (service, parts) = (service()?, parts()?);
     let session = signed_in_session(&service, &parts).await?;
-    match service.store.list_passkeys(&session.email).await {
+    match service.store().list_passkeys(&session.email).await {
         Ok(passkeys) => Ok(passkeys.into_iter().map(passkey_view).collect()),
         Err(err) => Err(unavailable(
             &parts,
@@ -157,7 +157,7 @@ pub async fn rename(id: String, name: String) -> Result<(), AuthError> {
     let session = signed_in_session(&service, &parts).await?;
     let id = passkey_id(&parts, &id)?;
     match service
-        .store
+        .store()
         .rename_passkey(&session.email, id, &name)
         .await
     {

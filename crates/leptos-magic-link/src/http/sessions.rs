@@ -31,8 +31,8 @@ pub(crate) async fn live_session(
         return Ok(None);
     };
     service
-        .store
-        .session(&token, service.clock.now())
+        .store()
+        .session(&token, service.clock().now())
         .await
         .map_err(|err| unavailable(parts, &err, "read a session", home_with_error))
 }
@@ -92,7 +92,7 @@ pub(super) fn require_fresh_or(
     session: &Session,
     back_to: impl Fn(&str) -> String,
 ) -> Result<(), AuthError> {
-    if session.is_fresh(service.clock.now(), service.config.fresh_for) {
+    if session.is_fresh(service.clock().now(), service.config().fresh_for) {
         return Ok(());
     }
     tracing::info!(
@@ -107,8 +107,8 @@ pub async fn list_sessions() -> Result<Vec<SessionView>, AuthError> {
     let (service, parts) = (service()?, parts()?);
     let current = signed_in_session(&service, &parts).await?;
     match service
-        .store
-        .list_sessions(&current.email, service.clock.now())
+        .store()
+        .list_sessions(&current.email, service.clock().now())
         .await
     {
         Ok(sessions) => Ok(sessions
@@ -237,8 +237,8 @@ pub async fn delivery() -> Result<DeliveryReport, AuthError> {
         return Ok(DeliveryReport { failed: false });
     };
     match service
-        .store
-        .delivery_failed(&pending, service.clock.now())
+        .store()
+        .delivery_failed(&pending, service.clock().now())
         .await
     {
         Ok(failed) => Ok(DeliveryReport { failed }),

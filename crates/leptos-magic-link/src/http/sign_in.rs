@@ -53,7 +53,7 @@ pub async fn request_link(
         .await
     {
         Ok(sent) => {
-            let lifetime = service.config.credential_lifetime.as_secs();
+            let lifetime = service.config().credential_lifetime.as_secs();
             set_cookie(&service, pending_cookie(&service), &sent.pending, lifetime);
             redirect(&format!(
                 "{}?email={}&redir={}",
@@ -185,7 +185,11 @@ pub async fn preview_link(token: String) -> Result<LinkPreview, AuthError> {
             same_browser: false,
         });
     };
-    let email = match service.store.peek_link(&token, service.clock.now()).await {
+    let email = match service
+        .store()
+        .peek_link(&token, service.clock().now())
+        .await
+    {
         Ok(email) => email,
         Err(err) => return Err(unavailable(&parts, &err, "look up a link", home_with_error)),
     };

@@ -78,9 +78,6 @@ pub fn redact_url(url: &str) -> String {
 
 #[derive(Clone, Debug)]
 pub struct AuthConfig {
-    /// Where the database lives; `postgres://…` selects PostgreSQL. It may hold a password:
-    /// print it only through [`redact_url`].
-    pub database_url: SecretString,
     /// Where the auth pages live. `MAGIC_LINK_AUTH_ROUTE` sets `paths.link`; the app sets
     /// the others in code before building the service.
     pub paths: AuthPaths,
@@ -170,12 +167,9 @@ pub enum MailProvider {
 pub const DEFAULT_MAILGUN_API_URL: &str = "https://api.mailgun.net";
 pub const DEFAULT_OUTBOX: &str = "./outbox";
 
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://magic_link_auth.db?mode=rwc";
-
 impl Default for AuthConfig {
     fn default() -> Self {
         Self {
-            database_url: DEFAULT_DATABASE_URL.into(),
             paths: AuthPaths::default(),
             public_url: "http://127.0.0.1:3000".to_owned(),
             credential_lifetime: Duration::from_secs(1800),
@@ -211,6 +205,8 @@ impl Default for AuthConfig {
 }
 
 impl AuthConfig {
+    /// Reads the settings from the `MAGIC_LINK_*` environment variables (and no other), with
+    /// the defaults for those unset or empty. The table of them is `variables::VARIABLES`.
     pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -233,7 +229,7 @@ impl AuthConfig {
             Some(s) => s.origin()?,
             None => defaults.public_url,
         };
-        let mailgun_domain = read("MAILGUN_DOMAIN_NAME").map(|s| s.value);
+        let mailgun_domain = read("MAGIC_LINK_MAILGUN_DOMAIN_NAME").map(|s| s.value);
         let mail_provider = match read("MAGIC_LINK_MAIL_PROVIDER") {
             // On https this is a deployment: console delivery would write every link and
             // code into its logs. Console stays the default for local http development.
@@ -253,13 +249,16 @@ impl AuthConfig {
                         .map_or_else(|| PathBuf::from(DEFAULT_OUTBOX), |s| PathBuf::from(s.value)),
                 },
                 "mailgun" => MailProvider::Mailgun {
-                    api_url: match read("MAILGUN_API_URL") {
+                    api_url: match read("MAGIC_LINK_MAILGUN_API_URL") {
                         Some(s) => s.http_url()?,
                         None => DEFAULT_MAILGUN_API_URL.to_owned(),
                     },
-                    domain: required("MAILGUN_DOMAIN_NAME", mailgun_domain.clone())?,
-                    api_key: required("MAILGUN_API_KEY", read("MAILGUN_API_KEY").map(|s| s.value))?
-                        .into(),
+                    domain: required("MAGIC_LINK_MAILGUN_DOMAIN_NAME", mailgun_domain.clone())?,
+                    api_key: required(
+                        "MAGIC_LINK_MAILGUN_API_KEY",
+                        read("MAGIC_LINK_MAILGUN_API_KEY").map(|s| s.value),
+                    )?
+                    .into(),
                 },
                 "smtp" => MailProvider::Smtp(smtp_settings(&read)?),
                 _ => return s.reject("must be console, file, smtp or mailgun"),
@@ -315,10 +314,6 @@ impl AuthConfig {
             },
             mail,
             public_url,
-            database_url: match read("DATABASE_URL") {
-                Some(s) => s.database_url()?.into(),
-                None => defaults.database_url,
-            },
             paths: match read("MAGIC_LINK_AUTH_ROUTE") {
                 Some(s) => AuthPaths {
                     link: s.absolute_path()?,
@@ -477,5 +472,141 @@ impl AuthConfig {
             allowed_emails: config.allowed_emails.clone(),
             activity_retention: config.activity_retention,
         }
+    }
+}
+
+/// Builds an [`AuthConfig`] in code, with the same defaults and the same rules as the
+/// `MAGIC_LINK_*` variables: a value a rule refuses fails [`build`](Self::build) with the error
+/// [`AuthConfig::from_env`] would give, naming the setting by its variable.
+///
+/// ```
+/// use std::time::Duration;
+/// use magic_link_core::AuthConfig;
+///
+/// let config = AuthConfig::builder()
+///     .public_url("https://app.example.com")
+///     .mail_provider("console")
+///     .credential_lifetime(Duration::from_secs(900))
+///     .rate_limit(3)
+///     .allowed_emails("*@example.com")
+///     .build()
+///     .unwrap();
+/// assert_eq!(config.rate_limit, 3);
+/// assert_eq!(config.email_rate_limit, 6);
+///
+/// let refused = AuthConfig::builder().rate_limit(5).email_rate_limit(5).build();
+/// assert_eq!(refused.unwrap_err().variable, "MAGIC_LINK_AUTH_EMAIL_RATE_LIMIT");
+/// ```
+#[derive(Clone, Debug, Default)]
+#[must_use = "call .build() to get the settings"]
+pub struct AuthConfigBuilder {
+    values: std::collections::BTreeMap<&'static str, String>,
+}
+
+impl AuthConfig {
+    /// A builder starting from the defaults.
+    pub fn builder() -> AuthConfigBuilder {
+        AuthConfigBuilder::default()
+    }
+}
+
+impl AuthConfigBuilder {
+    /// Sets any setting by its variable's name (see `variables::VARIABLES`), as text in the
+    /// variable's form. A name that is not a setting fails [`build`](Self::build).
+    pub fn set(mut self, variable: &'static str, value: impl Into<String>) -> Self {
+        self.values.insert(variable, value.into());
+        self
+    }
+
+    /// The origin links are built from (`MAGIC_LINK_AUTH_PUBLIC_URL`).
+    pub fn public_url(self, url: impl Into<String>) -> Self {
+        self.set("MAGIC_LINK_AUTH_PUBLIC_URL", url)
+    }
+
+    /// The page a magic link opens (`MAGIC_LINK_AUTH_ROUTE`).
+    pub fn link_path(self, path: impl Into<String>) -> Self {
+        self.set("MAGIC_LINK_AUTH_ROUTE", path)
+    }
+
+    /// How long a link and its code last, and the window the rate limits count over.
+    pub fn credential_lifetime(self, lifetime: Duration) -> Self {
+        self.set(
+            "MAGIC_LINK_AUTH_OTP_EXPIRATION_SECONDS",
+            lifetime.as_secs().to_string(),
+        )
+    }
+
+    /// How long a session lasts.
+    pub fn session_lifetime(self, lifetime: Duration) -> Self {
+        self.set(
+            "MAGIC_LINK_AUTH_SESSION_EXPIRATION_SECONDS",
+            lifetime.as_secs().to_string(),
+        )
+    }
+
+    /// How recently a session must have signed in for a sensitive action.
+    pub fn fresh_for(self, within: Duration) -> Self {
+        self.set(
+            "MAGIC_LINK_AUTH_FRESH_SECONDS",
+            within.as_secs().to_string(),
+        )
+    }
+
+    /// Links one client may ask for per window.
+    pub fn rate_limit(self, limit: u32) -> Self {
+        self.set("MAGIC_LINK_AUTH_OTP_RATE_LIMIT", limit.to_string())
+    }
+
+    /// Links one address may get per window from clients it has not signed in from.
+    pub fn email_rate_limit(self, limit: u32) -> Self {
+        self.set("MAGIC_LINK_AUTH_EMAIL_RATE_LIMIT", limit.to_string())
+    }
+
+    /// Wrong codes a code survives.
+    pub fn code_max_attempts(self, attempts: u32) -> Self {
+        self.set("MAGIC_LINK_AUTH_CODE_MAX_ATTEMPTS", attempts.to_string())
+    }
+
+    /// Wrong codes one address takes in 24 hours.
+    pub fn code_daily_limit(self, limit: u32) -> Self {
+        self.set("MAGIC_LINK_AUTH_CODE_DAILY_LIMIT", limit.to_string())
+    }
+
+    /// The proxies whose `X-Forwarded-For` is believed: comma-separated addresses or CIDR
+    /// blocks.
+    pub fn trusted_proxies(self, list: impl Into<String>) -> Self {
+        self.set("MAGIC_LINK_AUTH_TRUSTED_PROXIES", list)
+    }
+
+    /// Who may sign in: comma-separated addresses and `*@domain` patterns.
+    pub fn allowed_emails(self, list: impl Into<String>) -> Self {
+        self.set("MAGIC_LINK_AUTH_ALLOWED_EMAILS", list)
+    }
+
+    /// How the email goes out: `console`, `file`, `smtp` or `mailgun`.
+    pub fn mail_provider(self, provider: impl Into<String>) -> Self {
+        self.set("MAGIC_LINK_MAIL_PROVIDER", provider)
+    }
+
+    /// The sender of every message.
+    pub fn email_from(self, from: impl Into<String>) -> Self {
+        self.set("MAGIC_LINK_EMAIL_FROM", from)
+    }
+
+    /// The settings, checked by the same rules as the variables.
+    pub fn build(self) -> Result<AuthConfig, ConfigError> {
+        if let Some((name, value)) = self
+            .values
+            .iter()
+            .find(|(name, _)| variables::variable(name).is_none())
+        {
+            return Err(ConfigError {
+                variable: name,
+                value: value.clone(),
+                rule: "is not a setting of the sign-in",
+                secret: false,
+            });
+        }
+        AuthConfig::from_lookup(|name| self.values.get(name).cloned())
     }
 }

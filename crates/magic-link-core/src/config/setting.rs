@@ -156,15 +156,6 @@ impl Setting {
         })
     }
 
-    pub(super) fn database_url(&self) -> Result<String, ConfigError> {
-        let known = ["sqlite:", "postgres://", "postgresql://"];
-        if known.iter().any(|scheme| self.value.starts_with(scheme)) {
-            Ok(self.value.clone())
-        } else {
-            self.reject("must start with sqlite:, postgres:// or postgresql://")
-        }
-    }
-
     pub(super) fn allow_list(&self) -> Result<AllowList, ConfigError> {
         AllowList::parse(&self.value).or_else(|_| self.reject(AllowListError::RULE))
     }
@@ -186,8 +177,12 @@ impl Setting {
 pub(super) fn smtp_settings(
     read: &impl Fn(&'static str) -> Option<Setting>,
 ) -> Result<SmtpSettings, ConfigError> {
-    let host = required_for("SMTP_HOST", read("SMTP_HOST").map(|s| s.value), "smtp")?;
-    let tls = match read("SMTP_TLS") {
+    let host = required_for(
+        "MAGIC_LINK_SMTP_HOST",
+        read("MAGIC_LINK_SMTP_HOST").map(|s| s.value),
+        "smtp",
+    )?;
+    let tls = match read("MAGIC_LINK_SMTP_TLS") {
         None => SmtpTls::StartTls,
         Some(s) => match s.value.to_ascii_lowercase().as_str() {
             "starttls" => SmtpTls::StartTls,
@@ -196,7 +191,7 @@ pub(super) fn smtp_settings(
             _ => return s.reject("must be starttls, tls or none"),
         },
     };
-    let port = match read("SMTP_PORT") {
+    let port = match read("MAGIC_LINK_SMTP_PORT") {
         Some(s) => match s.value.parse::<u16>() {
             Ok(port) if port > 0 => port,
             _ => return s.reject("must be a port number from 1 to 65535"),
@@ -207,11 +202,16 @@ pub(super) fn smtp_settings(
             SmtpTls::None => 25,
         },
     };
-    let credentials = match (read("SMTP_USERNAME"), read("SMTP_PASSWORD")) {
+    let credentials = match (
+        read("MAGIC_LINK_SMTP_USERNAME"),
+        read("MAGIC_LINK_SMTP_PASSWORD"),
+    ) {
         (Some(user), Some(password)) => Some((user.value, password.value.into())),
         (None, None) => None,
-        (Some(user), None) => return user.reject("needs SMTP_PASSWORD set as well"),
-        (None, Some(password)) => return password.reject("needs SMTP_USERNAME set as well"),
+        (Some(user), None) => return user.reject("needs MAGIC_LINK_SMTP_PASSWORD set as well"),
+        (None, Some(password)) => {
+            return password.reject("needs MAGIC_LINK_SMTP_USERNAME set as well");
+        }
     };
     Ok(SmtpSettings {
         host,

@@ -19,7 +19,7 @@ use super::{
     file::{render_eml, unique_id},
 };
 
-/// How the connection to the SMTP server is secured (`SMTP_TLS`).
+/// How the connection to the SMTP server is secured (`MAGIC_LINK_SMTP_TLS`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SmtpTls {
     /// Plain connection upgraded with STARTTLS, which must succeed (port 587).

@@ -52,28 +52,30 @@ impl From<StoreError> for RequestLinkError {
     }
 }
 
+/// The sign-in, put together: the store, the mail queue, the settings, the clock, the app's
+/// hooks. Cheap to clone (every part is shared). Built with [`AuthService::builder`].
 #[derive(Clone)]
 pub struct AuthService {
-    pub store: AuthStore,
-    pub config: Arc<AuthConfig>,
+    pub(crate) store: AuthStore,
+    pub(crate) config: Arc<AuthConfig>,
     /// Sends the sign-in mail off the request path.
-    pub mail: MailQueue,
-    pub clock: Arc<dyn Clock>,
+    pub(crate) mail: MailQueue,
+    pub(crate) clock: Arc<dyn Clock>,
     /// Asked before a link is issued; [`NoCaptcha`] unless configured.
-    pub captcha: Arc<dyn CaptchaVerifier>,
+    pub(crate) captcha: Arc<dyn CaptchaVerifier>,
     /// Told of every sign-in and sign-out; [`NoHooks`] unless the app sets its own.
-    pub hooks: Arc<dyn AuthHooks>,
+    pub(crate) hooks: Arc<dyn AuthHooks>,
     /// Writes the sign-in message; [`Compose`] (the settings and templates) unless the app
     /// sets its own.
-    pub composer: Arc<dyn MailComposer>,
+    pub(crate) composer: Arc<dyn MailComposer>,
     /// The WebAuthn relying party, from `MAGIC_LINK_AUTH_PUBLIC_URL`; `None` when that
     /// names no domain, which turns passkeys off.
     #[cfg(feature = "passkeys")]
-    pub passkeys: Option<Arc<webauthn_rs::Webauthn>>,
+    pub(crate) passkeys: Option<Arc<webauthn_rs::Webauthn>>,
     /// Every message sent since start, for `/dev/mailbox` (the `dev-mailbox` feature). Only a
     /// debug build fills it and serves it.
     #[cfg(feature = "dev-mailbox")]
-    pub dev_mailbox: crate::mail::mailbox::DevMailbox,
+    pub(crate) dev_mailbox: crate::mail::mailbox::DevMailbox,
 }
 
 /// What a successful request hands back to the HTTP layer: enough to bind the requesting
@@ -86,6 +88,48 @@ pub struct LinkSent {
 }
 
 impl AuthService {
+    /// The settings it runs with.
+    pub fn config(&self) -> &AuthConfig {
+        &self.config
+    }
+
+    /// The database connection it was built with, which the app may share for its own
+    /// tables.
+    pub fn db(&self) -> &sea_orm::DatabaseConnection {
+        self.store.db()
+    }
+
+    /// Its clock: the system's, or the one given to the builder.
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// The queue that sends mail off the request path; [`MailQueue::settled`] waits for it
+    /// to empty, for a graceful shutdown.
+    pub fn mail_queue(&self) -> &MailQueue {
+        &self.mail
+    }
+
+    /// The database work itself, for the HTTP layer's reads (a session, a preview). An app
+    /// does not need it.
+    #[doc(hidden)]
+    pub fn store(&self) -> &AuthStore {
+        &self.store
+    }
+
+    /// The WebAuthn relying party; `None` when the public URL names no domain, which turns
+    /// passkeys off.
+    #[cfg(feature = "passkeys")]
+    pub fn passkeys(&self) -> Option<&Arc<webauthn_rs::Webauthn>> {
+        self.passkeys.as_ref()
+    }
+
+    /// Every message sent since start, for `/dev/mailbox`; only a debug build fills it.
+    #[cfg(feature = "dev-mailbox")]
+    pub fn dev_mailbox(&self) -> &crate::mail::mailbox::DevMailbox {
+        &self.dev_mailbox
+    }
+
     /// Starts the periodic cleanup of expired rows on the current runtime: once at once,
     /// then every `cleanup_interval`. Every instance runs its own; they are safe together.
     pub fn spawn_cleanup(&self) -> tokio::task::JoinHandle<()> {
@@ -106,7 +150,7 @@ impl AuthService {
     }
 
     /// The service with its mail queue started on the current runtime.
-    pub fn new(
+    pub(crate) fn new(
         store: AuthStore,
         config: Arc<AuthConfig>,
         mailer: Arc<dyn Mailer>,
@@ -150,30 +194,21 @@ impl AuthService {
     }
 
     /// The same service, telling `hooks` of every sign-in and sign-out.
-    pub fn with_hooks(mut self, hooks: Arc<dyn AuthHooks>) -> Self {
+    pub(crate) fn with_hooks(mut self, hooks: Arc<dyn AuthHooks>) -> Self {
         self.hooks = hooks;
         self
     }
 
     /// The same service, writing the sign-in message with `composer`.
-    pub fn with_composer(mut self, composer: Arc<dyn MailComposer>) -> Self {
+    pub(crate) fn with_composer(mut self, composer: Arc<dyn MailComposer>) -> Self {
         self.composer = composer;
         self
     }
 
     /// The same service, asking `captcha` before every link is issued.
-    pub fn with_captcha(mut self, captcha: Arc<dyn CaptchaVerifier>) -> Self {
+    pub(crate) fn with_captcha(mut self, captcha: Arc<dyn CaptchaVerifier>) -> Self {
         self.captcha = captcha;
         self
-    }
-
-    /// The service for `config` with the real clock and the configured mail provider; the
-    /// same as `AuthService::builder(db, config).build()`.
-    pub fn from_config(
-        db: sea_orm::DatabaseConnection,
-        config: AuthConfig,
-    ) -> Result<Self, ServiceError> {
-        Self::builder(db, config).build()
     }
 
     /// The service for `config`, with `mailer`, `captcha` and `clock` in place of the
