@@ -685,7 +685,11 @@ async fn a_passkey_sign_in_tells_the_hook_its_method() {
     let now = chrono::Utc::now();
     // A real session: a passkey is added only while the session adding it lives.
     let requester = magic_link_core::client::ClientKey::of([192, 0, 2, 1].into(), 64);
-    let issued = service.store().issue(&email, &requester, now).await.unwrap();
+    let issued = service
+        .store()
+        .issue(&email, &requester, now)
+        .await
+        .unwrap();
     let session = service
         .store()
         .redeem_link(&issued.token, &requester, &Device::default(), now)

@@ -208,9 +208,12 @@ impl TestApp {
     /// Waits until the app has sent (or given up on) every message it queued: mail goes
     /// out after the reply.
     pub async fn mail_settled(&self) {
-        tokio::time::timeout(std::time::Duration::from_secs(30), self.auth.mail_queue().settled())
-            .await
-            .expect("the mail queue settles");
+        tokio::time::timeout(
+            std::time::Duration::from_secs(30),
+            self.auth.mail_queue().settled(),
+        )
+        .await
+        .expect("the mail queue settles");
     }
 
     /// Every message in the outbox once the mail queue has settled, decoded to its text part,
