@@ -12,14 +12,15 @@
 //! }
 //! ```
 
+use crate::replies::SIGN_IN_REQUIRED;
 use axum::http::StatusCode;
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
 use crate::{
-    api::AuthError,
     domain::{Email, PersistentId},
     http::{live_session, parts, service},
+    replies::AuthError,
 };
 
 /// The person behind the request's session cookie.
@@ -40,9 +41,6 @@ pub struct SignedInUser {
 pub fn auth_service() -> Result<crate::AuthService, AuthError> {
     service()
 }
-
-/// What a request without a live session is told by [`require_user`].
-pub const SIGN_IN_REQUIRED: &str = "Sign in to continue.";
 
 /// The signed-in person, or `None` for a visitor without a live session. Call it from a
 /// server function or while rendering a page on the server.

@@ -4,7 +4,7 @@
 pub mod credential {
     use sea_orm::entity::prelude::*;
 
-    use crate::domain::Email;
+    use magic_link_types::domain::Email;
 
     /// One outstanding sign-in credential: a link token and a typed code for one email.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -55,7 +55,7 @@ pub mod credential {
 pub mod session {
     use sea_orm::entity::prelude::*;
 
-    use crate::domain::{Email, PersistentId};
+    use magic_link_types::domain::{Email, PersistentId};
 
     /// One signed-in browser.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -88,7 +88,7 @@ pub mod session {
 pub mod failure {
     use sea_orm::entity::prelude::*;
 
-    use crate::domain::Email;
+    use magic_link_types::domain::Email;
 
     /// One failed attempt to redeem a link or a code.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -112,7 +112,7 @@ pub mod failure {
 pub mod known_client {
     use sea_orm::entity::prelude::*;
 
-    use crate::domain::Email;
+    use magic_link_types::domain::Email;
 
     /// A client an address has signed in from: its own requests pass the per-address limit.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -135,7 +135,7 @@ pub mod known_client {
 pub mod known_device {
     use sea_orm::entity::prelude::*;
 
-    use crate::domain::Email;
+    use magic_link_types::domain::Email;
 
     /// A device an address has signed in from, as new-sign-in notices tell devices apart.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -160,7 +160,7 @@ pub mod known_device {
 pub mod sign_out_link {
     use sea_orm::entity::prelude::*;
 
-    use crate::domain::Email;
+    use magic_link_types::domain::Email;
 
     /// A notice's "sign out everywhere" link: it ends every session of its address, once.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -187,7 +187,7 @@ pub mod sign_out_link {
 pub mod event {
     use sea_orm::entity::prelude::*;
 
-    use crate::domain::Email;
+    use magic_link_types::domain::Email;
 
     /// One thing that happened to an address, for its recent activity.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -273,7 +273,7 @@ pub mod event {
 pub mod passkey_user {
     use sea_orm::entity::prelude::*;
 
-    use crate::domain::Email;
+    use magic_link_types::domain::Email;
 
     /// The user handle an address shows to authenticators: a random UUID, made on its first
     /// passkey and kept while the address has any.
@@ -299,7 +299,7 @@ pub mod passkey_user {
 pub mod passkey {
     use sea_orm::entity::prelude::*;
 
-    use crate::domain::Email;
+    use magic_link_types::domain::Email;
 
     /// One registered passkey.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -332,7 +332,7 @@ pub mod passkey {
 pub mod passkey_challenge {
     use sea_orm::entity::prelude::*;
 
-    use crate::domain::Email;
+    use magic_link_types::domain::Email;
 
     /// A WebAuthn ceremony in progress: taken once, by the instance that finishes it.
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]

@@ -11,7 +11,7 @@ use std::{future::Future, pin::Pin};
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Email, PersistentId};
+use magic_link_types::domain::{Email, PersistentId};
 
 pub type HookFuture<'a> =
     Pin<Box<dyn Future<Output = Result<(), Box<dyn std::error::Error + Send + Sync>>> + Send + 'a>>;

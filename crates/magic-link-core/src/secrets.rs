@@ -16,7 +16,7 @@ use rand::{TryRng, rngs::SysRng};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::domain::{Code, LinkToken, SessionToken, hex_lower};
+use magic_link_types::domain::{Code, LinkToken, SessionToken, hex_lower};
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {

@@ -8,10 +8,11 @@ use std::time::Duration;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 
 use crate::{
-    domain::Email,
     secrets::CodeHasher,
     store::{AuthStore, Policy},
 };
+
+use magic_link_types::domain::Email;
 
 /// A fresh database with the auth tables; [`finish`](Self::finish) drops it.
 pub struct TestDb {

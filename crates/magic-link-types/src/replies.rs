@@ -15,6 +15,23 @@ pub const UNAVAILABLE: &str =
     "The service is temporarily unavailable. Please try again in a moment.";
 /// What a request is told while a queue is full.
 pub const BUSY: &str = "The service is busy. Please try again in a moment.";
+/// What a browser with no live session gets: a second delete, or one from another tab.
+pub const NOTHING_TO_DELETE: &str =
+    "You are signed out: this account is already deleted, or you need to sign in to delete it.";
+
+/// What a confirmation that is not the address gets.
+pub const TYPE_YOUR_ADDRESS: &str = "Type your email address exactly to confirm.";
+
+/// The refusal at the address's cap, where a person who never signed in from here may be
+/// the owner, kept out by strangers' requests. It tells them the way in that still works:
+/// the links those requests mailed are in their inbox, and any of them signs in from any
+/// browser. The same words for every address at the cap, allowed or not (the cap counts
+/// both alike), so it says nothing about the allow-list.
+pub const ADDRESS_RATE_LIMITED: &str = "Many sign-in links were asked for this address recently, so no more are sent for now. If this is your address, open the newest sign-in email in your inbox: its link works in any browser. Or try again later.";
+
+/// What a request without a live session is told by `require_user`.
+pub const SIGN_IN_REQUIRED: &str = "Sign in to continue.";
+
 /// The signed-in session, as pages see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionInfo {

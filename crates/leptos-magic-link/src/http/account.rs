@@ -1,5 +1,6 @@
 //! Deleting the signed-in account.
 
+use crate::replies::{NOTHING_TO_DELETE, TYPE_YOUR_ADDRESS};
 use axum::http::StatusCode;
 use leptos_axum::redirect;
 
@@ -12,13 +13,6 @@ use crate::{
     cookies::{session_cookie, set_cookie},
     replies::{AuthError, Outcome},
 };
-
-/// What a browser with no live session gets: a second delete, or one from another tab.
-pub const NOTHING_TO_DELETE: &str =
-    "You are signed out: this account is already deleted, or you need to sign in to delete it.";
-
-/// What a confirmation that is not the address gets.
-pub const TYPE_YOUR_ADDRESS: &str = "Type your email address exactly to confirm.";
 
 pub async fn delete_account(confirm: String) -> Result<(), AuthError> {
     let (service, parts) = (service()?, parts()?);

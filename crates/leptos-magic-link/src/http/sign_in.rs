@@ -1,5 +1,6 @@
 //! Asking for a link, signing in with it or with the code, and looking a link up.
 
+use crate::replies::ADDRESS_RATE_LIMITED;
 use axum::http::StatusCode;
 use leptos_axum::redirect;
 
@@ -16,13 +17,6 @@ use crate::{
     service::{AuthService, RequestLinkError, SignInError},
     store::{IssueError, Limit, NewSession},
 };
-
-/// The refusal at the address's cap, where a person who never signed in from here may be
-/// the owner, kept out by strangers' requests. It tells them the way in that still works:
-/// the links those requests mailed are in their inbox, and any of them signs in from any
-/// browser. The same words for every address at the cap, allowed or not (the cap counts
-/// both alike), so it says nothing about the allow-list.
-pub(crate) const ADDRESS_RATE_LIMITED: &str = "Many sign-in links were asked for this address recently, so no more are sent for now. If this is your address, open the newest sign-in email in your inbox: its link works in any browser. Or try again later.";
 
 pub async fn request_link(
     email: String,

@@ -22,11 +22,11 @@ pub use crate::mail::{
 
 use super::{
     client::TrustedProxies,
-    domain::AllowList,
     mail::{DEFAULT_NOTICE_SUBJECT, DEFAULT_SUBJECT, MailSettings, Templates},
-    paths::AuthPaths,
     store::Policy,
 };
+
+use magic_link_types::{domain::AllowList, paths::AuthPaths};
 
 /// One setting that could not be used. The value of a secret is never kept, and a database
 /// URL is kept with its password masked, so this error can be printed anywhere.

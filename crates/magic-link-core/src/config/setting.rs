@@ -7,8 +7,8 @@ use super::{
     ConfigError, SmtpSettings, SmtpTls, redact_url,
     variables::{Shown, variable},
 };
-use crate::{
-    client::TrustedProxies,
+use crate::client::TrustedProxies;
+use magic_link_types::{
     domain::{AllowList, AllowListError},
     paths::is_valid_path,
 };

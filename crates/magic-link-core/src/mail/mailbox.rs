@@ -15,7 +15,7 @@ use super::{Mail, Mailer, SendFuture};
 use crate::clock::Clock;
 
 /// Where the mailbox lives.
-pub const PATH: &str = crate::paths::DEV_MAILBOX;
+pub const PATH: &str = magic_link_types::paths::DEV_MAILBOX;
 
 /// How many messages the mailbox keeps; older ones make way.
 pub const KEEP: usize = 200;
@@ -138,7 +138,7 @@ mod tests {
         let mailbox = DevMailbox::new(false);
         let mail = |n: usize| Mail {
             from: "a@example.com".to_owned(),
-            to: crate::domain::Email::parse("b@example.com").unwrap(),
+            to: magic_link_types::domain::Email::parse("b@example.com").unwrap(),
             subject: format!("message {n}"),
             text: String::new(),
             html: String::new(),

@@ -23,10 +23,9 @@ use std::{future::Future, pin::Pin};
 
 use chrono::{DateTime, Utc};
 
-use super::{
-    clock::utc_minute,
-    domain::{Code, Email},
-};
+use super::clock::utc_minute;
+
+use magic_link_types::domain::{Code, Email};
 
 /// One message, ready to deliver. Every field is free of CR and LF except the bodies, so no
 /// value can add a header wherever it is written.

@@ -20,7 +20,7 @@ use std::{
 use tokio::sync::{Notify, Semaphore, mpsc};
 
 use super::{Mail, MailError, Mailer};
-use crate::domain::Email;
+use magic_link_types::domain::Email;
 
 /// How mail leaves the request path: a bounded queue, and a few tries with growing pauses.
 /// Not read from the environment; the defaults suit one instance sending a sign-in mail

@@ -12,7 +12,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{Mail, Mailer, SendFuture};
-use crate::domain::Email;
+use magic_link_types::domain::Email;
 
 /// Keeps every message it is given; clones share the same list.
 #[derive(Clone, Debug, Default)]

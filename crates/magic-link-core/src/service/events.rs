@@ -4,10 +4,10 @@
 use super::AuthService;
 use crate::{
     device::{describe_user_agent, network_of},
-    domain::Email,
     entities::event::{self, EventKind},
     store::{Device, NewEvent, Session, StoreError},
 };
+use magic_link_types::domain::Email;
 
 /// Where an event came from, as far as it is known.
 pub(crate) enum By<'a> {

@@ -17,7 +17,6 @@ use super::{
     client::Client,
     clock::{Clock, SystemClock},
     config::{AuthConfig, MailProvider},
-    domain::{Email, EmailError, LinkToken, RedirectTarget, encode_query_value},
     entities::{credential::Delivery, event::EventKind},
     hooks::{AuthHooks, NoHooks},
     mail::{
@@ -31,6 +30,8 @@ use super::{
     secrets::{CodeHasher, SecretError, token_hash},
     store::{AuthStore, CredentialRef, Device, IssueError, StoreError},
 };
+
+use magic_link_types::domain::{Email, EmailError, LinkToken, RedirectTarget, encode_query_value};
 
 /// Why a sign-in link could not be sent.
 #[derive(Debug, thiserror::Error)]
@@ -82,7 +83,7 @@ pub struct AuthService {
 /// browser to the credential, and nothing that could redeem it.
 pub struct LinkSent {
     /// The normalised address the link went to.
-    pub email: super::domain::Email,
+    pub email: magic_link_types::domain::Email,
     /// SHA-256 of the link token, for the short-lived "pending sign-in" cookie.
     pub pending: String,
 }
@@ -156,7 +157,7 @@ impl AuthService {
         mailer: Arc<dyn Mailer>,
         clock: Arc<dyn Clock>,
     ) -> Self {
-        crate::paths::set(config.paths.clone());
+        magic_link_types::paths::set(config.paths.clone());
         // A debug build with the `dev-mailbox` feature keeps a copy of every message for it; a
         // release build's mailbox stays empty and is never served.
         #[cfg(feature = "dev-mailbox")]
@@ -355,7 +356,7 @@ pub enum ServiceError {
     #[error(transparent)]
     Secret(#[from] SecretError),
     #[error(transparent)]
-    Paths(#[from] crate::paths::PathError),
+    Paths(#[from] magic_link_types::paths::PathError),
 }
 
 fn mailer_for(provider: &MailProvider, timeout: Duration) -> Result<Arc<dyn Mailer>, MailError> {

@@ -9,10 +9,10 @@ use std::time::Duration;
 use super::AuthService;
 use crate::{
     device::{describe_user_agent, network_of},
-    domain::{Email, LinkToken},
     mail::{NewSignIn, queue::Outgoing},
     store::{DeviceKey, Session, SignedOutEverywhere, StoreError},
 };
+use magic_link_types::domain::{Email, LinkToken};
 
 /// How long a notice may wait for room in a full mail queue.
 const NOTICE_QUEUE_WAIT: Duration = Duration::from_secs(30);
@@ -143,7 +143,7 @@ impl AuthService {
             .await;
         }
         let event = crate::hooks::SignedOutEvent {
-            persistent_id: crate::domain::PersistentId::for_email(&email),
+            persistent_id: magic_link_types::domain::PersistentId::for_email(&email),
             email: email.clone(),
             everywhere: true,
             at: now,

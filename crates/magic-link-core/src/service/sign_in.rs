@@ -8,11 +8,11 @@ use super::AuthService;
 use super::events::By;
 use crate::{
     client::Client,
-    domain::{Code, Email, LinkToken, SessionToken},
     entities::event::EventKind,
     hooks::{SignInMethod, SignedInEvent, SignedOutEvent},
     store::{CodeClaim, Device, NewSession, RedeemError, Session, StoreError},
 };
+use magic_link_types::domain::{Code, Email, LinkToken, SessionToken};
 
 /// Why a sign-in was refused. Nothing was signed in; each maps to one status.
 #[derive(Debug, thiserror::Error)]

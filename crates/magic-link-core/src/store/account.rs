@@ -4,13 +4,11 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::{AuthStore, StoreError, delete_rows_of};
-use crate::{
-    domain::Email,
-    entities::{
-        credential, event, failure, known_client, known_device, passkey, passkey_challenge,
-        passkey_user, session, sign_out_link,
-    },
+use crate::entities::{
+    credential, event, failure, known_client, known_device, passkey, passkey_challenge,
+    passkey_user, session, sign_out_link,
 };
+use magic_link_types::domain::Email;
 
 /// What one deletion removed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -8,10 +8,8 @@ use sea_orm::{
 };
 
 use super::{AuthStore, StoreError, cut_device_text};
-use crate::{
-    domain::Email,
-    entities::event::{self, EventKind},
-};
+use crate::entities::event::{self, EventKind};
+use magic_link_types::domain::Email;
 
 /// How many of the address's own events (sign-ins, sign-outs, passkey changes, …) the
 /// account page shows, newest first.

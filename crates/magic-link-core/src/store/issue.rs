@@ -14,13 +14,13 @@ use super::{
 use crate::secrets::SecretError;
 use crate::{
     client::ClientKey,
-    domain::Email,
     entities::{
         credential::{self, Delivery},
         known_client,
     },
     secrets::token_hash,
 };
+use magic_link_types::domain::Email;
 use sea_orm::DbErr;
 
 impl AuthStore {

@@ -33,13 +33,14 @@ mod sessions;
 
 use super::{
     client::ClientKey,
-    domain::{AllowList, Code, Email, LinkToken, PersistentId, SessionToken},
     entities::{
         credential::{self},
         failure, known_client, session,
     },
     secrets::{CodeHasher, SecretError},
 };
+
+use magic_link_types::domain::{AllowList, Code, Email, LinkToken, PersistentId, SessionToken};
 
 /// The span the per-address cap on wrong codes counts over.
 pub const CODE_DAY: Duration = Duration::from_secs(24 * 3600);

@@ -10,10 +10,10 @@ use sea_orm::{
 
 use super::{AuthStore, StoreError, after, before, cut_device_text, delete_rows_of};
 use crate::{
-    domain::{Email, LinkToken},
     entities::{credential, known_client, known_device, passkey, session, sign_out_link},
     secrets::token_hash,
 };
+use magic_link_types::domain::{Email, LinkToken};
 
 /// What a "sign out everywhere" link did.
 #[derive(Clone, Debug, PartialEq, Eq)]

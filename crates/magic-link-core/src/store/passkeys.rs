@@ -25,7 +25,6 @@ pub use uuid::Uuid;
 use super::{AuthStore, Device, NewSession, StoreError, after};
 use crate::{
     client::ClientKey,
-    domain::Email,
     entities::{
         passkey,
         passkey_challenge::{self, Purpose},
@@ -33,6 +32,7 @@ use crate::{
     },
     secrets::{random_bytes, random_token, token_hash},
 };
+use magic_link_types::domain::Email;
 
 /// The longest passkey name kept, in characters.
 pub const PASSKEY_NAME_MAX: usize = 64;

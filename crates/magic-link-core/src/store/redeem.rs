@@ -15,13 +15,13 @@ use super::{
 };
 use crate::{
     client::{ClientKey, canonical},
-    domain::{Code, Email, LinkToken, PersistentId},
     entities::{
         credential::{self},
         failure, known_client, session,
     },
     secrets::token_hash,
 };
+use magic_link_types::domain::{Code, Email, LinkToken, PersistentId};
 use sea_orm::DbErr;
 
 impl AuthStore {

@@ -7,11 +7,8 @@ use sea_orm::{
 };
 
 use super::{AuthStore, Session, StoreError};
-use crate::{
-    domain::{Email, SessionToken},
-    entities::session,
-    secrets::token_hash,
-};
+use crate::{entities::session, secrets::token_hash};
+use magic_link_types::domain::{Email, SessionToken};
 
 impl AuthStore {
     /// The live session behind `token`, if any, of an address the allow-list still allows.
