@@ -715,21 +715,23 @@ async fn hostile_input_never_breaks_the_server_or_leaks_a_redirect() {
         .unwrap()
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
     {
-        let head = raw.split("\r\n\r\n").next().unwrap();
-        let names: Vec<&str> = head
+        // Folded lines (a long value goes on after CRLF and a space) are one header.
+        let head = raw.split("\r\n\r\n").next().unwrap().replace("\r\n ", " ");
+        let mut names: Vec<&str> = head
             .split("\r\n")
             .map(|l| l.split(':').next().unwrap())
             .collect();
+        names.sort_unstable();
         assert_eq!(
             names,
             [
-                "From",
-                "To",
-                "Subject",
+                "Content-Type",
                 "Date",
-                "Message-ID",
+                "From",
                 "MIME-Version",
-                "Content-Type"
+                "Message-ID",
+                "Subject",
+                "To"
             ],
             "{head}"
         );

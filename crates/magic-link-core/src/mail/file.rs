@@ -1,9 +1,9 @@
 //! Delivery into a folder: each message becomes one RFC 5322 `.eml` file, multipart with a
-//! text and an HTML part. Handy for tests, demos, and opening in a mail client.
+//! text and an HTML part, built by lettre as the SMTP provider sends it. Handy for tests,
+//! demos, and opening in a mail client.
 
 use std::path::{Path, PathBuf};
 
-use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::Utc;
 use rand::{TryRng, rngs::SysRng};
 
@@ -30,7 +30,7 @@ impl Mailer for FileMailer {
     fn send<'a>(&'a self, mail: &'a Mail) -> SendFuture<'a> {
         Box::pin(async move {
             let id = unique_id()?;
-            let message = render_eml(mail, &id);
+            let message = render_eml(mail, &id)?;
             tokio::fs::create_dir_all(&self.outbox).await?;
             // Written under a temporary name, then renamed: a reader never sees half a message.
             let name = format!("{}-{id}", Utc::now().format("%Y%m%dT%H%M%S%.6fZ"));
@@ -52,51 +52,44 @@ pub(super) fn unique_id() -> Result<String, MailError> {
     Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// The message as RFC 5322 text with CRLF line ends. Header values come from [`Mail`], whose
-/// fields hold no line breaks; a subject that is not ASCII is RFC 2047 encoded.
-pub fn render_eml(mail: &Mail, id: &str) -> String {
-    let boundary = format!("=_magic_link_{id}");
-    let domain = mail
-        .from
-        .rsplit_once('@')
-        .map_or("localhost", |(_, rest)| rest.trim_end_matches('>'));
-    let subject = if mail.subject.is_ascii() {
-        mail.subject.clone()
-    } else {
-        format!("=?utf-8?B?{}?=", STANDARD.encode(mail.subject.as_bytes()))
-    };
-    let lines = [
-        format!("From: {}", mail.from),
-        format!("To: {}", mail.to),
-        format!("Subject: {subject}"),
-        format!("Date: {}", Utc::now().to_rfc2822()),
-        format!("Message-ID: <{id}@{domain}>"),
-        "MIME-Version: 1.0".to_owned(),
-        format!("Content-Type: multipart/alternative; boundary=\"{boundary}\""),
-        String::new(),
-        format!("--{boundary}"),
-        "Content-Type: text/plain; charset=utf-8".to_owned(),
-        "Content-Transfer-Encoding: base64".to_owned(),
-        String::new(),
-        wrap_base64(&mail.text),
-        format!("--{boundary}"),
-        "Content-Type: text/html; charset=utf-8".to_owned(),
-        "Content-Transfer-Encoding: base64".to_owned(),
-        String::new(),
-        wrap_base64(&mail.html),
-        format!("--{boundary}--"),
-        String::new(),
-    ];
-    lines.join("\r\n")
+/// The message as RFC 5322 text, as lettre builds it for SMTP too: multipart/alternative
+/// with a text and an HTML part, each base64; header values encoded (RFC 2047) and folded
+/// where the RFC asks. `id` makes its `Message-ID`.
+pub fn render_eml(mail: &Mail, id: &str) -> Result<Vec<u8>, MailError> {
+    Ok(message(mail, id)?.formatted())
 }
 
-/// Base64 in 76-character lines, as MIME asks: safe for any content and any line length.
-fn wrap_base64(body: &str) -> String {
-    let encoded = STANDARD.encode(body.as_bytes());
-    encoded
-        .as_bytes()
-        .chunks(76)
-        .map(|chunk| String::from_utf8_lossy(chunk).into_owned())
-        .collect::<Vec<_>>()
-        .join("\r\n")
+/// The message as lettre's `Message`, for the folder and for SMTP alike.
+pub(super) fn message(mail: &Mail, id: &str) -> Result<lettre::Message, MailError> {
+    use lettre::message::{
+        Mailbox, MultiPart, SinglePart,
+        header::{ContentTransferEncoding, ContentType},
+    };
+    let from: Mailbox = mail.from.parse().map_err(|err| {
+        MailError::Unsendable(format!("the sender {:?} is not usable: {err}", mail.from))
+    })?;
+    let to: Mailbox = mail
+        .to
+        .as_str()
+        .parse()
+        .map_err(|err| MailError::Unsendable(format!("the recipient is not usable: {err}")))?;
+    let message_id = format!("<{id}@{}>", from.email.domain());
+    // Base64 keeps any line length and any character safe in transit.
+    let part = |kind: ContentType, body: &str| {
+        SinglePart::builder()
+            .header(kind)
+            .header(ContentTransferEncoding::Base64)
+            .body(body.to_owned())
+    };
+    lettre::Message::builder()
+        .from(from)
+        .to(to)
+        .subject(mail.subject.as_str())
+        .message_id(Some(message_id))
+        .multipart(
+            MultiPart::alternative()
+                .singlepart(part(ContentType::TEXT_PLAIN, &mail.text))
+                .singlepart(part(ContentType::TEXT_HTML, &mail.html)),
+        )
+        .map_err(|err| MailError::Unsendable(err.to_string()))
 }

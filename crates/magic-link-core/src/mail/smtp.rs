@@ -1,13 +1,12 @@
 //! Delivery to an SMTP server, through lettre: STARTTLS, implicit TLS, or plain for a local
-//! relay. The message is the same multipart text the file provider writes.
+//! relay. The message is the one the file provider writes (`file::message`).
 
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
 use lettre::{
-    Address, AsyncSmtpTransport, AsyncTransport, Tokio1Executor,
-    address::Envelope,
+    AsyncSmtpTransport, AsyncTransport, Tokio1Executor,
     transport::smtp::{
         authentication::Credentials,
         client::{Tls, TlsParameters},
@@ -16,7 +15,7 @@ use lettre::{
 
 use super::{
     Mail, MailError, Mailer, SendFuture,
-    file::{render_eml, unique_id},
+    file::{message, unique_id},
 };
 
 /// How the connection to the SMTP server is secured (`MAGIC_LINK_SMTP_TLS`).
@@ -76,29 +75,11 @@ impl SmtpMailer {
     }
 }
 
-/// The address inside a `From:` value such as `Name <user@example.com>`.
-fn sender_address(from: &str) -> Result<Address, MailError> {
-    let address = from
-        .rsplit_once('<')
-        .and_then(|(_, rest)| rest.split_once('>'))
-        .map_or(from, |(inside, _)| inside)
-        .trim();
-    address.parse().map_err(|err| {
-        MailError::Unsendable(format!("the sender {address:?} is not usable: {err}"))
-    })
-}
-
 impl Mailer for SmtpMailer {
     fn send<'a>(&'a self, mail: &'a Mail) -> SendFuture<'a> {
         Box::pin(async move {
-            let from = sender_address(&mail.from)?;
-            let to: Address = mail.to.as_str().parse().map_err(|err| {
-                MailError::Unsendable(format!("the recipient is not usable: {err}"))
-            })?;
-            let envelope = Envelope::new(Some(from), vec![to])
-                .map_err(|err| MailError::Unsendable(err.to_string()))?;
-            let message = render_eml(mail, &unique_id()?);
-            match self.transport.send_raw(&envelope, message.as_bytes()).await {
+            let message = message(mail, &unique_id()?)?;
+            match self.transport.send(message).await {
                 Ok(_) => {
                     tracing::info!(to = %mail.to.masked(), "magic-link email accepted by the SMTP server");
                     Ok(())
