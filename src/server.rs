@@ -128,7 +128,9 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, Startu
 /// Reads the settings, prepares the database, and serves until SIGTERM or Ctrl-C.
 pub async fn run() -> Result<(), StartupError> {
     // Settings first: a bad value stops the server before it touches anything.
-    let config = AuthConfig::from_env()?;
+    // The demo's own MAGIC_LINK_* variables, which it reads itself.
+    let config =
+        AuthConfig::from_env_allowing(&["MAGIC_LINK_LOG_FORMAT", "MAGIC_LINK_METRICS_ADDR"])?;
     for warning in config.warnings() {
         tracing::warn!("{warning}");
     }

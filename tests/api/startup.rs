@@ -44,6 +44,24 @@ fn an_unusable_setting_stops_the_server_with_one_line() {
 }
 
 #[test]
+fn a_misspelt_setting_stops_the_server_with_one_line_and_no_value() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let stderr = refused_with(
+        dir.path(),
+        &[
+            ("MAGIC_LINK_SMTP_PASSWRD", "hunter2-typo"),
+            // The demo's own variables pass.
+            ("MAGIC_LINK_LOG_FORMAT", "text"),
+        ],
+    );
+    assert_eq!(
+        stderr.trim_end(),
+        "error: MAGIC_LINK_SMTP_PASSWRD=<hidden> is not usable: names no setting of the sign-in (check its spelling against docs/configuration.md)"
+    );
+    assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 0);
+}
+
+#[test]
 fn an_https_deployment_without_a_mail_provider_does_not_start() {
     let dir = tempfile::tempdir().unwrap();
     let stderr = refused_with(

@@ -9,9 +9,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Sign-in: settings from MAGIC_LINK_* variables, the auth tables in the app's database,
     // then the service.
     let config = AuthConfig::from_env()?;
-    let database_url =
-        std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://minimal-app.db?mode=rwc".into());
-    let db = database::open(&database_url).await?;
+    let db = database::open("sqlite://minimal-app.db?mode=rwc").await?;
     let auth = AuthService::builder(db, config).build()?;
     auth.spawn_cleanup();
 

@@ -206,8 +206,27 @@ impl Default for AuthConfig {
 
 impl AuthConfig {
     /// Reads the settings from the `MAGIC_LINK_*` environment variables (and no other), with
-    /// the defaults for those unset or empty. The table of them is `variables::VARIABLES`.
+    /// the defaults for those unset or empty. The table of them is `variables::VARIABLES`. A
+    /// `MAGIC_LINK_*` variable that is not one of them is refused, so a misspelt setting
+    /// stops the start instead of being ignored.
     pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_env_allowing(&[])
+    }
+
+    /// As [`from_env`](Self::from_env), for an app that names variables of its own with the
+    /// `MAGIC_LINK_` prefix: those in `app_variables` are left to the app.
+    pub fn from_env_allowing(app_variables: &[&str]) -> Result<Self, ConfigError> {
+        let names = std::env::vars_os().filter_map(|(name, _)| name.into_string().ok());
+        if let Some(unknown) = unknown_variable(names, app_variables) {
+            return Err(ConfigError {
+                // The start ends with this error: the one name leaked is never freed twice.
+                variable: Box::leak(unknown.into_boxed_str()),
+                // It may hold a secret under a misspelt name.
+                value: String::new(),
+                rule: "names no setting of the sign-in (check its spelling against docs/configuration.md)",
+                secret: true,
+            });
+        }
         Self::from_lookup(|name| std::env::var(name).ok())
     }
 
@@ -475,6 +494,19 @@ impl AuthConfig {
     }
 }
 
+/// The first of `names` that has the library's prefix but is neither one of its variables nor
+/// one of `app_variables`.
+fn unknown_variable(
+    names: impl IntoIterator<Item = String>,
+    app_variables: &[&str],
+) -> Option<String> {
+    names.into_iter().find(|name| {
+        name.starts_with("MAGIC_LINK_")
+            && variables::variable(name).is_none()
+            && !app_variables.contains(&name.as_str())
+    })
+}
+
 /// Builds an [`AuthConfig`] in code, with the same defaults and the same rules as the
 /// `MAGIC_LINK_*` variables: a value a rule refuses fails [`build`](Self::build) with the error
 /// [`AuthConfig::from_env`] would give, naming the setting by its variable.
@@ -603,7 +635,7 @@ impl AuthConfigBuilder {
             return Err(ConfigError {
                 variable: name,
                 value: value.clone(),
-                rule: "is not a setting of the sign-in",
+                rule: "names no setting of the sign-in",
                 secret: false,
             });
         }

@@ -445,3 +445,35 @@ fn the_email_names_its_app_and_reads_a_template_folder() {
         Some("Click <a href='{magic_link}'>here</a>")
     );
 }
+
+#[test]
+fn only_the_library_s_own_prefixed_names_are_taken() {
+    let names = |list: &[&str]| {
+        list.iter()
+            .map(|name| (*name).to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        unknown_variable(
+            names(&[
+                "PATH",
+                "SMTP_HOST",
+                "MAGIC_LINK_AUTH_OTP_RATE_LIMIT",
+                "MAGIC_LINK_LOG_FORMAT"
+            ]),
+            &["MAGIC_LINK_LOG_FORMAT"],
+        ),
+        None
+    );
+    assert_eq!(
+        unknown_variable(
+            names(&["MAGIC_LINK_AUTH_OTP_RATE_LIMT", "MAGIC_LINK_SMTP_HOST"]),
+            &[]
+        ),
+        Some("MAGIC_LINK_AUTH_OTP_RATE_LIMT".to_owned())
+    );
+    assert_eq!(
+        unknown_variable(names(&["MAGIC_LINK_LOG_FORMAT"]), &[]),
+        Some("MAGIC_LINK_LOG_FORMAT".to_owned())
+    );
+}
