@@ -90,7 +90,8 @@ export async function readMail(email: string, notice = false): Promise<Mail> {
   const raw = found as string;
   const text = decodePart(raw, "text/plain");
   const html = decodePart(raw, "text/html");
-  const link = text.split("\n").find((line) => line.startsWith("http")) ?? "";
+  // A text part's lines end in CRLF, as RFC 5322 asks.
+  const link = text.split(/\r?\n/).find((line) => line.startsWith("http")) ?? "";
   // In a notice, `link` is its "sign out everywhere" link, and there is no code.
   const code = /code on the sign-in page: (\d{6})/.exec(text)?.[1] ?? "";
   return { text, html, link, code };
