@@ -440,6 +440,11 @@ async fn no_address_or_persistent_id_reaches_the_log_at_the_default_level() {
                 "{format}: the {what} reached the log:\n{printed}"
             );
         }
+        // A clean start and a whole sign-in log no error: nothing is wrong.
+        assert!(
+            !printed.contains("ERROR") && !printed.contains("\"level\":\"ERROR\""),
+            "{format}: an error was logged:\n{printed}"
+        );
         // The lines an operator reads still say whose mail and sign-in they are, masked.
         for event in ["magic-link email written", "signed in"] {
             assert!(

@@ -47,22 +47,26 @@ pub(crate) fn service() -> Result<AuthService, AuthError> {
     if let Some(service) = use_context::<AuthService>() {
         return Ok(service);
     }
-    // No request at all: Leptos renders the app once at start to list its routes, and the
-    // session check then has nothing to answer. That is no fault.
-    let Some(parts) = use_context::<Parts>() else {
-        tracing::debug!("no request to answer: the app is rendered outside a request");
-        return Err(AuthError::new(BROKEN));
-    };
-    parts
-        .extensions
-        .get::<AuthService>()
-        .cloned()
-        .ok_or_else(|| {
+    let service =
+        use_context::<Parts>().and_then(|parts| parts.extensions.get::<AuthService>().cloned());
+    service.ok_or_else(|| {
+        if listing_routes() {
+            // Leptos renders the app once at start to list its routes, with a stand-in
+            // request: the session check then has nothing to answer. That is no fault.
+            tracing::debug!("the session is not read while Leptos lists the app's routes");
+        } else {
             tracing::error!(
                 "AuthService is missing from the request: add it with Router::with_magic_link"
             );
-            AuthError::new(BROKEN)
-        })
+        }
+        AuthError::new(BROKEN)
+    })
+}
+
+/// Whether this render is Leptos listing the app's routes (at start, outside any request): it
+/// renders the app with a stand-in request whose URL is empty.
+fn listing_routes() -> bool {
+    use_context::<leptos_router::location::RequestUrl>().is_none_or(|url| url.as_ref().is_empty())
 }
 
 pub(crate) fn parts() -> Result<Parts, AuthError> {
