@@ -97,6 +97,9 @@ impl<S: Clone + Send + Sync + 'static> MagicLinkRouter for Router<S> {
 /// The largest request body an auth endpoint takes: each of its forms is a few fields.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
+/// Where the server functions live (`#[server(prefix = "/api/auth")]` in `api`).
+const AUTH_API: &str = "/api/auth/";
+
 /// What [`harden`] needs: which paths are the auth's, and whether the site is https.
 #[derive(Clone)]
 struct Hardening {
@@ -108,7 +111,7 @@ impl Hardening {
     /// Whether `path` is an auth endpoint (`Some(true)`), an auth page (`Some(false)`), or
     /// the app's own (`None`).
     fn route(&self, path: &str) -> Option<bool> {
-        if path.starts_with("/api/auth/") {
+        if path.starts_with(AUTH_API) {
             return Some(true);
         }
         let paths = &self.paths;
@@ -147,7 +150,9 @@ async fn harden(
         if declared.is_some_and(|length| length > MAX_BODY_BYTES as u64) {
             return (StatusCode::PAYLOAD_TOO_LARGE, "The request is too large.").into_response();
         }
-        // A body without a length is cut off at the limit as it is read.
+        // A body without a length is cut off at the limit as it is read. (tower-http's
+        // RequestBodyLimit does the same, but as a layer for a whole router: here only the
+        // auth's paths are limited, and the app's own keep whatever limit it chose.)
         request.map(|body| Body::new(http_body_util::Limited::new(body, MAX_BODY_BYTES)))
     } else {
         request
@@ -182,7 +187,7 @@ fn endpoint_label(rest: &str) -> &'static str {
     ENDPOINTS
         .get_or_init(|| {
             leptos::server_fn::axum::server_fn_paths()
-                .filter_map(|(path, _)| path.strip_prefix("/api/auth/"))
+                .filter_map(|(path, _)| path.strip_prefix(AUTH_API))
                 .collect()
         })
         .iter()
@@ -196,7 +201,7 @@ async fn time_auth_endpoints(
     request: axum::extract::Request,
     next: middleware::Next,
 ) -> axum::response::Response {
-    let Some(rest) = request.uri().path().strip_prefix("/api/auth/") else {
+    let Some(rest) = request.uri().path().strip_prefix(AUTH_API) else {
         return next.run(request).await;
     };
     let endpoint = endpoint_label(rest);

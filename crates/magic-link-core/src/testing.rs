@@ -98,9 +98,9 @@ impl TestDb {
 
 /// A pool on `url` with the auth tables in place.
 async fn migrated(url: &str) -> DatabaseConnection {
-    let db = crate::database::connect(url).await.expect("database ready");
-    crate::migrations::up(&db).await.expect("auth tables");
-    db
+    crate::database::open(url)
+        .await
+        .expect("database with the auth tables")
 }
 
 /// The auth store on `db` with small limits (3 links per client, 5 per address per
