@@ -17,6 +17,9 @@ CARGO_LEPTOS_VERSION := 0.3.10
 # The wasm-bindgen CLI must be exactly the version of the crate in Cargo.lock.
 WASM_BINDGEN_VERSION := $(shell awk '/^name = "wasm-bindgen"$$/ { getline; gsub(/[^0-9.]/, ""); print; exit }' Cargo.lock)
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+# The release build: the wasm split so the login page loads only its own islands, the other
+# pages' islands each in a chunk of its own (see the `split` feature in Cargo.toml).
+RELEASE := cargo leptos build --release --split --lib-features hydrate,split
 
 .PHONY: dev test setup lint example bench load fuzz
 
@@ -24,7 +27,7 @@ dev: setup
 	cargo leptos watch
 
 test: setup
-	cargo leptos build --release
+	$(RELEASE)
 	cargo test --workspace --features ssr
 	rm -rf target/e2e.db* target/e2e-passkeys.db* target/e2e-outbox
 	cd end2end && playwright test
@@ -69,14 +72,14 @@ setup:
 #   TEST_DATABASE_URL is set), plus the argon2id hash time.
 bench: setup
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends wrk; }
-	cargo leptos build --release --bin-features ssr,bench
+	$(RELEASE) --bin-features ssr,bench
 	python3 benches/release.py
 	cargo bench -p magic-link-core --bench auth_store
 
 # The release server under 64 connections for 30 s each: the session check and the
 # signed-in home page. Needs wrk (apt-get install wrk); prints requests/s and p99.
 load: setup
-	cargo leptos build --release
+	$(RELEASE)
 	benches/load.sh
 
 # libFuzzer over the two parsers that take raw input from the internet, FUZZ_RUNS executions

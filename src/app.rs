@@ -72,7 +72,7 @@ fn set_content_security_policy(options: &LeptosOptions) {
     }
 }
 
-/// The stylesheet and the scripts that load the wasm and hydrate the page.
+/// The stylesheet and the scripts that load the wasm and hydrate the page's islands.
 ///
 /// A release binary that carries the site links to its content-hashed files (see
 /// `crate::assets`); otherwise the files are served from the site folder under their own
@@ -87,9 +87,7 @@ fn SiteAssets(options: LeptosOptions) -> impl IntoView {
         let js = crate::assets::url_of(&format!("{pkg}.js")).to_owned();
         let wasm = crate::assets::url_of(&format!("{pkg}.wasm")).to_owned();
         let nonce = leptos::nonce::use_nonce();
-        let load = format!(
-            "import({js:?}).then(m => m.default({{module_or_path: {wasm:?}}}).then(() => m.hydrate()));"
-        );
+        let load = format!("{}({js:?}, {wasm:?});", include_str!("islands.js"));
         return view! {
             <link id="leptos" rel="stylesheet" href=css />
             <link rel="modulepreload" href=js nonce=nonce.clone() />
@@ -100,7 +98,7 @@ fn SiteAssets(options: LeptosOptions) -> impl IntoView {
     }
     view! {
         <HashedStylesheet options=options.clone() id="leptos" />
-        <HydrationScripts options />
+        <HydrationScripts options islands=true />
     }
     .into_any()
 }
@@ -108,13 +106,13 @@ fn SiteAssets(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    mark_body_hydrated();
 
     // The auth pages' paths: fixed by the server's settings, carried to the browser by
     // `<AuthProvider>`.
     let paths = paths::get();
     // Pages wait for the session before the server sends them (`SsrMode::Async`), so the
-    // first HTML is already right, with or without JavaScript.
+    // first HTML is already right, with or without JavaScript. In islands mode this all runs
+    // on the server only; the browser hydrates the islands inside.
     view! {
         <Title text=SITE_NAME />
         <Meta name="description" content=SITE_DESCRIPTION />
@@ -154,18 +152,4 @@ pub fn App() -> impl IntoView {
             </AuthProvider>
         </Router>
     }
-}
-
-/// Sets `data-hydrated` on `<body>` once the wasm has taken over the page.
-///
-/// Effects run only in the browser, so the attribute never appears in server-rendered
-/// HTML. Browser tests wait for it before they interact: a click that lands before
-/// hydration hits a button with no handler yet.
-fn mark_body_hydrated() {
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            // Setting an attribute on <body> cannot fail for a valid name.
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
 }

@@ -1,7 +1,10 @@
 //! `AuthState`: what every page knows about the visitor's session, kept in context.
 //!
-//! One resource reads `current_session` on each navigation and again whenever something
-//! signs in or out; `session_is_valid` and `auth_session` are derived from it.
+//! In a fully hydrated app, one resource reads `current_session` on each navigation and again
+//! whenever something signs in or out; `session_is_valid` and `auth_session` are derived from
+//! it. In islands mode (the `islands` feature), the server reads the session once per page and
+//! passes it to each island; in the browser, every island of the page shares one signal,
+//! seeded from that value (see [`AuthState::for_island`]).
 
 use leptos::prelude::*;
 use leptos_meta::Meta;
@@ -51,15 +54,17 @@ pub(crate) fn passkeys_on() -> bool {
     }
 }
 
-/// What every page knows about the visitor's session. Read it with [`use_auth`].
+/// What every page knows about the visitor's session. Read it with [`use_auth`], or in an
+/// island with [`AuthState::for_island`].
 #[derive(Clone, Copy)]
 pub struct AuthState {
-    /// The last answer of `current_session`; `.await` it to wait for the check in flight.
-    pub session: Resource<Result<Option<SessionInfo>, AuthError>>,
     /// True while a live session is known.
     pub session_is_valid: Signal<bool>,
     /// The live session, if any.
     pub auth_session: Signal<Option<SessionInfo>>,
+    /// Where the session comes from: the resource that reads it on each navigation, or the
+    /// page's shared signal in an island.
+    source: Source,
     version: RwSignal<u64>,
     account: RwSignal<u64>,
     /// What an action of this page did that the next page says (with JavaScript; without
@@ -80,9 +85,9 @@ impl AuthState {
         );
         let auth_session = Signal::derive(move || session.get().and_then(Result::ok).flatten());
         let state = Self {
-            session,
             session_is_valid: Signal::derive(move || auth_session.get().is_some()),
             auth_session,
+            source: Source::Checked(session),
             version,
             account: RwSignal::new(0),
             outcome: RwSignal::new(None),
@@ -91,9 +96,75 @@ impl AuthState {
         state
     }
 
+    /// The state for an island, given the session the server read for this page.
+    ///
+    /// Context from the page does not reach an island in the browser, so an island takes the
+    /// session as a prop and calls this. In islands mode, in the browser, every island of the
+    /// page gets the same signal (the first one's `session` seeds it), so a sign-in in one
+    /// island shows in the others without a reload. Without the `islands` feature, it is the
+    /// [`AuthState`] in context, as [`use_auth`] gives it, when there is one (and on the
+    /// server, where an island renders inside the page).
+    pub fn for_island(session: Option<SessionInfo>) -> Self {
+        // In the browser in islands mode, no context reaches an island.
+        if !cfg!(all(feature = "islands", feature = "hydrate"))
+            && let Some(state) = use_context::<AuthState>()
+        {
+            return state;
+        }
+        let shared = RwSignal::from(shared_session(session));
+        let auth_session = shared.read_only().into();
+        Self {
+            session_is_valid: Signal::derive(move || shared.with(Option::is_some)),
+            auth_session,
+            source: Source::Shared(shared),
+            version: RwSignal::new(0),
+            account: RwSignal::new(0),
+            outcome: RwSignal::new(None),
+        }
+    }
+
+    /// The session once the check in flight has answered (right after a sign-in, the last
+    /// answer may still say "signed out").
+    pub(crate) async fn checked(self) -> Result<Option<SessionInfo>, AuthError> {
+        match self.source {
+            Source::Checked(session) => session.await,
+            Source::Shared(shared) => Ok(shared.get_untracked()),
+        }
+    }
+
+    /// Shows `session` as the page's session, just started by an action of this page.
+    #[cfg(feature = "passkeys")]
+    pub(crate) fn signed_in(&self, session: SessionInfo) {
+        self.show(Some(session));
+    }
+
+    /// Shows the page as signed out, after an action of this page ended the session.
+    pub(crate) fn signed_out(&self) {
+        self.show(None);
+    }
+
+    fn show(&self, session: Option<SessionInfo>) {
+        match self.source {
+            Source::Shared(shared) => shared.set(session),
+            // In the browser in islands mode every state is shared: leaving the resource's
+            // reading out keeps the session check's client out of the login page's wasm.
+            #[cfg(not(all(feature = "islands", feature = "hydrate")))]
+            Source::Checked(_) => self.refetch(),
+            #[cfg(all(feature = "islands", feature = "hydrate"))]
+            Source::Checked(_) => {}
+        }
+    }
+
     /// Reads the session again, for instance after a sign-in or a logout.
     pub fn refetch(&self) {
         self.version.update(|v| *v += 1);
+        if let Source::Shared(shared) = self.source {
+            leptos::task::spawn_local(async move {
+                if let Ok(session) = current_session().await {
+                    shared.try_set(session);
+                }
+            });
+        }
     }
 
     /// Refetches whenever an action completes, given the action's `version()`.
@@ -104,8 +175,14 @@ impl AuthState {
 
     /// Tells the views of the account (such as [`Activity`](crate::Activity)) that it
     /// changed without the session changing: a passkey added, another session ended.
+    ///
+    /// In an island in islands mode, the other views of the account rendered on the server,
+    /// so the page loads again to show the change.
     pub fn account_changed(&self) {
         self.account.update(|v| *v += 1);
+        if matches!(self.source, Source::Shared(_)) {
+            let _ = window().location().reload();
+        }
     }
 
     /// Calls [`account_changed`](Self::account_changed) whenever an action completes, given
@@ -129,6 +206,41 @@ impl AuthState {
     pub(crate) fn set_outcome(&self, outcome: Option<Outcome>) {
         self.outcome.set(outcome);
     }
+}
+
+#[derive(Clone, Copy)]
+enum Source {
+    Checked(Resource<Result<Option<SessionInfo>, AuthError>>),
+    Shared(RwSignal<Option<SessionInfo>>),
+}
+
+/// The page's one session signal, in the browser in islands mode: made by the first island
+/// that asks, with what the server read. It lives as long as the page, outside every island's
+/// owner, so an island that goes away takes nothing from the others.
+#[cfg(all(feature = "islands", feature = "hydrate"))]
+fn shared_session(session: Option<SessionInfo>) -> ArcRwSignal<Option<SessionInfo>> {
+    thread_local! {
+        static PAGE_SESSION: std::cell::OnceCell<ArcRwSignal<Option<SessionInfo>>> =
+            const { std::cell::OnceCell::new() };
+    }
+    PAGE_SESSION.with(|cell| {
+        cell.get_or_init(|| {
+            // No router runs in the browser in islands mode: a server function's redirect
+            // (after a sign-in, say) loads the page it names.
+            let _ = leptos::server_fn::redirect::set_redirect_hook(|location: &str| {
+                let _ = window().location().assign(location);
+            });
+            ArcRwSignal::new(session)
+        })
+        .clone()
+    })
+}
+
+/// On the server, and in a fully hydrated app outside [`AuthProvider`], each island has its
+/// own signal: the server renders each page once.
+#[cfg(not(all(feature = "islands", feature = "hydrate")))]
+fn shared_session(session: Option<SessionInfo>) -> ArcRwSignal<Option<SessionInfo>> {
+    ArcRwSignal::new(session)
 }
 
 /// Runs `then` each time `action_version` moves on (not when the effect first runs).

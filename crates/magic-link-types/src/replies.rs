@@ -76,6 +76,8 @@ pub const MAIL_FAILED: &str = "We couldn't send the email. Please try again.";
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SignedIn {
     pub redirect_to: String,
+    /// The session just started, as [`SessionInfo`]: a page shows it without asking again.
+    pub session: SessionInfo,
 }
 
 /// What opening a link shows, before anything is consumed.

@@ -121,6 +121,7 @@ async fn a_redirect_cannot_reach_another_host_through_dot_segments() {
         .await;
         assert_eq!(redeemed.status, StatusCode::OK);
         assert_eq!(redeemed.headers[header::LOCATION], "/", "{redir}");
-        assert_eq!(redeemed.body, r#"{"redirect_to":"/"}"#);
+        let reply: serde_json::Value = serde_json::from_str(&redeemed.body).unwrap();
+        assert_eq!(reply["redirect_to"], "/", "{redir}");
     }
 }

@@ -6,7 +6,7 @@ use super::FormError;
 use crate::{
     api::{AuthError, FRESH_SIGN_IN_REQUIRED},
     paths,
-    state::use_auth,
+    state::AuthState,
 };
 
 /// Offers a stale session the two ways to confirm it is still its person: a passkey, or a
@@ -14,7 +14,8 @@ use crate::{
 /// after a passkey confirmation, to carry out the action that was refused.
 #[component]
 pub fn ConfirmPrompt(#[prop(into)] on_confirmed: Callback<()>) -> impl IntoView {
-    let auth = use_auth();
+    // Inside an island (the passkey list) no context reaches it in the browser.
+    let auth = AuthState::for_island(None);
     #[cfg(feature = "passkeys")]
     let supported = super::passkeys::webauthn_supported();
     #[cfg(not(feature = "passkeys"))]
@@ -90,12 +91,12 @@ pub fn ConfirmPrompt(#[prop(into)] on_confirmed: Callback<()>) -> impl IntoView 
     }
 }
 
-/// Whether a reply, or with JavaScript off the `error` the server sent the browser back
-/// with, asks for a fresh sign-in.
+/// Whether a reply, or with JavaScript off the message the server sent the browser back
+/// with (see `redirected_message`), asks for a fresh sign-in.
 pub fn needs_confirmation<T>(reply: Option<Result<T, AuthError>>, redirected: &str) -> bool {
     match reply {
         Some(Err(err)) => err.fresh_sign_in_required,
         Some(Ok(_)) => false,
-        None => crate::messages::message_for(redirected) == FRESH_SIGN_IN_REQUIRED,
+        None => redirected == FRESH_SIGN_IN_REQUIRED,
     }
 }

@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use super::{ConfirmPrompt, FormError, form_error, needs_confirmation, query_param};
+use super::{ConfirmPrompt, FormError, form_error, needs_confirmation, redirected_message};
 use crate::{api::DeleteAccount, messages::DELETE_ERROR_PARAM, state::use_auth};
 
 /// "Delete your account": the address typed again, and a fresh sign-in (when the session is
@@ -21,7 +21,7 @@ pub fn DeleteAccountForm() -> impl IntoView {
     let pending = delete.pending();
     // With JavaScript off, the server sends a refusal back in `delete_error`, for this card
     // alone.
-    let redirected = query_param(DELETE_ERROR_PARAM);
+    let redirected = redirected_message(DELETE_ERROR_PARAM);
     let error = move || form_error(delete.value().get(), redirected());
     let stale = move || {
         needs_confirmation(delete.value().get(), "")

@@ -1,4 +1,4 @@
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 #[cfg(not(feature = "ssr"))]
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_location;
@@ -7,21 +7,36 @@ use crate::{
     api::Logout,
     domain::{RedirectTarget, encode_query_value as encode},
     paths,
-    state::use_auth,
+    state::{AuthState, use_auth},
 };
 
-/// A button that ends this browser's session; works without JavaScript too.
-#[component]
+/// A button that ends this browser's session; works without JavaScript too. An island in
+/// islands mode.
+#[cfg_attr(feature = "islands", island)]
+#[cfg_attr(not(feature = "islands"), component)]
 pub fn LogoutButton() -> impl IntoView {
     let logout = ServerAction::<Logout>::new();
-    use_auth().refetch_after(logout.version());
+    // Shown only while signed in; the server's redirect takes the browser to the login page.
+    let auth = AuthState::for_island(None);
+    Effect::new(move |_| {
+        if matches!(logout.value().get(), Some(Ok(()))) {
+            auth.signed_out();
+        }
+    });
     let pending = logout.pending();
     view! {
-        <ActionForm action=logout>
+        <form
+            method="post"
+            action=Logout::url()
+            on:submit=move |ev: leptos::ev::SubmitEvent| {
+                ev.prevent_default();
+                logout.dispatch(Logout {});
+            }
+        >
             <button type="submit" class="button button-secondary" disabled=pending>
                 {move || if pending.get() { "Logging out…" } else { "Logout" }}
             </button>
-        </ActionForm>
+        </form>
     }
 }
 
@@ -39,7 +54,7 @@ pub fn RequireAuth(children: ChildrenFn) -> impl IntoView {
     view! {
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
-                match auth.session.await {
+                match auth.checked().await {
                     Ok(Some(_)) => children.read_value()().into_any(),
                     Ok(None) => turn_away(login_with_redir(
                         &location.pathname.get_untracked(),

@@ -1,10 +1,10 @@
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 
-use super::query_param;
+use super::{form_field, query_param};
 use crate::{
-    api::{Redeem, preview_link},
+    api::{AuthError, LinkPreview, Redeem, preview_link},
     paths,
-    state::use_auth,
+    state::AuthState,
 };
 
 /// The page a magic link opens.
@@ -17,28 +17,55 @@ pub fn MagicLinkPage() -> impl IntoView {
     super::keep_token_out_of_referrer();
     let token = query_param("token");
     let redir = query_param("redir");
-    let error_param = query_param("error");
+    let error_param = super::redirected_message("error");
     let preview = Resource::new(token, |token| preview_link(Some(token)));
-    let redeem = ServerAction::<Redeem>::new();
-    use_auth().refetch_after(redeem.version());
+    view! {
+        <Transition fallback=|| {
+            view! {
+                <section class="card" aria-live="polite">
+                    <h1>"Checking your link…"</h1>
+                </section>
+            }
+        }>
+            {move || Suspend::new(async move {
+                let preview = preview.await;
+                view! {
+                    <LinkSignIn token=token() redir=redir() preview redirected=error_param() />
+                }
+            })}
+        </Transition>
+    }
+}
 
+/// The card of [`MagicLinkPage`], given the link's `token` and `redir`, what the server found
+/// of the link, and the text of the `error` code a form without JavaScript came back with.
+#[cfg_attr(all(feature = "islands", not(feature = "split")), island)]
+#[cfg_attr(feature = "split", island(lazy))]
+#[cfg_attr(not(feature = "islands"), component)]
+fn LinkSignIn(
+    token: String,
+    redir: String,
+    preview: Result<LinkPreview, AuthError>,
+    redirected: String,
+) -> impl IntoView {
+    let redeem = ServerAction::<Redeem>::new();
+    AuthState::for_island(None).refetch_after(redeem.version());
+    let same_browser = preview
+        .as_ref()
+        .is_ok_and(|p| p.same_browser && p.email.is_some());
     // Same browser: sign in without a click, once, as soon as the page is live.
-    Effect::new(move |done: Option<bool>| {
-        if done == Some(true) {
-            return true;
-        }
-        let same_browser = preview
-            .get()
-            .and_then(Result::ok)
-            .is_some_and(|p| p.same_browser && p.email.is_some());
-        if same_browser {
-            redeem.dispatch(Redeem {
-                token: Some(token()),
-                redir: Some(redir()),
-            });
-        }
-        same_browser
-    });
+    {
+        let (token, redir) = (token.clone(), redir.clone());
+        Effect::new(move |done: Option<bool>| {
+            if done != Some(true) && same_browser {
+                redeem.dispatch(Redeem {
+                    token: Some(token.clone()),
+                    redir: Some(redir.clone()),
+                });
+            }
+            true
+        });
+    }
 
     let start_over = || {
         view! {
@@ -58,11 +85,9 @@ pub fn MagicLinkPage() -> impl IntoView {
 
     view! {
         <section class="card" aria-live="polite" aria-busy=move || redeem.pending().get().to_string()>
-            <Transition fallback=|| view! { <h1>"Checking your link…"</h1> }>
                 {move || {
-                    let redirected = crate::messages::message_for(&error_param());
                     if !redirected.is_empty() {
-                        return failed(redirected.to_owned());
+                        return failed(redirected.clone());
                     }
                     if redeem.pending().get() {
                         return view! {
@@ -82,10 +107,9 @@ pub fn MagicLinkPage() -> impl IntoView {
                         Some(Err(err)) => return failed(err.error),
                         None => {}
                     }
-                    match preview.get() {
-                        None => view! { <h1>"Checking your link…"</h1> }.into_any(),
-                        Some(Err(err)) => failed(err.error),
-                        Some(Ok(preview)) => match preview.email {
+                    match preview.clone() {
+                        Err(err) => failed(err.error),
+                        Ok(preview) => match preview.email {
                             None => {
                                 failed(
                                     "This sign-in link is invalid, used or expired. Request a new one."
@@ -96,20 +120,29 @@ pub fn MagicLinkPage() -> impl IntoView {
                                 view! {
                                     <h1>{format!("Sign in as {email}?")}</h1>
                                     <p>"Confirm to finish signing in on this device."</p>
-                                    <ActionForm action=redeem>
-                                        <input type="hidden" name="token" value=token />
-                                        <input type="hidden" name="redir" value=redir />
+                                    <form
+                                        method="post"
+                                        action=Redeem::url()
+                                        on:submit=move |ev| {
+                                            ev.prevent_default();
+                                            redeem.dispatch(Redeem {
+                                                token: form_field(&ev, "token"),
+                                                redir: form_field(&ev, "redir"),
+                                            });
+                                        }
+                                    >
+                                        <input type="hidden" name="token" value=token.clone() />
+                                        <input type="hidden" name="redir" value=redir.clone() />
                                         <button type="submit" class="button">
                                             "Sign in"
                                         </button>
-                                    </ActionForm>
+                                    </form>
                                 }
                                     .into_any()
                             }
                         },
                     }
                 }}
-            </Transition>
         </section>
     }
 }

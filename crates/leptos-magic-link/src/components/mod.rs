@@ -48,15 +48,26 @@ pub use passkeys::{PasskeySignIn, Passkeys};
 pub use sessions::Sessions;
 pub use sign_out_page::SignOutEverywherePage;
 
-/// The message to show under a form: its action's last error, or, with JavaScript off, the
-/// text of the code the server sent the browser back with (its `error` parameter). A code
-/// that is not one of the server's shows nothing: a URL never puts its own words on a page.
+/// The message to show under a form: its action's last error, or, with JavaScript off,
+/// `redirected`, the text of the code the server sent the browser back with (see
+/// [`redirected_message`]).
 pub fn form_error<T>(last_reply: Option<Result<T, AuthError>>, redirected: String) -> String {
     match last_reply {
         Some(Err(err)) => err.error,
         Some(Ok(_)) => String::new(),
-        None => crate::messages::message_for(&redirected).to_owned(),
+        None => redirected,
     }
+}
+
+/// The text of the code in the URL's parameter `name` (such as `error`): the server's own
+/// words for it, or nothing for a code that is not one of the server's, so a URL never puts
+/// its own words on a page. Read where the page renders, so an island gets the text as a prop
+/// and the browser needs no table of codes.
+pub(crate) fn redirected_message(
+    name: &'static str,
+) -> impl Fn() -> String + Copy + Send + Sync + 'static {
+    let code = query_param(name);
+    move || crate::messages::message_for(&code()).to_owned()
 }
 
 /// The error callout under a form. Put it inside an `aria-live` region that is always in
@@ -67,6 +78,40 @@ pub fn FormError(#[prop(into)] message: Signal<String>) -> impl IntoView {
         let message = message.get();
         (!message.is_empty()).then(|| view! { <p class="callout-error">{message}</p> })
     }
+}
+
+/// Goes to a page after an action; made while the component is set up. In a fully hydrated
+/// app, the router navigates; in islands mode, where no router runs in the browser, the
+/// browser loads the page.
+pub(crate) fn navigator() -> impl Fn(&str) + Clone + Send + Sync + 'static {
+    #[cfg(not(feature = "islands"))]
+    {
+        let navigate = leptos_router::hooks::use_navigate();
+        move |to: &str| navigate(to, Default::default())
+    }
+    #[cfg(feature = "islands")]
+    {
+        |to: &str| {
+            let _ = window().location().assign(to);
+        }
+    }
+}
+
+/// The value of the field `name` of the form `ev` submits, if it has one.
+///
+/// The interactive forms dispatch their server action from `on:submit` with the fields read
+/// here, instead of through `ActionForm`: its generic form-data decoder is a third of the
+/// login page's wasm. Without JavaScript the same `<form>` posts as it is.
+pub(crate) fn form_field(ev: &leptos::ev::SubmitEvent, name: &str) -> Option<String> {
+    use leptos::wasm_bindgen::JsCast;
+    let form = ev
+        .target()?
+        .dyn_into::<leptos::web_sys::HtmlFormElement>()
+        .ok()?;
+    leptos::web_sys::FormData::new_with_form(&form)
+        .ok()?
+        .get(name)
+        .as_string()
 }
 
 /// For a page whose address holds a token: no request from it may carry the token onward,

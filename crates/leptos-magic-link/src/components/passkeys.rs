@@ -4,16 +4,15 @@
 //! The buttons that need WebAuthn appear only once the page has hydrated in a browser that
 //! has it: without JavaScript or WebAuthn, they are absent and the email link still works.
 
-use leptos::{prelude::*, task::spawn_local};
-use leptos_router::hooks::use_navigate;
+use leptos::{prelude::*, server_fn::ServerFn, task::spawn_local};
 
-use super::{ConfirmPrompt, FormError, form_error, needs_confirmation, query_param};
+use super::{ConfirmPrompt, FormError, form_error, form_field, needs_confirmation};
 use crate::{
     api::{
-        AuthError, DeletePasskey, PasskeyView, RenamePasskey, list_passkeys,
+        AuthError, DeletePasskey, PasskeyView, RenamePasskey, SessionInfo, SignedIn, list_passkeys,
         passkey_register_finish, passkey_register_start,
     },
-    state::use_auth,
+    state::{AuthState, use_auth},
     webauthn,
 };
 
@@ -32,98 +31,39 @@ pub(super) fn webauthn_supported() -> ReadSignal<bool> {
 async fn passkey_sign_in(
     redir: String,
     conditional: Option<wasm_bindgen::JsValue>,
-) -> Result<String, String> {
+) -> Result<SignedIn, String> {
     use crate::api::{passkey_sign_in_finish, passkey_sign_in_start};
     let started = passkey_sign_in_start().await.map_err(|err| err.error)?;
     let credential = webauthn::get_assertion(&started.options, conditional.as_ref()).await?;
     passkey_sign_in_finish(Some(started.handle), Some(credential), Some(redir))
         .await
-        .map(|signed_in| signed_in.redirect_to)
         .map_err(|err| err.error)
 }
 
 /// "Sign in with a passkey" for the login page, and passkey autofill on its email field
-/// where the browser offers it. Usernameless: the passkey says whose it is.
-#[component]
-// On the server the click handler captures nothing and is `Copy`; in the browser it is only
-// `Clone`, and the view takes a copy each time it renders the button.
-#[cfg_attr(not(feature = "hydrate"), allow(clippy::clone_on_copy))]
-pub fn PasskeySignIn() -> impl IntoView {
-    let auth = use_auth();
+/// where the browser offers it. Usernameless: the passkey says whose it is. An island in
+/// islands mode; `redir` is where to go after signing in (checked on the server).
+#[cfg_attr(feature = "islands", island)]
+#[cfg_attr(not(feature = "islands"), component)]
+pub fn PasskeySignIn(
+    /// Where to go after signing in, as the page's URL gave it; the default page if none.
+    #[prop(optional, into)]
+    redir: Option<String>,
+) -> impl IntoView {
+    let redir = redir.unwrap_or_default();
+    // Shown only to a signed-out visitor.
+    let auth = AuthState::for_island(None);
     let supported = webauthn_supported();
-    let redir = query_param("redir");
     let pending = RwSignal::new(false);
     let error = RwSignal::new(String::new());
-    let navigate = use_navigate();
-    let signed_in = move |target: String| {
-        auth.refetch();
-        navigate(&target, Default::default());
+    let go = super::navigator();
+    // The header (and any island of the page) shows the session at once; then the browser
+    // goes where the sign-in leads.
+    let signed_in = move |reply: SignedIn| {
+        auth.signed_in(reply.session);
+        go(&reply.redirect_to);
     };
-    // The autofill request waits in the background until a passkey is picked from the email
-    // field's suggestions; the button cancels it before asking on its own.
-    #[cfg(feature = "hydrate")]
-    let autofill = StoredValue::new_local(None::<wasm_bindgen::JsValue>);
-    #[cfg(feature = "hydrate")]
-    {
-        let signed_in = signed_in.clone();
-        Effect::new(move |_| {
-            if !supported.get() {
-                return;
-            }
-            let signed_in = signed_in.clone();
-            // Read now: this task outlives the component when the page moves on, and a
-            // reactive value read after that would be gone.
-            let redir = untrack(redir);
-            spawn_local(async move {
-                if !webauthn::conditional_available().await {
-                    return;
-                }
-                // The component may have been replaced meanwhile (the login form re-renders
-                // when the session check answers): then it is not this request's to make.
-                if autofill.try_get_value().is_none() {
-                    return;
-                }
-                let Some(controller) = webauthn::abort_controller() else {
-                    return;
-                };
-                let signal = webauthn::signal_of(&controller);
-                autofill.set_value(Some(controller));
-                match passkey_sign_in(redir, signal).await {
-                    Ok(target) => signed_in(target),
-                    // Cancelled by the button: not an error.
-                    Err(message) if message.is_empty() => {}
-                    Err(message) => error.set(message),
-                }
-            });
-        });
-        on_cleanup(move || {
-            if let Some(Some(controller)) = autofill.try_get_value() {
-                webauthn::abort(&controller);
-            }
-        });
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = (signed_in, redir, error);
-    let on_click = move |_: leptos::ev::MouseEvent| {
-        #[cfg(feature = "hydrate")]
-        {
-            if let Some(controller) = autofill.get_value() {
-                webauthn::abort(&controller);
-            }
-            autofill.set_value(None);
-            pending.set(true);
-            error.set(String::new());
-            let signed_in = signed_in.clone();
-            spawn_local(async move {
-                let outcome = passkey_sign_in(redir(), None).await;
-                pending.set(false);
-                match outcome {
-                    Ok(target) => signed_in(target),
-                    Err(message) => error.set(message),
-                }
-            });
-        }
-    };
+    let on_click = sign_in_handlers(supported, redir, pending, error, signed_in);
     view! {
         <Show when=move || supported.get()>
             <div class="passkey-sign-in">
@@ -147,24 +87,157 @@ pub fn PasskeySignIn() -> impl IntoView {
     }
 }
 
+/// Starts passkey autofill on the email field, and returns the button's click handler, which
+/// cancels the autofill request and asks on its own. In the browser only: outside an island's
+/// body, so that the server and the browser see the same island.
+#[cfg(feature = "hydrate")]
+fn sign_in_handlers(
+    supported: ReadSignal<bool>,
+    redir: String,
+    pending: RwSignal<bool>,
+    error: RwSignal<String>,
+    signed_in: impl Fn(SignedIn) + Clone + Send + Sync + 'static,
+) -> impl Fn(leptos::ev::MouseEvent) + Clone + Send + Sync + 'static {
+    // The autofill request waits in the background until a passkey is picked from the email
+    // field's suggestions; the button cancels it before asking on its own.
+    let autofill = StoredValue::new_local(None::<wasm_bindgen::JsValue>);
+    {
+        let signed_in = signed_in.clone();
+        let redir = redir.clone();
+        Effect::new(move |_| {
+            if !supported.get() {
+                return;
+            }
+            let signed_in = signed_in.clone();
+            let redir = redir.clone();
+            spawn_local(async move {
+                if !webauthn::conditional_available().await {
+                    return;
+                }
+                // The component may have been replaced meanwhile: then it is not this
+                // request's to make.
+                if autofill.try_get_value().is_none() {
+                    return;
+                }
+                let Some(controller) = webauthn::abort_controller() else {
+                    return;
+                };
+                let signal = webauthn::signal_of(&controller);
+                autofill.set_value(Some(controller));
+                match passkey_sign_in(redir, signal).await {
+                    Ok(reply) => signed_in(reply),
+                    // Cancelled by the button: not an error.
+                    Err(message) if message.is_empty() => {}
+                    Err(message) => error.set(message),
+                }
+            });
+        });
+    }
+    on_cleanup(move || {
+        if let Some(Some(controller)) = autofill.try_get_value() {
+            webauthn::abort(&controller);
+        }
+    });
+    move |_: leptos::ev::MouseEvent| {
+        if let Some(controller) = autofill.get_value() {
+            webauthn::abort(&controller);
+        }
+        autofill.set_value(None);
+        pending.set(true);
+        error.set(String::new());
+        let signed_in = signed_in.clone();
+        let redir = redir.clone();
+        spawn_local(async move {
+            let outcome = passkey_sign_in(redir, None).await;
+            pending.set(false);
+            match outcome {
+                Ok(reply) => signed_in(reply),
+                Err(message) => error.set(message),
+            }
+        });
+    }
+}
+
+/// On the server nothing runs: the button appears only in a browser with WebAuthn.
+#[cfg(not(feature = "hydrate"))]
+fn sign_in_handlers(
+    _supported: ReadSignal<bool>,
+    _redir: String,
+    _pending: RwSignal<bool>,
+    _error: RwSignal<String>,
+    _signed_in: impl Fn(SignedIn) + Clone + 'static,
+) -> impl Fn(leptos::ev::MouseEvent) + Clone + Send + Sync + 'static {
+    |_: leptos::ev::MouseEvent| {}
+}
+
 /// The signed-in address's passkeys: add one (named), rename, delete. Adding and deleting
 /// need a recent sign-in; when it is stale, [`ConfirmPrompt`] appears, and the refused
 /// action runs again once confirmed. Place it inside [`RequireAuth`](super::RequireAuth).
+///
+/// It reads the session and the page's URL, and renders the list (an island in islands mode)
+/// with them.
 #[component]
 pub fn Passkeys() -> impl IntoView {
-    let supported = webauthn_supported();
     let auth = use_auth();
-    let rename = ServerAction::<RenamePasskey>::new();
-    let delete = ServerAction::<DeletePasskey>::new();
-    auth.account_changed_after(delete.version());
-    let added = RwSignal::new(0u32);
-    let passkeys = Resource::new(
-        move || (rename.version().get(), delete.version().get(), added.get()),
-        |_| list_passkeys(),
-    );
     // With JavaScript off, a refused rename or delete comes back in `passkey_error`, for this
     // card alone.
-    let query_error = query_param(crate::messages::PASSKEY_ERROR_PARAM);
+    let query_error = super::redirected_message(crate::messages::PASSKEY_ERROR_PARAM);
+    // Read once: the list keeps its own state while the page lives.
+    let session = auth.auth_session.get_untracked();
+    let error = untrack(query_error);
+    let passkeys = Resource::new(|| (), |()| list_passkeys());
+    view! {
+        <Transition fallback=|| view! { <p>"Loading…"</p> }>
+            {move || {
+                let (session, error) = (session.clone(), error.clone());
+                Suspend::new(async move {
+                    let passkeys = passkeys.await;
+                    view! { <PasskeyList session error passkeys /> }
+                })
+            }}
+        </Transition>
+    }
+}
+
+/// The list and the forms of [`Passkeys`], given the session, the URL's error code and the
+/// passkeys as the server read them.
+#[cfg_attr(all(feature = "islands", not(feature = "split")), island)]
+#[cfg_attr(feature = "split", island(lazy))]
+#[cfg_attr(not(feature = "islands"), component)]
+fn PasskeyList(
+    /// The signed-in session, as the server read it.
+    session: Option<SessionInfo>,
+    /// The text of the `passkey_error` code of the page's URL.
+    error: String,
+    /// The address's passkeys, as the server read them.
+    passkeys: Result<Vec<PasskeyView>, AuthError>,
+) -> impl IntoView {
+    let supported = webauthn_supported();
+    let auth = AuthState::for_island(session);
+    let query_error = StoredValue::new(error);
+    let query_error = move || query_error.get_value();
+    let rename = ServerAction::<RenamePasskey>::new();
+    let delete = ServerAction::<DeletePasskey>::new();
+    // Only a passkey deleted changes the account: a refusal (a stale session, say) keeps the
+    // page, and its prompt, where it is.
+    Effect::new(move |_| {
+        if matches!(delete.value().get(), Some(Ok(()))) {
+            auth.account_changed();
+        }
+    });
+    let added = RwSignal::new(0u32);
+    // The list the server read, read again after each change made here.
+    let passkeys = RwSignal::new(passkeys);
+    Effect::new(move |previous: Option<(usize, usize, u32)>| {
+        let now = (rename.version().get(), delete.version().get(), added.get());
+        if previous.is_some_and(|previous| previous != now) {
+            spawn_local(async move {
+                let fresh = list_passkeys().await;
+                passkeys.try_set(fresh);
+            });
+        }
+        now
+    });
     let name = RwSignal::new(String::new());
     let adding = RwSignal::new(false);
     let add_error = RwSignal::new(None::<AuthError>);
@@ -243,29 +316,23 @@ pub fn Passkeys() -> impl IntoView {
                     <FormError message=Signal::derive(error) />
                 </Show>
             </div>
-            <Transition fallback=|| view! { <p>"Loading…"</p> }>
-                {move || {
-                    passkeys
-                        .get()
-                        .map(|reply| match reply {
-                            Ok(list) if list.is_empty() => {
-                                view! { <p class="hint">"No passkeys yet."</p> }.into_any()
-                            }
-                            Ok(list) => {
-                                view! {
-                                    <ul class="passkeys">
-                                        {list
-                                            .into_iter()
-                                            .map(|passkey| view! { <PasskeyRow passkey rename delete /> })
-                                            .collect_view()}
-                                    </ul>
-                                }
-                                    .into_any()
-                            }
-                            Err(err) => view! { <p class="callout-error">{err.error}</p> }.into_any(),
-                        })
-                }}
-            </Transition>
+            {move || match passkeys.get() {
+                Ok(list) if list.is_empty() => {
+                    view! { <p class="hint">"No passkeys yet."</p> }.into_any()
+                }
+                Ok(list) => {
+                    view! {
+                        <ul class="passkeys">
+                            {list
+                                .into_iter()
+                                .map(|passkey| view! { <PasskeyRow passkey rename delete /> })
+                                .collect_view()}
+                        </ul>
+                    }
+                        .into_any()
+                }
+                Err(err) => view! { <p class="callout-error">{err.error}</p> }.into_any(),
+            }}
             <Show when=move || supported.get()>
                 <form
                     class="add-passkey"
@@ -313,18 +380,36 @@ fn PasskeyRow(
                 <strong class="passkey-name">{passkey.name.clone()}</strong>
                 <p class="hint">"Added " <time>{passkey.created}</time> " · " {used}</p>
             </div>
-            <ActionForm action=rename attr:class="rename-passkey">
+            <form
+                method="post"
+                action=RenamePasskey::url()
+                class="rename-passkey"
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    rename.dispatch(RenamePasskey {
+                        id: form_field(&ev, "id"),
+                        name: form_field(&ev, "name"),
+                    });
+                }
+            >
                 <input type="hidden" name="id" value=rename_id />
                 <label for=field.clone() class="visually-hidden">"New name"</label>
                 <input id=field name="name" type="text" maxlength="64" value=passkey.name />
                 <button type="submit" class="button button-secondary">"Rename"</button>
-            </ActionForm>
-            <ActionForm action=delete>
+            </form>
+            <form
+                method="post"
+                action=DeletePasskey::url()
+                on:submit=move |ev| {
+                    ev.prevent_default();
+                    delete.dispatch(DeletePasskey { id: form_field(&ev, "id") });
+                }
+            >
                 <input type="hidden" name="id" value=delete_id />
                 <button type="submit" class="button button-secondary" aria-label=delete_label>
                     "Delete"
                 </button>
-            </ActionForm>
+            </form>
         </li>
     }
 }

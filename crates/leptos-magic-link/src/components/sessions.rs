@@ -1,6 +1,6 @@
 use leptos::prelude::*;
 
-use super::{ConfirmPrompt, FormError, form_error, needs_confirmation, query_param};
+use super::{ConfirmPrompt, FormError, form_error, needs_confirmation, redirected_message};
 use crate::{
     api::{EndSession, LogoutAll, SessionView, list_sessions},
     state::use_auth,
@@ -18,7 +18,7 @@ pub fn Sessions() -> impl IntoView {
     auth.refetch_after(end_all.version());
     auth.account_changed_after(end.version());
     let sessions = Resource::new(move || end.version().get(), |_| list_sessions());
-    let redirected = query_param("error");
+    let redirected = redirected_message("error");
     let error = move || form_error(end.value().get().or(end_all.value().get()), redirected());
     // Ending another session and signing out everywhere need a recent sign-in: when it is
     // stale, offer to confirm, then run the refused action again.

@@ -77,6 +77,15 @@ pub(crate) fn parts() -> Result<Parts, AuthError> {
 }
 
 /// A plain HTML form post, as sent with JavaScript off.
+/// A session as pages see it.
+pub(crate) fn session_info(session: &crate::store::Session) -> crate::replies::SessionInfo {
+    crate::replies::SessionInfo {
+        email: session.email.clone(),
+        persistent_id: session.persistent_id.clone(),
+        expires_at: session.expires_at.to_rfc3339(),
+    }
+}
+
 pub(crate) fn is_form_post(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)

@@ -119,6 +119,7 @@ pub async fn sign_in_finish(
             start_session(&service, &new_session);
             Ok(SignedIn {
                 redirect_to: redir.as_str().to_owned(),
+                session: super::session_info(&new_session.session),
             })
         }
         Err(err) => Err(refused(&parts, err)),

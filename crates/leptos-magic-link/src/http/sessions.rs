@@ -41,11 +41,8 @@ pub async fn current_session() -> Result<Option<SessionInfo>, AuthError> {
     let (service, parts) = (service()?, parts()?);
     Ok(live_session(&service, &parts)
         .await?
-        .map(|session| SessionInfo {
-            email: session.email,
-            persistent_id: session.persistent_id,
-            expires_at: session.expires_at.to_rfc3339(),
-        }))
+        .as_ref()
+        .map(super::session_info))
 }
 
 /// The live session of the browser asking, or a `401` when there is none.

@@ -152,6 +152,7 @@ fn finish_sign_in(
             redirect(redir.as_str());
             Ok(SignedIn {
                 redirect_to: redir.as_str().to_owned(),
+                session: super::session_info(&new_session.session),
             })
         }
         // Logged by the service, with the client.
