@@ -121,6 +121,11 @@ def page_weight(server, encoding):
     text = plain.decode()
     # Links in attributes, and the script's import() and module_or_path.
     urls = set(re.findall(r'(?:href|src)="(/[^"]+)"', text)) | set(re.findall(r'"(/pkg/[^"]+)"', text))
+    # The JS imports the wasm split's loader (`__wasm_split.*.js`) before any island runs.
+    for url in [u for u in urls if u.endswith(".js")]:
+        _, _, script = server.request("GET", url)
+        for name in re.findall(r'"\./(__wasm_split[^"]*\.js)"', script.decode()):
+            urls.add(url.rsplit("/", 1)[0] + "/" + name)
     for url in sorted(urls):
         status, _, asset = server.request("GET", url, headers=headers)
         assert status == 200, (url, status)
