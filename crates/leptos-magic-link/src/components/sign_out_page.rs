@@ -18,7 +18,7 @@ use crate::{
 pub fn SignOutEverywherePage() -> impl IntoView {
     super::keep_token_out_of_referrer();
     let token = query_param("token");
-    let error_param = query_param("error");
+    let error_param = super::redirected_message("error");
     // Where a form sent without JavaScript lands: the outcome comes in a one-time cookie this
     // server set, never in the URL.
     let outcome = Resource::new_blocking(|| (), |()| take_outcome());
@@ -92,9 +92,9 @@ pub fn SignOutEverywherePage() -> impl IntoView {
                     {
                         return done(Some(ended), Some(passkeys_removed));
                     }
-                    let redirected = crate::messages::message_for(&error_param());
+                    let redirected = error_param();
                     if !redirected.is_empty() {
-                        return failed(redirected.to_owned());
+                        return failed(redirected);
                     }
                     match preview.get() {
                         None => view! { <h1>"Checking your link…"</h1> }.into_any(),
