@@ -312,16 +312,10 @@ impl TestApp {
     /// Makes every session of `email` look as if it signed in an hour ago: no longer fresh
     /// enough for a sensitive action.
     pub async fn age_sessions(&self, email: &str) {
-        use ::magic_link_core::entities::session;
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
         let hour_ago = chrono::Utc::now() - chrono::Duration::hours(1);
-        session::Entity::update_many()
-            .col_expr(
-                session::Column::AuthenticatedAt,
-                Expr::value(Some(hour_ago)),
-            )
-            .filter(session::Column::Email.eq(email))
-            .exec(&self.db)
+        self.auth
+            .store()
+            .set_authenticated_at(email, hour_ago)
             .await
             .unwrap();
     }

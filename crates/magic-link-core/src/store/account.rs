@@ -33,6 +33,7 @@ impl AuthStore {
         now: DateTime<Utc>,
     ) -> Result<Option<DeletedAccount>, StoreError> {
         let address = email.as_str();
+        let _changing = self.sessions_changing();
         let txn = self.begin_write(&[address]).await?;
         if !super::sessions::is_live_session(&txn, email, session, now).await? {
             txn.rollback().await?;

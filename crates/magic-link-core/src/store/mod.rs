@@ -30,6 +30,7 @@ pub use notices::{DeviceKey, KNOWN_DEVICE_FOR, SignedOutEverywhere};
 pub mod passkeys;
 mod redeem;
 mod sessions;
+pub use sessions::SESSION_REUSE_FOR;
 
 use super::{
     client::ClientKey,
@@ -292,6 +293,8 @@ pub struct AuthStore {
     db: DatabaseConnection,
     hasher: CodeHasher,
     policy: Policy,
+    /// Session rows reused for a moment, on SQLite only (see [`sessions::SessionCache`]).
+    sessions: Option<std::sync::Arc<sessions::SessionCache>>,
 }
 
 fn after(now: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
@@ -310,7 +313,19 @@ fn before(now: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
 
 impl AuthStore {
     pub fn new(db: DatabaseConnection, hasher: CodeHasher, policy: Policy) -> Self {
-        Self { db, hasher, policy }
+        // One instance per SQLite file, so every change to its sessions passes through here.
+        // (`get_database_backend` panics on a disconnected handle, which some tests build.)
+        let sqlite = matches!(
+            db.inner,
+            sea_orm::DatabaseConnectionType::SqlxSqlitePoolConnection(_)
+        );
+        let sessions = sqlite.then(sessions::SessionCache::new);
+        Self {
+            db,
+            hasher,
+            policy,
+            sessions,
+        }
     }
 
     pub fn db(&self) -> &DatabaseConnection {

@@ -168,6 +168,7 @@ impl AuthStore {
         else {
             return Ok(None);
         };
+        let _changing = self.sessions_changing();
         let txn = self.begin_write(&[row.email.as_str()]).await?;
         let won = sign_out_link::Entity::delete_many()
             .filter(sign_out_link::Column::Id.eq(row.id))

@@ -14,7 +14,7 @@ use magic_link_core::{
     secrets::{CodeHasher, token_hash},
     store::{
         AuthStore, CODE_DAY, CodeClaim, CredentialRef, Device, IssueError, Issued, Limit,
-        NewSession, Policy, RedeemError,
+        NewSession, Policy, RedeemError, SESSION_REUSE_FOR,
     },
 };
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
@@ -155,6 +155,7 @@ on_both_databases!(
     parallel_guesses_across_clients_stop_at_the_daily_cap,
     fifty_parallel_redemptions_make_exactly_one_session,
     sessions_can_be_listed_and_ended,
+    a_session_read_again_after_a_change_shows_it,
     migrations_roll_back_and_apply_again,
     cleanup_deletes_only_what_no_longer_counts_and_is_safe_in_parallel,
     an_address_off_the_allow_list_never_signs_in,
@@ -1092,4 +1093,84 @@ async fn sessions_can_be_listed_and_ended(db: &DatabaseConnection) {
             .unwrap()
             .is_some()
     );
+}
+
+async fn signed_in(store: &AuthStore, address: &str, n: u8, now: DateTime<Utc>) -> NewSession {
+    let issued = issue(store, address, n, now).await.unwrap();
+    open_link(store, &issued, n, now).await.unwrap()
+}
+
+/// On SQLite a session row is reused for a moment (`SESSION_REUSE_FOR`): every change made
+/// through the store shows at the next read all the same, and a store of another process
+/// sees it once the moment has passed. PostgreSQL reads every time.
+async fn a_session_read_again_after_a_change_shows_it(db: &DatabaseConnection) {
+    let store = store(db);
+    let clock = clock();
+    let read = async |token| store.session(token, clock.now()).await.unwrap();
+    // A confirmation shows at once, after the row was read (and so reused) twice.
+    let olivia = signed_in(&store, "olivia@example.com", 1, clock.now()).await;
+    let first = read(&olivia.token).await.unwrap();
+    assert_eq!(read(&olivia.token).await.as_ref(), Some(&first));
+    clock.advance(Duration::from_secs(600));
+    assert!(
+        store
+            .confirm_session(&first.email, first.id, clock.now())
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        read(&olivia.token).await.unwrap().authenticated_at,
+        clock.now()
+    );
+
+    // So do a logout, the end of every session of an address, and a deletion.
+    assert!(store.logout(&olivia.token, clock.now()).await.unwrap());
+    assert_eq!(read(&olivia.token).await, None);
+    let peggy = signed_in(&store, "peggy@example.com", 2, clock.now()).await;
+    let peggys = read(&peggy.token).await.unwrap();
+    assert_eq!(
+        store.logout_all(&peggys.email, clock.now()).await.unwrap(),
+        1
+    );
+    assert_eq!(read(&peggy.token).await, None);
+    let trent = signed_in(&store, "trent@example.com", 3, clock.now()).await;
+    let trents = read(&trent.token).await.unwrap();
+    assert!(
+        store
+            .delete_account(&trents.email, trents.id, clock.now())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(read(&trent.token).await, None);
+
+    // A session that runs out is not reused past its end.
+    let victor = signed_in(&store, "victor@example.com", 4, clock.now()).await;
+    assert!(read(&victor.token).await.is_some());
+    clock.advance(SESSION_LIFETIME);
+    assert_eq!(read(&victor.token).await, None);
+
+    // Another process's store (its own reuse) sees a logout made here within the moment.
+    let walter = signed_in(&store, "walter@example.com", 5, clock.now()).await;
+    let elsewhere = self::store(db);
+    assert!(
+        elsewhere
+            .session(&walter.token, clock.now())
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(store.logout(&walter.token, clock.now()).await.unwrap());
+    let seen_elsewhere = elsewhere.session(&walter.token, clock.now()).await.unwrap();
+    match db.get_database_backend() {
+        sea_orm::DatabaseBackend::Sqlite => {
+            assert!(seen_elsewhere.is_some(), "reused within the moment");
+            tokio::time::sleep(SESSION_REUSE_FOR + Duration::from_millis(100)).await;
+            assert_eq!(
+                elsewhere.session(&walter.token, clock.now()).await.unwrap(),
+                None
+            );
+        }
+        _ => assert_eq!(seen_elsewhere, None),
+    }
 }
