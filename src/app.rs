@@ -87,6 +87,11 @@ fn SiteAssets(options: LeptosOptions) -> impl IntoView {
         let js = crate::assets::url_of(&format!("{pkg}.js")).to_owned();
         let wasm = crate::assets::url_of(&format!("{pkg}.wasm")).to_owned();
         let nonce = leptos::nonce::use_nonce();
+        // `islands.js` loads the wasm, then hydrates each island of the page in document
+        // order, as Leptos' own islands script does (leptos/src/hydration/island_script.js),
+        // and marks <body> with `data-hydrated` once every island is live: browser tests wait
+        // for it before they click. It is called with the content-hashed URLs of the JS and
+        // the wasm, and carries no comments, since every page inlines it.
         let load = format!("{}({js:?}, {wasm:?});", include_str!("islands.js"));
         return view! {
             <link id="leptos" rel="stylesheet" href=css />

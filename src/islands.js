@@ -1,7 +1,3 @@
-// Loads the wasm, then hydrates each island of the page in document order, as Leptos' own
-// islands script does (leptos/src/hydration/island_script.js), and marks <body> with
-// `data-hydrated` once every island is live: browser tests wait for it before they click.
-// Called with the content-hashed URLs of the JS and the wasm.
 (async (js, wasm) => {
 	const mod = await import(js);
 	await mod.default({ module_or_path: wasm });

@@ -36,8 +36,12 @@ async function virtualAuthenticator(page: Page): Promise<{ cdp: CDPSession; auth
   return { cdp, authenticatorId };
 }
 
-/** Makes every session of `email` look as if it signed in an hour ago (a stale session). */
-function ageSessions(email: string): void {
+/**
+ * Makes every session of `email` look as if it signed in an hour ago (a stale session). The
+ * write comes from outside the server, which reuses a session row it read within the last
+ * second (`SESSION_REUSE_FOR`, SQLite only), so this waits that second out.
+ */
+async function ageSessions(email: string): Promise<void> {
   execFileSync("python3", [
     "-c",
     `import sqlite3, sys
@@ -47,6 +51,7 @@ db.commit()`,
     PASSKEY_DB,
     email.toLowerCase(),
   ]);
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
 }
 
 const signedInAs = (page: Page) => page.getByTestId("signed-in-as");
@@ -134,7 +139,7 @@ test("a passkey added after a link signs in without an email, is renamed, and de
 
   // 6. A stale session is asked to confirm before deleting; a passkey clears the prompt, and
   // the delete goes ahead.
-  ageSessions(email);
+  await ageSessions(email);
   await rows.first().getByRole("button", { name: "Delete Work laptop" }).click();
   const prompt = page.getByRole("group", { name: /Confirm it's you/ });
   await expect(prompt).toBeVisible();

@@ -138,7 +138,9 @@ impl AuthState {
         self.show(Some(session));
     }
 
-    /// Shows the page as signed out, after an action of this page ended the session.
+    /// Shows the page as signed out, after an action of this page ended the session. (In
+    /// islands mode, logging out loads the login page instead.)
+    #[cfg(not(feature = "islands"))]
     pub(crate) fn signed_out(&self) {
         self.show(None);
     }

@@ -71,7 +71,7 @@ pub fn CheckEmail() -> impl IntoView {
 fn WaitForLink(email: String, redir: String, error: String, failed: bool) -> impl IntoView {
     // Shown only while signed out; the poll below notices the sign-in.
     let auth = AuthState::for_island(None);
-    let verify = ServerAction::<VerifyCode>::new();
+    let verify = super::island_action::<VerifyCode>();
     auth.refetch_after(verify.version());
     let pending = verify.pending();
     // The email goes out after the reply that brought us here: if it never does, say so.

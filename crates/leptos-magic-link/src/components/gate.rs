@@ -7,17 +7,34 @@ use crate::{
     api::Logout,
     domain::{RedirectTarget, encode_query_value as encode},
     paths,
-    state::{AuthState, use_auth},
+    state::use_auth,
 };
 
-/// A button that ends this browser's session; works without JavaScript too. An island in
-/// islands mode.
-#[cfg_attr(feature = "islands", island)]
-#[cfg_attr(not(feature = "islands"), component)]
+/// A button that ends this browser's session; works without JavaScript too.
+///
+/// In islands mode it is a plain form, and no wasm: the post ends the session and the
+/// server's redirect loads the login page, which a page without a router in the browser would
+/// do after the action anyway. Otherwise, with JavaScript, it signs out without a reload and
+/// tells the page's [`AuthState`](crate::AuthState).
+#[component]
 pub fn LogoutButton() -> impl IntoView {
-    let logout = ServerAction::<Logout>::new();
+    logout_form()
+}
+
+#[cfg(feature = "islands")]
+fn logout_form() -> impl IntoView {
+    view! {
+        <form method="post" action=Logout::url()>
+            <button type="submit" class="button button-secondary">"Logout"</button>
+        </form>
+    }
+}
+
+#[cfg(not(feature = "islands"))]
+fn logout_form() -> impl IntoView {
+    let logout = super::island_action::<Logout>();
     // Shown only while signed in; the server's redirect takes the browser to the login page.
-    let auth = AuthState::for_island(None);
+    let auth = crate::state::AuthState::for_island(None);
     Effect::new(move |_| {
         if matches!(logout.value().get(), Some(Ok(()))) {
             auth.signed_out();

@@ -48,7 +48,7 @@ fn LinkSignIn(
     preview: Result<LinkPreview, AuthError>,
     redirected: String,
 ) -> impl IntoView {
-    let redeem = ServerAction::<Redeem>::new();
+    let redeem = super::island_action::<Redeem>();
     AuthState::for_island(None).refetch_after(redeem.version());
     let same_browser = preview
         .as_ref()

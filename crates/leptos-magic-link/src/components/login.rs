@@ -73,7 +73,7 @@ pub(crate) fn EmailForm(
     deleted: bool,
 ) -> impl IntoView {
     // Asking for a link changes no session, so nothing is refetched here.
-    let request = ServerAction::<RequestLink>::new();
+    let request = super::island_action::<RequestLink>();
     let pending = request.pending();
     let error = StoredValue::new(error);
     let shown_error = move || form_error(request.value().get(), error.get_value());

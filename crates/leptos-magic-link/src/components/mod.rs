@@ -19,7 +19,7 @@
 //! Every form works without JavaScript too. The default stylesheet for these classes is
 //! [`STYLESHEET`](crate::STYLESHEET) (`style/magic-link.css` in this crate).
 
-use leptos::prelude::*;
+use leptos::{prelude::*, server_fn::ServerFn};
 use leptos_router::hooks::use_query_map;
 
 use crate::api::AuthError;
@@ -78,6 +78,23 @@ pub fn FormError(#[prop(into)] message: Signal<String>) -> impl IntoView {
         let message = message.get();
         (!message.is_empty()).then(|| view! { <p class="callout-error">{message}</p> })
     }
+}
+
+/// The action an island dispatches to call server function `S`.
+pub(crate) type IslandAction<S> =
+    Action<S, Result<<S as ServerFn>::Output, <S as ServerFn>::Error>>;
+
+/// An action that calls server function `S` from the browser: what `ServerAction::new` makes,
+/// less its reading of an error that a plain form's post put in the URL (`__err`, which the
+/// auth's endpoints never send: they redirect with their own `error` codes). That reader
+/// decodes base64 and the error type, 3 KB of the login page's wasm before compression.
+pub(crate) fn island_action<S>() -> IslandAction<S>
+where
+    S: ServerFn + Clone + Send + Sync + 'static,
+    S::Output: Send + Sync + 'static,
+    S::Error: Send + Sync + 'static,
+{
+    Action::new(|input: &S| S::run_on_client(input.clone()))
 }
 
 /// Goes to a page after an action; made while the component is set up. In a fully hydrated

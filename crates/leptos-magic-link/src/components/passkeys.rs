@@ -65,24 +65,28 @@ pub fn PasskeySignIn(
     };
     let on_click = sign_in_handlers(supported, redir, pending, error, signed_in);
     view! {
-        <Show when=move || supported.get()>
-            <div class="passkey-sign-in">
-                <p class="hint">"Or, if you added a passkey:"</p>
-                <button
-                    type="button"
-                    class="button button-secondary"
-                    data-testid="passkey-sign-in"
-                    disabled=move || pending.get()
-                    on:click=on_click.clone()
-                >
-                    {move || {
-                        if pending.get() { "Waiting for your passkey…" } else { "Sign in with a passkey" }
-                    }}
-                </button>
-            </div>
-        </Show>
+        // Not `<Show>`: a plain closure is lighter in the login page's wasm.
+        {move || {
+            let on_click = on_click.clone();
+            supported.get().then(|| view! {
+                <div class="passkey-sign-in">
+                    <p class="hint">"Or, if you added a passkey:"</p>
+                    <button
+                        type="button"
+                        class="button button-secondary"
+                        data-testid="passkey-sign-in"
+                        disabled=move || pending.get()
+                        on:click=on_click.clone()
+                    >
+                        {move || {
+                            if pending.get() { "Waiting for your passkey…" } else { "Sign in with a passkey" }
+                        }}
+                    </button>
+                </div>
+            })
+        }}
         <div aria-live="polite">
-            <FormError message=Signal::derive(move || error.get()) />
+            <FormError message=error />
         </div>
     }
 }
@@ -216,8 +220,8 @@ fn PasskeyList(
     let auth = AuthState::for_island(session);
     let query_error = StoredValue::new(error);
     let query_error = move || query_error.get_value();
-    let rename = ServerAction::<RenamePasskey>::new();
-    let delete = ServerAction::<DeletePasskey>::new();
+    let rename = super::island_action::<RenamePasskey>();
+    let delete = super::island_action::<DeletePasskey>();
     // Only a passkey deleted changes the account: a refusal (a stale session, say) keeps the
     // page, and its prompt, where it is.
     Effect::new(move |_| {
@@ -364,8 +368,8 @@ fn PasskeyList(
 #[component]
 fn PasskeyRow(
     passkey: PasskeyView,
-    rename: ServerAction<RenamePasskey>,
-    delete: ServerAction<DeletePasskey>,
+    rename: super::IslandAction<RenamePasskey>,
+    delete: super::IslandAction<DeletePasskey>,
 ) -> impl IntoView {
     let rename_id = passkey.id.to_string();
     let delete_id = passkey.id.to_string();
