@@ -13,17 +13,24 @@ const EMAIL_MAX_LEN: usize = 254;
 /// A normalised email address: trimmed, lower-cased, with one `@` between a non-empty
 /// local part and a dotted domain, and nothing that could break out of a mail header.
 ///
-/// Deserialising one checks it as [`Email::parse`] does, except in the browser (wasm), where an
-/// address only ever arrives from this server, which parsed it: there the check's Unicode
-/// tables would be 2 KB of every page's wasm after compression.
+/// Deserialising one checks it as [`Email::parse`] does, except in the browser
+/// (`wasm32-unknown-unknown`), where an address only ever arrives from this server, which
+/// parsed it: there the check's Unicode tables would be 2 KB of every page's wasm after
+/// compression.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(Deserialize))]
+#[cfg_attr(
+    not(all(target_arch = "wasm32", target_os = "unknown")),
+    derive(Deserialize)
+)]
 #[cfg_attr(feature = "sea-orm", derive(sea_orm::DeriveValueType))]
-#[cfg_attr(not(target_arch = "wasm32"), serde(try_from = "String"))]
+#[cfg_attr(
+    not(all(target_arch = "wasm32", target_os = "unknown")),
+    serde(try_from = "String")
+)]
 #[serde(into = "String")]
 pub struct Email(String);
 
-#[cfg(target_arch = "wasm32")]
+#[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
 impl<'de> Deserialize<'de> for Email {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         String::deserialize(deserializer).map(Self)
