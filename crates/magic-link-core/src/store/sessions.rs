@@ -22,9 +22,9 @@ use magic_link_types::domain::{Email, SessionToken};
 impl AuthStore {
     /// The live session behind `token`, if any, of an address the allow-list still allows.
     ///
-    /// On SQLite, a row read here is reused for up to [`SESSION_REUSE_FOR`] by this process (see
-    /// [`SessionCache`]); every change to sessions made through this store drops all reused
-    /// rows at once, so a logout or a confirmation shows at the next request.
+    /// On SQLite, a row read here is reused by this process for up to [`SESSION_REUSE_FOR`];
+    /// every change to sessions made through this store drops all reused rows at once, so a
+    /// logout or a confirmation shows at the next request.
     pub async fn session(
         &self,
         token: &SessionToken,
