@@ -23,6 +23,11 @@ use crate::{
 use magic_link_types::domain::Email;
 use sea_orm::DbErr;
 
+/// How long a reserved credential whose code is not hashed yet counts against the limits: far
+/// longer than hashing a code takes, even behind a full queue, so a request in flight always
+/// counts; a reservation its failed request left behind stops counting after it.
+pub const RESERVATION_GRACE: std::time::Duration = std::time::Duration::from_secs(60);
+
 impl AuthStore {
     /// Issues a credential for `email`, asked for by `client`.
     ///
@@ -72,12 +77,20 @@ impl AuthStore {
             }
         };
         let expires_at = after(now, self.policy.credential_lifetime);
-        credential::Entity::update_many()
+        let finished = credential::Entity::update_many()
             .col_expr(credential::Column::CodeHash, Expr::value(code_hash))
             .col_expr(credential::Column::ExpiresAt, Expr::value(expires_at))
             .filter(credential::Column::Id.eq(id))
             .exec(&self.db)
-            .await?;
+            .await;
+        if let Err(err) = finished {
+            // The request fails, so its slot goes back if the database lets it; if not, the
+            // unfinished reservation stops counting after `RESERVATION_GRACE` all the same.
+            if let Err(release) = self.release(id).await {
+                tracing::warn!(error = %release, "could not hand back an unfinished credential");
+            }
+            return Err(StoreError::from(err).into());
+        }
 
         Ok(Issued {
             id,
@@ -98,9 +111,16 @@ impl AuthStore {
         now: DateTime<Utc>,
     ) -> Result<(), IssueError> {
         // Every credential counts, its mail sent or not: one whose provider failed, or never
-        // confirmed, may still have reached the address, and cost a hash either way.
-        let counted =
-            credential::Column::CreatedAt.gt(before(now, self.policy.credential_lifetime));
+        // confirmed, may still have reached the address, and cost a hash either way. A
+        // reservation whose code was never hashed (its request failed, and handing the slot
+        // back failed too) counts only while a request could still be finishing it.
+        let counted = Condition::all()
+            .add(credential::Column::CreatedAt.gt(before(now, self.policy.credential_lifetime)))
+            .add(
+                Condition::any()
+                    .add(credential::Column::CodeHash.ne(""))
+                    .add(credential::Column::CreatedAt.gt(before(now, RESERVATION_GRACE))),
+            );
         let by_client = credential::Entity::find()
             .filter(counted.clone())
             .filter(credential::Column::Client.eq(client.as_str()))

@@ -30,6 +30,7 @@ pub use notices::{DeviceKey, KNOWN_DEVICE_FOR, SignedOutEverywhere};
 pub mod passkeys;
 mod redeem;
 mod sessions;
+pub use issue::RESERVATION_GRACE;
 pub use sessions::SESSION_REUSE_FOR;
 
 use super::{

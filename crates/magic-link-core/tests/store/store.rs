@@ -14,7 +14,7 @@ use magic_link_core::{
     secrets::{CodeHasher, token_hash},
     store::{
         AuthStore, CODE_DAY, CodeClaim, CredentialRef, Device, IssueError, Issued, Limit,
-        NewSession, Policy, RedeemError, SESSION_REUSE_FOR,
+        NewSession, Policy, RESERVATION_GRACE, RedeemError, SESSION_REUSE_FOR,
     },
 };
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
@@ -156,6 +156,7 @@ on_both_databases!(
     fifty_parallel_redemptions_make_exactly_one_session,
     sessions_can_be_listed_and_ended,
     a_session_read_again_after_a_change_shows_it,
+    an_unfinished_reservation_stops_counting_after_its_grace,
     migrations_roll_back_and_apply_again,
     cleanup_deletes_only_what_no_longer_counts_and_is_safe_in_parallel,
     an_address_off_the_allow_list_never_signs_in,
@@ -1173,4 +1174,38 @@ async fn a_session_read_again_after_a_change_shows_it(db: &DatabaseConnection) {
         }
         _ => assert_eq!(seen_elsewhere, None),
     }
+}
+
+/// A reservation whose request failed before its code was hashed, and could not hand its slot
+/// back, counts against the client and the address only while a request could still be
+/// finishing it (`RESERVATION_GRACE`): a fault never locks anyone out for a whole window.
+async fn an_unfinished_reservation_stops_counting_after_its_grace(db: &DatabaseConnection) {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let store = store(db);
+    let clock = clock();
+    let left_behind = |n: i64| credential::ActiveModel {
+        email: Set(email("grace@example.com")),
+        token_hash: Set(format!("{n:064x}")),
+        code_hash: Set(String::new()),
+        client: Set(client(7).as_str().to_owned()),
+        attempts: Set(0),
+        created_at: Set(clock.now()),
+        expires_at: Set(clock.now()),
+        delivery: Set(Delivery::Pending),
+        ..Default::default()
+    };
+    // As many as the client's limit, left behind by failed requests just now: they count.
+    for n in 0..3 {
+        left_behind(n).insert(db).await.unwrap();
+    }
+    let refused = issue(&store, "grace@example.com", 7, clock.now()).await;
+    assert!(
+        matches!(refused, Err(IssueError::RateLimited(Limit::Client))),
+        "{refused:?}"
+    );
+    // Past the grace (well inside the limits' window), they no longer do.
+    clock.advance(RESERVATION_GRACE + Duration::from_secs(1));
+    assert!(RESERVATION_GRACE + Duration::from_secs(1) < LIFETIME);
+    let issued = issue(&store, "grace@example.com", 7, clock.now()).await;
+    assert!(issued.is_ok(), "{issued:?}");
 }
