@@ -76,7 +76,6 @@ pub(crate) fn parts() -> Result<Parts, AuthError> {
     })
 }
 
-/// A plain HTML form post, as sent with JavaScript off.
 /// A session as pages see it.
 pub(crate) fn session_info(session: &crate::store::Session) -> crate::replies::SessionInfo {
     crate::replies::SessionInfo {
@@ -86,6 +85,7 @@ pub(crate) fn session_info(session: &crate::store::Session) -> crate::replies::S
     }
 }
 
+/// A plain HTML form post, as sent with JavaScript off.
 pub(crate) fn is_form_post(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
