@@ -238,11 +238,13 @@ async fn serve_metrics(addr: SocketAddr) -> Result<(), StartupError> {
     Ok(())
 }
 
-/// How long a graceful shutdown waits for queued mail once the requests in flight are done.
+/// How long a graceful shutdown waits for the messages being sent and those due once the
+/// requests in flight are done (the rest stay in the outbox for another instance, or for
+/// this one's restart).
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(20);
 
 /// Serves the app on `listener` until `shutdown` completes; in-flight requests finish first,
-/// then queued mail goes out.
+/// then the messages due go out.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
@@ -261,11 +263,11 @@ pub async fn serve_with(
     let cleanup = state.auth.spawn_cleanup();
     let mail = state.auth.mail_queue().clone();
     leptos_magic_link::serve_with(listener, router(state), limits, shutdown).await;
-    if tokio::time::timeout(SHUTDOWN_GRACE, mail.settled())
+    if tokio::time::timeout(SHUTDOWN_GRACE, mail.drained())
         .await
         .is_err()
     {
-        tracing::warn!("shutting down with sign-in mail still queued");
+        tracing::warn!("shutting down while an email is still being sent");
     }
     cleanup.abort();
     Ok(())

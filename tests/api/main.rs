@@ -24,6 +24,7 @@ mod faults;
 mod hostile;
 mod mail;
 mod notices;
+mod outbox;
 mod passkey_limits;
 mod passkeys;
 mod scale_out;

@@ -144,6 +144,14 @@ impl Standalone {
     }
 }
 
+impl Standalone {
+    /// Kills the server with SIGKILL: no graceful stop, nothing flushed.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
 impl Drop for Standalone {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -620,4 +628,111 @@ async fn metrics_count_a_scripted_flow_exactly_on_their_own_address() {
         .unwrap();
     assert_eq!(own.status(), StatusCode::NOT_FOUND);
     assert!(!own.text().await.unwrap().contains("magic_link_"));
+}
+
+/// The environment of an instance on `database`, mailing through the Mailgun at `mailgun`.
+fn mailgun_env<'a>(mailgun: &'a str, database: &'a str) -> [(&'static str, &'a str); 5] {
+    [
+        ("MAGIC_LINK_MAIL_PROVIDER", "mailgun"),
+        ("MAGIC_LINK_MAILGUN_API_URL", mailgun),
+        ("MAGIC_LINK_MAILGUN_DOMAIN_NAME", "mg.example.com"),
+        ("MAGIC_LINK_MAILGUN_API_KEY", "key"),
+        ("DATABASE_URL", database),
+    ]
+}
+
+/// Waits until `mailgun` has been asked `count` times.
+async fn asked(mailgun: &FakeMailgun, count: usize) {
+    let start = Instant::now();
+    while mailgun.log.lock().unwrap().len() < count {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "Mailgun was asked {} times, not {count}",
+            mailgun.log.lock().unwrap().len()
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Asks `first` for a link while its provider fails, kills it with SIGKILL once the first try
+/// has failed (the message then waits in the outbox for its next try), and checks that
+/// `takes_over` sends it once, through `working`, and that its link signs in there.
+async fn killed_mid_queue_then_sent_by(
+    first: Standalone,
+    failing: &FakeMailgun,
+    takes_over: impl std::future::Future<Output = Standalone>,
+    working: &FakeMailgun,
+) {
+    let sent = first
+        .post("/api/auth/request", "email=killed%40example.com")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::OK);
+    asked(failing, 1).await;
+    // The failed try puts the message back for a second one, a second later.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    first.kill();
+
+    let second = takes_over.await;
+    asked(working, 1).await;
+    // Once, not again: past the next poll and the next pause, still one message.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(failing.log.lock().unwrap().len(), 1);
+    let log = working.log.lock().unwrap().clone();
+    assert_eq!(log.len(), 1);
+    assert!(
+        log[0]
+            .form
+            .iter()
+            .any(|(k, v)| k == "to" && v == "killed@example.com")
+    );
+    let link = working.link(0);
+    assert_eq!(
+        link,
+        failing.link(0),
+        "the message carries the link first issued"
+    );
+    let redeemed = second
+        .post("/api/auth/redeem", format!("token={}", token_of(&link)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(redeemed.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_queued_when_its_instance_is_killed_goes_out_after_a_restart_on_sqlite() {
+    let Some(binary) = release_binary() else {
+        return;
+    };
+    let (failing, working) = (
+        FakeMailgun::start(Behaviour::Fail).await,
+        FakeMailgun::start(Behaviour::Accept).await,
+    );
+    let data = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", data.path().join("app.db").display());
+    let first = Standalone::start(&binary, &mailgun_env(&failing.url, &url)).await;
+    let env = mailgun_env(&working.url, &url);
+    let restarted = Standalone::start(&binary, &env);
+    killed_mid_queue_then_sent_by(first, &failing, restarted, &working).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_queued_when_its_instance_is_killed_goes_out_from_another_on_postgresql() {
+    let Some(binary) = release_binary() else {
+        return;
+    };
+    let Some(database) = crate::support::TestDb::postgres().await else {
+        return;
+    };
+    let (failing, working) = (
+        FakeMailgun::start(Behaviour::Fail).await,
+        FakeMailgun::start(Behaviour::Accept).await,
+    );
+    let first = Standalone::start(&binary, &mailgun_env(&failing.url, &database.url)).await;
+    // The other instance is up the whole time, polling the same outbox.
+    let other = Standalone::start(&binary, &mailgun_env(&working.url, &database.url)).await;
+    killed_mid_queue_then_sent_by(first, &failing, std::future::ready(other), &working).await;
+    database.finish().await;
 }

@@ -87,13 +87,16 @@ impl AuthBuilder {
         // HTTPS to Mailgun and the CAPTCHA provider (and any reqwest client of the app's)
         // uses ring, the provider already compiled in for the database driver.
         crate::mail::mailgun::install_crypto_provider();
-        let mut service =
-            AuthService::from_parts(self.db, self.config, self.mailer, self.captcha, self.clock)?;
+        let mut service = AuthService::from_parts(
+            self.db,
+            self.config,
+            self.mailer,
+            self.captcha,
+            self.clock,
+            self.composer,
+        )?;
         if let Some(hooks) = self.hooks {
             service = service.with_hooks(hooks);
-        }
-        if let Some(composer) = self.composer {
-            service = service.with_composer(composer);
         }
         Ok(service)
     }

@@ -381,3 +381,56 @@ pub mod passkey_challenge {
 
     impl ActiveModelBehavior for ActiveModel {}
 }
+
+pub mod outbox {
+    use sea_orm::entity::prelude::*;
+
+    use magic_link_types::domain::Email;
+
+    /// One message waiting to go out (see the migration that creates `auth_outbox`).
+    ///
+    /// Its `Debug` leaves out the secrets: a row logged by mistake gives nobody a way in.
+    #[derive(Clone, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "auth_outbox")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        /// The recipient.
+        pub email: Email,
+        /// What the message says beyond its secrets, as JSON.
+        #[sea_orm(column_type = "Text")]
+        pub message: String,
+        /// The link token the message carries, until it is sent or dead.
+        pub token: Option<String>,
+        /// The code the message carries, until it is sent or dead.
+        pub code: Option<String>,
+        /// The sign-in credential it carries, whose row records what became of it.
+        pub credential: Option<i64>,
+        /// The pending sign-in (SHA-256 of the older link token) it replaces once sent.
+        pub supersedes: Option<String>,
+        /// Tries so far, counted when an instance claims it.
+        pub attempts: i32,
+        pub created_at: DateTimeUtc,
+        /// When an instance may claim it next.
+        pub next_attempt_at: DateTimeUtc,
+    }
+
+    impl std::fmt::Debug for Model {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.debug_struct("Model")
+                .field("id", &self.id)
+                .field("email", &self.email)
+                .field("message", &self.message)
+                .field("credential", &self.credential)
+                .field("attempts", &self.attempts)
+                .field("created_at", &self.created_at)
+                .field("next_attempt_at", &self.next_attempt_at)
+                .finish_non_exhaustive()
+        }
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

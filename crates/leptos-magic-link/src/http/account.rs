@@ -47,11 +47,6 @@ pub async fn delete_account(confirm: String) -> Result<(), AuthError> {
             redirect(&paths().login);
             Ok(())
         }
-        Err(err) => Err(unavailable(
-            &parts,
-            &err,
-            "delete an account",
-            delete_with_error,
-        )),
+        Err(err) => Err(unavailable(&parts, &err, "delete an account", delete_with_error).await),
     }
 }

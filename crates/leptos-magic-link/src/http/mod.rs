@@ -134,19 +134,32 @@ fn busy(parts: &Parts, back_to: impl Fn(&str) -> String) -> AuthError {
 }
 
 /// As [`fail`] with a 503 for a database or provider that could not be reached, which is
-/// logged.
-fn unavailable(
+/// logged; or, when the database answers but every connection stayed in use for the pool's
+/// whole wait, as [`busy`]: the client is told to come back in a moment, not that the
+/// service is down.
+async fn unavailable(
     parts: &Parts,
-    err: &dyn std::fmt::Display,
+    err: &(dyn std::error::Error + Send + Sync + 'static),
     doing: &str,
     back_to: impl Fn(&str) -> String,
 ) -> AuthError {
+    if crate::store::is_pool_timeout(err)
+        && let Ok(service) = service()
+        && service.store().database_answers().await
+    {
+        tracing::warn!(error = %err, "could not {doing}: every database connection is in use");
+        return busy(parts, back_to);
+    }
     tracing::error!(error = %err, "could not {doing}");
     fail(parts, StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE, back_to)
 }
 
 /// The status and message for a refused redemption.
-fn redeem_refused(parts: &Parts, err: RedeemError, back_to: impl Fn(&str) -> String) -> AuthError {
+async fn redeem_refused(
+    parts: &Parts,
+    err: RedeemError,
+    back_to: impl Fn(&str) -> String,
+) -> AuthError {
     let status = match &err {
         RedeemError::InvalidOrExpired => StatusCode::BAD_REQUEST,
         // Counted against the client and the address as it was tried.
@@ -160,7 +173,9 @@ fn redeem_refused(parts: &Parts, err: RedeemError, back_to: impl Fn(&str) -> Str
             tracing::warn!("code check refused: the server is busy");
             return busy(parts, back_to);
         }
-        RedeemError::Store(err) => return unavailable(parts, err, "redeem a credential", back_to),
+        RedeemError::Store(err) => {
+            return unavailable(parts, err, "redeem a credential", back_to).await;
+        }
     };
     fail(parts, status, &err.to_string(), back_to)
 }

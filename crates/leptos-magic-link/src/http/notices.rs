@@ -20,12 +20,12 @@ pub async fn preview_sign_out_link(token: String) -> Result<SignOutLinkPreview, 
     let (service, parts) = (service()?, parts()?);
     match service.preview_sign_out_link(&token).await {
         Ok(email) => Ok(SignOutLinkPreview { email }),
-        Err(err) => Err(unavailable(
-            &parts,
-            &err,
-            "look up a sign-out link",
-            |error| page(&format!("error={error}")),
-        )),
+        Err(err) => Err(
+            unavailable(&parts, &err, "look up a sign-out link", |error| {
+                page(&format!("error={error}"))
+            })
+            .await,
+        ),
     }
 }
 
@@ -55,6 +55,6 @@ pub async fn sign_out_everywhere(token: String) -> Result<SignedOutEverywhere, A
             SIGN_OUT_LINK_INVALID,
             back,
         )),
-        Err(err) => Err(unavailable(&parts, &err, "sign out everywhere", back)),
+        Err(err) => Err(unavailable(&parts, &err, "sign out everywhere", back).await),
     }
 }

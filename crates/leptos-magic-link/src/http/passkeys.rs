@@ -26,8 +26,19 @@ fn passkey_view(info: PasskeyInfo) -> PasskeyView {
     }
 }
 
+/// `result`, with a failed ceremony's error as [`refused`] answers it.
+async fn or_refused<T>(
+    parts: &axum::http::request::Parts,
+    result: Result<T, PasskeyFlowError>,
+) -> Result<T, AuthError> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(err) => Err(refused(parts, err).await),
+    }
+}
+
 /// The status and message for a failed ceremony; faults of this service are logged.
-fn refused(parts: &axum::http::request::Parts, err: PasskeyFlowError) -> AuthError {
+async fn refused(parts: &axum::http::request::Parts, err: PasskeyFlowError) -> AuthError {
     let status = match &err {
         PasskeyFlowError::Unavailable => StatusCode::NOT_FOUND,
         PasskeyFlowError::TooManyFailures => {
@@ -45,7 +56,7 @@ fn refused(parts: &axum::http::request::Parts, err: PasskeyFlowError) -> AuthErr
         PasskeyFlowError::Passkey(PasskeyError::NotAllowed) => StatusCode::FORBIDDEN,
         PasskeyFlowError::Passkey(PasskeyError::SignedOut) => StatusCode::UNAUTHORIZED,
         PasskeyFlowError::Passkey(PasskeyError::Store(store)) => {
-            return unavailable(parts, store, "run a passkey ceremony", home_with_error);
+            return unavailable(parts, store, "run a passkey ceremony", home_with_error).await;
         }
         PasskeyFlowError::State(_) | PasskeyFlowError::Internal(_) => {
             tracing::error!(error = %err, "passkey ceremony failed on the server");
@@ -79,8 +90,11 @@ fn options_reply(
 pub async fn register_start() -> Result<PasskeyOptions, AuthError> {
     let (service, parts) = (service()?, parts()?);
     let session = fresh_session(&service, &parts).await?;
-    options_reply(service.start_passkey_registration(&session).await)
-        .map_err(|err| refused(&parts, err))
+    or_refused(
+        &parts,
+        options_reply(service.start_passkey_registration(&session).await),
+    )
+    .await
 }
 
 pub async fn register_finish(
@@ -90,17 +104,21 @@ pub async fn register_finish(
 ) -> Result<PasskeyView, AuthError> {
     let (service, parts) = (service()?, parts()?);
     let session = fresh_session(&service, &parts).await?;
-    service
+    let finished = service
         .finish_passkey_registration(&session, &handle, &name, &credential)
         .await
-        .map(passkey_view)
-        .map_err(|err| refused(&parts, err))
+        .map(passkey_view);
+    or_refused(&parts, finished).await
 }
 
 pub async fn sign_in_start() -> Result<PasskeyOptions, AuthError> {
     let (service, parts) = (service()?, parts()?);
     let client = client(&service, &parts);
-    options_reply(service.start_passkey_sign_in(&client).await).map_err(|err| refused(&parts, err))
+    or_refused(
+        &parts,
+        options_reply(service.start_passkey_sign_in(&client).await),
+    )
+    .await
 }
 
 pub async fn sign_in_finish(
@@ -122,7 +140,7 @@ pub async fn sign_in_finish(
                 session: super::session_info(&new_session.session),
             })
         }
-        Err(err) => Err(refused(&parts, err)),
+        Err(err) => Err(refused(&parts, err).await),
     }
 }
 
@@ -131,12 +149,7 @@ pub async fn list() -> Result<Vec<PasskeyView>, AuthError> {
     let session = signed_in_session(&service, &parts).await?;
     match service.store().list_passkeys(&session.email).await {
         Ok(passkeys) => Ok(passkeys.into_iter().map(passkey_view).collect()),
-        Err(err) => Err(unavailable(
-            &parts,
-            &err,
-            "list passkeys",
-            passkeys_with_error,
-        )),
+        Err(err) => Err(unavailable(&parts, &err, "list passkeys", passkeys_with_error).await),
     }
 }
 
@@ -169,12 +182,7 @@ pub async fn rename(id: String, name: String) -> Result<(), AuthError> {
             NO_SUCH_PASSKEY,
             passkeys_with_error,
         )),
-        Err(err) => Err(unavailable(
-            &parts,
-            &err,
-            "rename a passkey",
-            passkeys_with_error,
-        )),
+        Err(err) => Err(unavailable(&parts, &err, "rename a passkey", passkeys_with_error).await),
     }
 }
 
@@ -194,28 +202,26 @@ pub async fn delete(id: String) -> Result<(), AuthError> {
             NO_SUCH_PASSKEY,
             passkeys_with_error,
         )),
-        Err(err) => Err(unavailable(
-            &parts,
-            &err,
-            "delete a passkey",
-            passkeys_with_error,
-        )),
+        Err(err) => Err(unavailable(&parts, &err, "delete a passkey", passkeys_with_error).await),
     }
 }
 
 pub async fn confirm_start() -> Result<PasskeyOptions, AuthError> {
     let (service, parts) = (service()?, parts()?);
     let session = signed_in_session(&service, &parts).await?;
-    options_reply(service.start_passkey_confirmation(&session).await)
-        .map_err(|err| refused(&parts, err))
+    or_refused(
+        &parts,
+        options_reply(service.start_passkey_confirmation(&session).await),
+    )
+    .await
 }
 
 pub async fn confirm_finish(handle: String, credential: String) -> Result<(), AuthError> {
     let (service, parts) = (service()?, parts()?);
     let session = signed_in_session(&service, &parts).await?;
     let client = client(&service, &parts);
-    service
+    let finished = service
         .finish_passkey_confirmation(&session, &handle, &credential, &client)
-        .await
-        .map_err(|err| refused(&parts, err))
+        .await;
+    or_refused(&parts, finished).await
 }

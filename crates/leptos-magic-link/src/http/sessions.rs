@@ -30,11 +30,10 @@ pub(crate) async fn live_session(
     let Some(token) = session_token(service, parts) else {
         return Ok(None);
     };
-    service
-        .store()
-        .session(&token, service.clock().now())
-        .await
-        .map_err(|err| unavailable(parts, &err, "read a session", home_with_error))
+    match service.store().session(&token, service.clock().now()).await {
+        Ok(session) => Ok(session),
+        Err(err) => Err(unavailable(parts, &err, "read a session", home_with_error).await),
+    }
 }
 
 pub async fn current_session() -> Result<Option<SessionInfo>, AuthError> {
@@ -119,12 +118,7 @@ pub async fn list_sessions() -> Result<Vec<SessionView>, AuthError> {
                 current: session.id == current.id,
             })
             .collect()),
-        Err(err) => Err(unavailable(
-            &parts,
-            &err,
-            "list sessions",
-            account_with_error,
-        )),
+        Err(err) => Err(unavailable(&parts, &err, "list sessions", account_with_error).await),
     }
 }
 
@@ -149,12 +143,9 @@ pub async fn activity() -> Result<Vec<ActivityView>, AuthError> {
                 at: utc_minute(event.created_at),
             })
             .collect()),
-        Err(err) => Err(unavailable(
-            &parts,
-            &err,
-            "read the recent activity",
-            account_with_error,
-        )),
+        Err(err) => {
+            Err(unavailable(&parts, &err, "read the recent activity", account_with_error).await)
+        }
     }
 }
 
@@ -200,12 +191,7 @@ pub async fn end_session(id: String) -> Result<(), AuthError> {
             "That session has already ended.",
             account_with_error,
         )),
-        Err(err) => Err(unavailable(
-            &parts,
-            &err,
-            "end a session",
-            account_with_error,
-        )),
+        Err(err) => Err(unavailable(&parts, &err, "end a session", account_with_error).await),
     }
 }
 
@@ -218,7 +204,7 @@ pub async fn logout(everywhere: bool) -> Result<(), AuthError> {
     if let Some(token) = session_token(&service, &parts)
         && let Err(err) = service.sign_out(&token, everywhere).await
     {
-        return Err(unavailable(&parts, &err, "end a session", home_with_error));
+        return Err(unavailable(&parts, &err, "end a session", home_with_error).await);
     }
     set_cookie(&service, session_cookie(&service), "", 0);
     redirect(&paths().login);
@@ -244,6 +230,7 @@ pub async fn delivery() -> Result<DeliveryReport, AuthError> {
             &err,
             "read what became of a sign-in email",
             home_with_error,
-        )),
+        )
+        .await),
     }
 }

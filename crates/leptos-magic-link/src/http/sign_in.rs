@@ -74,12 +74,12 @@ pub async fn request_link(
             };
             Err(fail(&parts, StatusCode::TOO_MANY_REQUESTS, message, back))
         }
-        Err(RequestLinkError::Issue(IssueError::Busy) | RequestLinkError::MailQueueFull) => {
+        Err(RequestLinkError::Issue(IssueError::Busy)) => {
             tracing::warn!("link request refused: the server is busy");
             Err(busy(&parts, back))
         }
         Err(RequestLinkError::Issue(IssueError::Store(err))) => {
-            Err(unavailable(&parts, &err, "issue a credential", back))
+            Err(unavailable(&parts, &err, "issue a credential", back).await)
         }
         Err(RequestLinkError::Captcha(err @ CaptchaError::Refused)) => {
             tracing::info!("link request refused by the CAPTCHA check");
@@ -92,7 +92,7 @@ pub async fn request_link(
             ))
         }
         Err(RequestLinkError::Captcha(err @ CaptchaError::Unavailable(_))) => {
-            Err(unavailable(&parts, &err, "check the CAPTCHA", back))
+            Err(unavailable(&parts, &err, "check the CAPTCHA", back).await)
         }
     }
 }
@@ -105,7 +105,7 @@ pub async fn redeem(token: String, redir: Option<String>) -> Result<SignedIn, Au
     let outcome = service
         .sign_in_with_link(&token, &client, &device(&parts, &client))
         .await;
-    finish_sign_in(&service, &parts, outcome, &redir, back)
+    finish_sign_in(&service, &parts, outcome, &redir, back).await
 }
 
 pub async fn verify_code(
@@ -134,12 +134,12 @@ pub async fn verify_code(
             &device(&parts, &client),
         )
         .await;
-    finish_sign_in(&service, &parts, outcome, &redir, back)
+    finish_sign_in(&service, &parts, outcome, &redir, back).await
 }
 
 /// On success the session cookie, the pending one cleared, and the redirect; else the
 /// status and message for the refusal.
-fn finish_sign_in(
+async fn finish_sign_in(
     service: &AuthService,
     parts: &axum::http::request::Parts,
     outcome: Result<NewSession, SignInError>,
@@ -168,7 +168,7 @@ fn finish_sign_in(
         Err(SignInError::Malformed(message)) => {
             Err(fail(parts, StatusCode::BAD_REQUEST, &message, back))
         }
-        Err(SignInError::Redeem(err)) => Err(redeem_refused(parts, err, back)),
+        Err(SignInError::Redeem(err)) => Err(redeem_refused(parts, err, back).await),
     }
 }
 
@@ -186,7 +186,7 @@ pub async fn preview_link(token: String) -> Result<LinkPreview, AuthError> {
         .await
     {
         Ok(email) => email,
-        Err(err) => return Err(unavailable(&parts, &err, "look up a link", home_with_error)),
+        Err(err) => return Err(unavailable(&parts, &err, "look up a link", home_with_error).await),
     };
     let same_browser = email.is_some()
         && read_cookie(&parts, pending_cookie(&service)).is_some_and(|pending| {

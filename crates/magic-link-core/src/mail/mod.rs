@@ -5,7 +5,8 @@
 //! own; [`MailComposer`] takes over entirely). A [`Mailer`] delivers it: [`console::ConsoleMailer`]
 //! logs it (development), [`file::FileMailer`] writes an `.eml` file (tests and demos), and
 //! [`mailgun::MailgunMailer`] posts it to Mailgun's HTTP API and [`smtp::SmtpMailer`] hands it
-//! to an SMTP server (production). [`queue::MailQueue`] sends it off the request path.
+//! to an SMTP server (production). The service queues each message in the database and sends it
+//! off the request path (`crate::service::MailQueue`); [`queue`] holds how.
 
 pub mod console;
 pub mod file;

@@ -6,10 +6,12 @@ use std::{sync::Arc, time::Duration};
 mod account;
 pub(crate) mod events;
 mod notices;
+mod outbox;
 #[cfg(feature = "passkeys")]
 pub mod passkeys;
 mod sign_in;
 
+pub use outbox::{Held, MailQueue};
 pub use sign_in::SignInError;
 
 use super::{
@@ -17,18 +19,14 @@ use super::{
     client::Client,
     clock::{Clock, SystemClock},
     config::{AuthConfig, MailProvider},
-    entities::{credential::Delivery, event::EventKind},
+    entities::event::EventKind,
     hooks::{AuthHooks, NoHooks},
     mail::{
-        Compose, MailComposer, MailError, Mailer, SignIn,
-        console::ConsoleMailer,
-        file::FileMailer,
-        mailgun::MailgunMailer,
-        queue::{Carried, Delivered, MailQueue, Outgoing},
-        smtp::SmtpMailer,
+        Compose, MailComposer, MailError, Mailer, console::ConsoleMailer, file::FileMailer,
+        mailgun::MailgunMailer, smtp::SmtpMailer,
     },
     secrets::{CodeHasher, SecretError, token_hash},
-    store::{AuthStore, CredentialRef, Device, IssueError, StoreError},
+    store::{AuthStore, Device, IssueError, SignInMail, StoreError},
 };
 
 use magic_link_types::domain::{Email, EmailError, LinkToken, RedirectTarget, encode_query_value};
@@ -42,9 +40,6 @@ pub enum RequestLinkError {
     Issue(#[from] IssueError),
     #[error(transparent)]
     Captcha(#[from] CaptchaError),
-    /// The mail queue is full: nothing was written.
-    #[error("the mail queue is full")]
-    MailQueueFull,
 }
 
 impl From<StoreError> for RequestLinkError {
@@ -59,16 +54,13 @@ impl From<StoreError> for RequestLinkError {
 pub struct AuthService {
     pub(crate) store: AuthStore,
     pub(crate) config: Arc<AuthConfig>,
-    /// Sends the sign-in mail off the request path.
+    /// Sends the outbox's mail off the request path.
     pub(crate) mail: MailQueue,
     pub(crate) clock: Arc<dyn Clock>,
     /// Asked before a link is issued; [`NoCaptcha`] unless configured.
     pub(crate) captcha: Arc<dyn CaptchaVerifier>,
     /// Told of every sign-in and sign-out; [`NoHooks`] unless the app sets its own.
     pub(crate) hooks: Arc<dyn AuthHooks>,
-    /// Writes the sign-in message; [`Compose`] (the settings and templates) unless the app
-    /// sets its own.
-    pub(crate) composer: Arc<dyn MailComposer>,
     /// The WebAuthn relying party, from `MAGIC_LINK_AUTH_PUBLIC_URL`; `None` when that
     /// names no domain, which turns passkeys off.
     #[cfg(feature = "passkeys")]
@@ -105,8 +97,8 @@ impl AuthService {
         &self.clock
     }
 
-    /// The queue that sends mail off the request path; [`MailQueue::settled`] waits for it
-    /// to empty, for a graceful shutdown.
+    /// This instance's sender of the mail outbox: [`MailQueue::drained`] waits for the
+    /// messages it is sending and those due, for a graceful shutdown.
     pub fn mail_queue(&self) -> &MailQueue {
         &self.mail
     }
@@ -150,12 +142,13 @@ impl AuthService {
         })
     }
 
-    /// The service with its mail queue started on the current runtime.
+    /// The service with its mail sender started on the current runtime.
     pub(crate) fn new(
         store: AuthStore,
         config: Arc<AuthConfig>,
         mailer: Arc<dyn Mailer>,
         clock: Arc<dyn Clock>,
+        composer: Arc<dyn MailComposer>,
     ) -> Self {
         magic_link_types::paths::set(config.paths.clone());
         // A debug build with the `dev-mailbox` feature keeps a copy of every message for it; a
@@ -172,10 +165,14 @@ impl AuthService {
         } else {
             mailer
         };
+        // The sender writes each message with `composer` ([`Compose`], the settings and
+        // templates, unless the app sets its own).
         let mail = MailQueue::start(
+            store.clone(),
             mailer,
-            settle_on(store.clone(), Arc::clone(&clock)),
-            config.mail_queue,
+            composer,
+            Arc::clone(&config),
+            Arc::clone(&clock),
         );
         #[cfg(feature = "passkeys")]
         let passkeys = passkeys::relying_party(&config.public_url);
@@ -190,7 +187,6 @@ impl AuthService {
             clock,
             captcha: Arc::new(NoCaptcha),
             hooks: Arc::new(NoHooks),
-            composer: Arc::new(Compose),
         }
     }
 
@@ -200,26 +196,22 @@ impl AuthService {
         self
     }
 
-    /// The same service, writing the sign-in message with `composer`.
-    pub(crate) fn with_composer(mut self, composer: Arc<dyn MailComposer>) -> Self {
-        self.composer = composer;
-        self
-    }
-
     /// The same service, asking `captcha` before every link is issued.
     pub(crate) fn with_captcha(mut self, captcha: Arc<dyn CaptchaVerifier>) -> Self {
         self.captcha = captcha;
         self
     }
 
-    /// The service for `config`, with `mailer`, `captcha` and `clock` in place of the
-    /// configured provider, the configured CAPTCHA check and the system clock when given.
+    /// The service for `config`, with `mailer`, `captcha`, `clock` and `composer` in place of
+    /// the configured provider, the configured CAPTCHA check, the system clock and the
+    /// templates when given.
     pub(crate) fn from_parts(
         db: sea_orm::DatabaseConnection,
         config: AuthConfig,
         mailer: Option<Arc<dyn Mailer>>,
         captcha: Option<Arc<dyn CaptchaVerifier>>,
         clock: Option<Arc<dyn Clock>>,
+        composer: Option<Arc<dyn MailComposer>>,
     ) -> Result<Self, ServiceError> {
         let mailer = match mailer {
             Some(mailer) => mailer,
@@ -240,24 +232,13 @@ impl AuthService {
             (None, None) => Arc::new(NoCaptcha),
         };
         let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
-        Ok(Self::new(store, Arc::new(config), mailer, clock).with_captcha(captcha))
+        let composer = composer.unwrap_or_else(|| Arc::new(Compose));
+        Ok(Self::new(store, Arc::new(config), mailer, clock, composer).with_captcha(captcha))
     }
 
     /// The link a credential's email carries.
     pub fn link(&self, token: &LinkToken, redir: &RedirectTarget) -> String {
-        let mut link = self.page_with_token(&self.config.paths.link, token);
-        // A sign-in without `redir` lands on `after_sign_in`.
-        if redir.as_str() != self.config.paths.after_sign_in {
-            link.push_str("&redir=");
-            link.push_str(&encode_query_value(redir.as_str()));
-        }
-        link
-    }
-
-    /// The absolute address of the auth page at `path`, with `token` in its query: what an
-    /// email links to.
-    fn page_with_token(&self, path: &str, token: &LinkToken) -> String {
-        format!("{}{path}?token={}", self.config.public_url, token.expose())
+        link_for(&self.config, token, redir)
     }
 
     /// Issues a credential for `email` and queues its mail, once the address reads as one
@@ -277,43 +258,23 @@ impl AuthService {
     ) -> Result<LinkSent, RequestLinkError> {
         let email = Email::parse(email)?;
         self.captcha.verify(captcha, client.ip).await?;
-        // A full queue refuses every address alike, before anything is written.
-        if !self.mail.has_room() {
-            return Err(RequestLinkError::MailQueueFull);
-        }
         let now = self.clock.now();
-        let issued = self.store.issue(&email, &client.key, now).await?;
-        let pending = token_hash(issued.token.expose());
-        let link = self.link(&issued.token, redir);
-        let mail = self.composer.sign_in(
-            &self.config.mail,
-            &SignIn {
-                to: &issued.email,
-                link: &link,
-                code: &issued.code,
-                expires_at: issued.expires_at,
-                now,
-                user_agent: device.user_agent.as_deref(),
-            },
-        );
         // Off the allow-list the mail stays unsent, but everything else is the same, down to
-        // the trip through the queue: the reply tells nobody who may sign in.
-        let allowed = self.store.policy().allows(email.as_str());
-        if !allowed {
+        // the row in the outbox: the reply tells nobody who may sign in.
+        let mail = SignInMail {
+            redir: redir.as_str(),
+            user_agent: device.user_agent.as_deref(),
+            supersedes: waiting_for,
+        };
+        let issued = self
+            .store
+            .issue_and_queue(&email, &client.key, now, Some(mail))
+            .await?;
+        self.mail.wake();
+        if !self.store.policy().allows(email.as_str()) {
             crate::metrics::refused(crate::metrics::Refusal::AllowList);
         }
-        let outgoing = Outgoing {
-            mail: allowed.then_some(mail),
-            credential: Some(Carried {
-                id: issued.id,
-                email: email.clone(),
-                supersedes: waiting_for.map(str::to_owned),
-            }),
-        };
-        if self.mail.enqueue(outgoing).is_err() {
-            self.store.release(issued.id).await?;
-            return Err(RequestLinkError::MailQueueFull);
-        }
+        let pending = token_hash(issued.token.expose());
         crate::metrics::link_requested();
         self.record(&email, EventKind::LinkRequested, events::By::Device(device))
             .await;
@@ -321,27 +282,21 @@ impl AuthService {
     }
 }
 
-/// Records on each sign-in credential what became of its message, as the mail queue reports
-/// it: the page waiting for the email reads it there.
-fn settle_on(store: AuthStore, clock: Arc<dyn Clock>) -> crate::mail::queue::Report {
-    Arc::new(move |carried: Carried, delivered: Delivered| {
-        let (store, clock) = (store.clone(), Arc::clone(&clock));
-        Box::pin(async move {
-            let delivery = match delivered {
-                Delivered::Sent => Delivery::Sent,
-                Delivered::Failed => Delivery::Failed,
-                Delivered::Withheld => Delivery::Withheld,
-            };
-            let credential = CredentialRef {
-                id: carried.id,
-                email: &carried.email,
-                supersedes: carried.supersedes.as_deref(),
-            };
-            if let Err(err) = store.settle(&credential, delivery, clock.now()).await {
-                tracing::error!(error = %err, ?delivery, "could not record what became of a sign-in email");
-            }
-        })
-    })
+/// The link a sign-in message carries: the link page with `token`, and `redir` unless it is
+/// where a sign-in lands anyway.
+pub(crate) fn link_for(config: &AuthConfig, token: &LinkToken, redir: &RedirectTarget) -> String {
+    let mut link = page_with_token(config, &config.paths.link, token);
+    if redir.as_str() != config.paths.after_sign_in {
+        link.push_str("&redir=");
+        link.push_str(&encode_query_value(redir.as_str()));
+    }
+    link
+}
+
+/// The absolute address of the auth page at `path`, with `token` in its query: what an
+/// email links to.
+pub(crate) fn page_with_token(config: &AuthConfig, path: &str, token: &LinkToken) -> String {
+    format!("{}{path}?token={}", config.public_url, token.expose())
 }
 
 /// How long the CAPTCHA provider may take to answer.
@@ -391,6 +346,7 @@ mod tests {
             Arc::new(config),
             Arc::new(ConsoleMailer),
             Arc::new(SystemClock),
+            Arc::new(Compose),
         );
         let token = LinkToken::parse(&"A".repeat(43)).unwrap();
         let redir = RedirectTarget::parse("/a b'<x>?q=1&r=2".replace(' ', "%20").as_str()).unwrap();

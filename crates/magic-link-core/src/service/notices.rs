@@ -1,30 +1,16 @@
 //! New-sign-in notices: when a session starts from a device its address has not used in 90
 //! days, the address is mailed, with a single-use link that signs it out everywhere.
 //!
-//! The notice is decided and queued off the request path: the sign-in never waits for it,
-//! and nothing that goes wrong with it (the database, the mail queue) fails the sign-in.
-
-use std::time::Duration;
+//! The notice is decided off the request path, and queued in the outbox in the same
+//! transaction as its link: the sign-in never waits for it, and nothing that goes wrong with
+//! it (the database, the mail provider) fails the sign-in.
 
 use super::AuthService;
 use crate::{
     device::{describe_user_agent, network_of},
-    mail::{NewSignIn, queue::Outgoing},
     store::{DeviceKey, Session, SignedOutEverywhere, StoreError},
 };
 use magic_link_types::domain::{Email, LinkToken};
-
-/// How long a notice may wait for room in a full mail queue.
-const NOTICE_QUEUE_WAIT: Duration = Duration::from_secs(30);
-
-/// Why a notice could not be queued.
-#[derive(Debug, thiserror::Error)]
-enum NoticeError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("the mail queue stayed full")]
-    QueueFull,
-}
 
 impl AuthService {
     /// Mails the address of `session` if it signed in from a new device, on a task of its
@@ -56,44 +42,22 @@ impl AuthService {
         if !self.store.note_device(&session.email, device, at).await? {
             return Ok(());
         }
-        // Once the device is known, its next sign-in is no news: if the notice cannot go out,
-        // forget it again, so the notice is not lost for good.
-        let queued = self.queue_notice(session, &browser, &network).await;
-        if let Err(err) = &queued {
-            tracing::warn!(error = %err, "could not queue a new-sign-in notice");
-            self.store.forget_device(&session.email, device, at).await?;
-        }
-        Ok(())
-    }
-
-    async fn queue_notice(
-        &self,
-        session: &Session,
-        browser: &str,
-        network: &str,
-    ) -> Result<(), NoticeError> {
-        let token = self
+        // Once the device is known, its next sign-in is no news: if the notice cannot be
+        // queued, forget it again, so the notice is not lost for good.
+        let queued = self
             .store
-            .issue_sign_out_link(&session.email, session.created_at, self.clock.now())
-            .await?;
-        let link = self.page_with_token(&self.config.paths.sign_out_everywhere, &token);
-        let mail = self.composer.new_sign_in(
-            &self.config.mail,
-            &NewSignIn {
-                to: &session.email,
-                device: browser,
-                network,
-                at: session.created_at,
-                sign_out_link: &link,
-            },
-        );
-        let outgoing = Outgoing::message(mail);
-        // Off the request path, a notice may wait for room in the queue.
-        self.mail
-            .enqueue_within(outgoing, NOTICE_QUEUE_WAIT)
-            .await
-            .map_err(|_| NoticeError::QueueFull)?;
-        tracing::info!(email = %session.email.masked(), session = session.id, "new device: queued a new-sign-in notice");
+            .queue_notice(&session.email, &device, at, self.clock.now())
+            .await;
+        match queued {
+            Ok(()) => {
+                self.mail.wake();
+                tracing::info!(email = %session.email.masked(), session = session.id, "new device: queued a new-sign-in notice");
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "could not queue a new-sign-in notice");
+                self.store.forget_device(&session.email, device, at).await?;
+            }
+        }
         Ok(())
     }
 

@@ -3,9 +3,12 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
-use super::{AuthStore, StoreError, delete_rows_of};
+use super::{
+    AuthStore, StoreError, delete_rows_of,
+    outbox::{Message, Outgoing},
+};
 use crate::entities::{
-    credential, event, failure, known_client, known_device, passkey, passkey_challenge,
+    credential, event, failure, known_client, known_device, outbox, passkey, passkey_challenge,
     passkey_user, session, sign_out_link,
 };
 use magic_link_types::domain::Email;
@@ -23,7 +26,8 @@ impl AuthStore {
     /// Removes everything the auth tables hold of `email` in one transaction, if `session` is
     /// still one of its live sessions (else `None`, and nothing changes: of two deletions at
     /// once, one wins): its sessions, credentials, wrong codes, known clients and devices,
-    /// notice links, recent activity, passkeys, passkey handle and ceremonies. Another
+    /// notice links, recent activity, passkeys, passkey handle and ceremonies, and its
+    /// messages still waiting to go out; and queues the word of the deletion. Another
     /// address's rows are untouched. Deleting an address that has nothing left removes
     /// nothing.
     pub async fn delete_account(
@@ -56,6 +60,17 @@ impl AuthStore {
         rows += delete_rows_of(&txn, passkey::Column::Email, address).await?;
         rows += delete_rows_of(&txn, passkey_user::Column::Email, address).await?;
         rows += delete_rows_of(&txn, passkey_challenge::Column::Email, address).await?;
+        // A message still waiting for the address carries a credential or link that is gone;
+        // the word of the deletion takes its place, in the same transaction.
+        rows += delete_rows_of(&txn, outbox::Column::Email, address).await?;
+        let deleted = Outgoing {
+            to: email,
+            message: Message::AccountDeleted { at: now },
+            token: None,
+            code: None,
+            credential: None,
+        };
+        Self::queue_mail(&txn, deleted, now).await?;
         txn.commit().await?;
         Ok(Some(DeletedAccount {
             live_sessions,

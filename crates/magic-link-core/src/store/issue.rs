@@ -20,8 +20,19 @@ use crate::{
     },
     secrets::token_hash,
 };
-use magic_link_types::domain::Email;
-use sea_orm::DbErr;
+use magic_link_types::domain::{Code, Email, LinkToken};
+use sea_orm::{DbErr, TransactionTrait};
+
+use super::outbox::{Message, Outgoing};
+
+/// The sign-in message to queue with a credential: where its link lands, the browser that
+/// asked, and that browser's earlier pending sign-in, which it replaces once sent.
+#[derive(Clone, Copy, Debug)]
+pub struct SignInMail<'a> {
+    pub redir: &'a str,
+    pub user_agent: Option<&'a str>,
+    pub supersedes: Option<&'a str>,
+}
 
 /// How long a reserved credential whose code is not hashed yet counts against the limits: far
 /// longer than hashing a code takes, even behind a full queue, so a request in flight always
@@ -40,6 +51,20 @@ impl AuthStore {
         email: &Email,
         client: &ClientKey,
         now: DateTime<Utc>,
+    ) -> Result<Issued, IssueError> {
+        self.issue_and_queue(email, client, now, None).await
+    }
+
+    /// As [`issue`](Self::issue), and queues its sign-in message in the outbox in the same
+    /// transaction that makes the credential live: the credential is never live without its
+    /// message, nor the message queued for a credential that is not. For an address off the
+    /// allow-list the row carries no secret, and its message is settled as withheld unsent.
+    pub async fn issue_and_queue(
+        &self,
+        email: &Email,
+        client: &ClientKey,
+        now: DateTime<Utc>,
+        mail: Option<SignInMail<'_>>,
     ) -> Result<Issued, IssueError> {
         let token = crate::secrets::new_link_token().map_err(StoreError::from)?;
         let code = crate::secrets::new_code().map_err(StoreError::from)?;
@@ -77,11 +102,8 @@ impl AuthStore {
             }
         };
         let expires_at = after(now, self.policy.credential_lifetime);
-        let finished = credential::Entity::update_many()
-            .col_expr(credential::Column::CodeHash, Expr::value(code_hash))
-            .col_expr(credential::Column::ExpiresAt, Expr::value(expires_at))
-            .filter(credential::Column::Id.eq(id))
-            .exec(&self.db)
+        let finished = self
+            .finish_issue(id, email, code_hash, expires_at, &token, &code, mail, now)
             .await;
         if let Err(err) = finished {
             // The request fails, so its slot goes back if the database lets it; if not, the
@@ -89,7 +111,7 @@ impl AuthStore {
             if let Err(release) = self.release(id).await {
                 tracing::warn!(error = %release, "could not hand back an unfinished credential");
             }
-            return Err(StoreError::from(err).into());
+            return Err(err.into());
         }
 
         Ok(Issued {
@@ -99,6 +121,49 @@ impl AuthStore {
             code,
             expires_at,
         })
+    }
+
+    /// Makes reserved credential `id` live, and queues its message, in one transaction.
+    #[allow(clippy::too_many_arguments)]
+    async fn finish_issue(
+        &self,
+        id: i64,
+        email: &Email,
+        code_hash: String,
+        expires_at: DateTime<Utc>,
+        token: &LinkToken,
+        code: &Code,
+        mail: Option<SignInMail<'_>>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin().await?;
+        credential::Entity::update_many()
+            .col_expr(credential::Column::CodeHash, Expr::value(code_hash))
+            .col_expr(credential::Column::ExpiresAt, Expr::value(expires_at))
+            .filter(credential::Column::Id.eq(id))
+            .exec(&txn)
+            .await?;
+        if let Some(mail) = mail {
+            let allowed = self.policy.allows(email.as_str());
+            let outgoing = Outgoing {
+                to: email,
+                message: Message::SignIn {
+                    redir: mail.redir.to_owned(),
+                    user_agent: mail.user_agent.map(str::to_owned),
+                    expires_at,
+                },
+                token: allowed.then_some(token),
+                code: allowed.then_some(code),
+                credential: Some(CredentialRef {
+                    id,
+                    email,
+                    supersedes: mail.supersedes,
+                }),
+            };
+            Self::queue_mail(&txn, outgoing, now).await?;
+        }
+        txn.commit().await?;
+        Ok(())
     }
 
     /// The checks, in order: the client's own limit, then the address's limit, which a
@@ -181,13 +246,23 @@ impl AuthStore {
         delivery: Delivery,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        Self::settle_on(&self.db, issued, delivery, now).await
+    }
+
+    /// [`settle`](Self::settle) on `conn`, inside a caller's transaction.
+    pub(super) async fn settle_on(
+        conn: &impl ConnectionTrait,
+        issued: &CredentialRef<'_>,
+        delivery: Delivery,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
         let mut update = credential::Entity::update_many()
             .col_expr(credential::Column::Delivery, Expr::value(delivery))
             .filter(credential::Column::Id.eq(issued.id));
         if delivery == Delivery::Failed {
             update = update.col_expr(credential::Column::ExpiresAt, Expr::value(now));
         }
-        update.exec(&self.db).await?;
+        update.exec(conn).await?;
         if let Some(older) = issued.supersedes
             && delivery != Delivery::Failed
         {
@@ -197,7 +272,7 @@ impl AuthStore {
                 .filter(credential::Column::TokenHash.eq(older))
                 .filter(credential::Column::Id.lt(issued.id))
                 .filter(credential::Column::ExpiresAt.gt(now))
-                .exec(&self.db)
+                .exec(conn)
                 .await?;
         }
         Ok(())

@@ -4,7 +4,9 @@
 //! Three rules shape every query here:
 //! - **Single use is decided by the database.** A credential is consumed by a conditional
 //!   `DELETE` whose affected-row count says who won, never by reading and then writing.
-//! - **Secrets never reach a table.** Rows hold SHA-256 of tokens and argon2id of codes.
+//! - **Secrets never reach a table,** but for the outbox: rows hold SHA-256 of tokens and
+//!   argon2id of codes; a queued message holds the token and code it carries only until it
+//!   is sent or dead, and is then deleted.
 //! - **Nobody can lock a person out.** Limits count per requester: another client's requests
 //!   and wrong codes never end a link someone holds, nor refuse their own next request.
 //!   Only the code, 6 digits, is limited per address as well, and a client the address
@@ -23,9 +25,12 @@ mod account;
 mod events;
 mod issue;
 mod notices;
+mod outbox;
 pub use account::DeletedAccount;
 pub use events::{MERGE_WITHIN, NewEvent, RECENT_EVENTS, RECENT_NOISY_EVENTS, SEVERAL};
+pub use issue::SignInMail;
 pub use notices::{DeviceKey, KNOWN_DEVICE_FOR, SignedOutEverywhere};
+pub use outbox::{Claimed, Message, Outgoing};
 #[cfg(feature = "passkeys")]
 pub mod passkeys;
 mod redeem;
@@ -296,6 +301,32 @@ pub struct AuthStore {
     policy: Policy,
     /// Session rows reused for a moment, on SQLite only (see [`sessions::SessionCache`]).
     sessions: Option<std::sync::Arc<sessions::SessionCache>>,
+    /// The last answer of [`AuthStore::database_answers`], and when it was found.
+    probed: std::sync::Arc<tokio::sync::Mutex<Option<(std::time::Instant, bool)>>>,
+}
+
+/// How long [`AuthStore::database_answers`] waits for a new connection.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(500);
+
+/// How long one answer of [`AuthStore::database_answers`] serves every request that asks.
+const PROBE_FOR: Duration = Duration::from_secs(1);
+
+/// Whether `err`, or an error under it, is the connection pool's wait running out: every
+/// connection stayed in use, or none could be opened (see [`AuthStore::database_answers`]).
+pub fn is_pool_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(err);
+    while let Some(err) = next {
+        if matches!(
+            err.downcast_ref::<DbErr>(),
+            Some(DbErr::ConnectionAcquire(
+                sea_orm::error::ConnAcquireErr::Timeout
+            ))
+        ) {
+            return true;
+        }
+        next = err.source();
+    }
+    false
 }
 
 fn after(now: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
@@ -326,7 +357,42 @@ impl AuthStore {
             hasher,
             policy,
             sessions,
+            probed: std::sync::Arc::default(),
         }
+    }
+
+    /// Whether the database takes a new connection now: after a pool timeout, it tells a busy
+    /// pool (the database answers) from a database that is down. The pool cannot tell them
+    /// apart itself: it retries a refused connection until its wait runs out, and then
+    /// reports the same timeout as when every connection is in use.
+    ///
+    /// On SQLite a timeout is always a busy pool (opening the file fails at once otherwise).
+    /// On PostgreSQL one connection is opened outside the pool, with the pool's options, for
+    /// at most half a second; its answer serves every request that asks within a second, so
+    /// a burst of timeouts opens one connection, not one each.
+    pub async fn database_answers(&self) -> bool {
+        let pool = match &self.db.inner {
+            sea_orm::DatabaseConnectionType::SqlxSqlitePoolConnection(_) => return true,
+            sea_orm::DatabaseConnectionType::SqlxPostgresPoolConnection(_) => {
+                self.db.get_postgres_connection_pool()
+            }
+            _ => return false,
+        };
+        let mut probed = self.probed.lock().await;
+        if let Some((at, answers)) = *probed
+            && at.elapsed() < PROBE_FOR
+        {
+            return answers;
+        }
+        let options = pool.connect_options();
+        let probe = async {
+            use sea_orm::sqlx::Connection;
+            let connection = sea_orm::sqlx::PgConnection::connect_with(&options).await?;
+            connection.close().await
+        };
+        let answers = matches!(tokio::time::timeout(PROBE_TIMEOUT, probe).await, Ok(Ok(())));
+        *probed = Some((std::time::Instant::now(), answers));
+        answers
     }
 
     pub fn db(&self) -> &DatabaseConnection {

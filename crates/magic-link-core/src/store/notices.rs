@@ -4,11 +4,14 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
     sea_query::{Alias, Expr, ExprTrait, OnConflict, Query},
 };
 
-use super::{AuthStore, StoreError, after, before, cut_device_text, delete_rows_of};
+use super::{
+    AuthStore, StoreError, after, before, cut_device_text, delete_rows_of,
+    outbox::{Message, Outgoing},
+};
 use crate::{
     entities::{credential, known_client, known_device, passkey, session, sign_out_link},
     secrets::token_hash,
@@ -122,17 +125,57 @@ impl AuthStore {
         now: DateTime<Utc>,
     ) -> Result<LinkToken, StoreError> {
         let token = crate::secrets::new_link_token()?;
+        Self::insert_sign_out_link(&self.db, email, &token, since, now, &self.policy).await?;
+        Ok(token)
+    }
+
+    /// Issues a "sign out everywhere" link as [`issue_sign_out_link`](Self::issue_sign_out_link)
+    /// does, and queues the new-sign-in notice that carries it in the same transaction.
+    pub async fn queue_notice(
+        &self,
+        email: &Email,
+        device: &DeviceKey<'_>,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let token = crate::secrets::new_link_token()?;
+        let txn = self.db.begin().await?;
+        Self::insert_sign_out_link(&txn, email, &token, since, now, &self.policy).await?;
+        let notice = Outgoing {
+            to: email,
+            message: Message::NewSignIn {
+                device: device.browser.to_owned(),
+                network: device.network.to_owned(),
+                at: since,
+            },
+            token: Some(&token),
+            code: None,
+            credential: None,
+        };
+        Self::queue_mail(&txn, notice, now).await?;
+        txn.commit().await?;
+        Ok(())
+    }
+
+    async fn insert_sign_out_link(
+        conn: &impl ConnectionTrait,
+        email: &Email,
+        token: &LinkToken,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+        policy: &super::Policy,
+    ) -> Result<(), StoreError> {
         sign_out_link::Entity::insert(sign_out_link::ActiveModel {
             id: NotSet,
             token_hash: Set(token_hash(token.expose())),
             email: Set(email.clone()),
             since: Set(since),
             created_at: Set(now),
-            expires_at: Set(after(now, self.policy.session_lifetime)),
+            expires_at: Set(after(now, policy.session_lifetime)),
         })
-        .exec_without_returning(&self.db)
+        .exec_without_returning(conn)
         .await?;
-        Ok(token)
+        Ok(())
     }
 
     /// The address a live "sign out everywhere" link is for, without using it.
