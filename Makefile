@@ -21,7 +21,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # pages' islands each in a chunk of its own (see the `split` feature in Cargo.toml).
 RELEASE := cargo leptos build --release --split --lib-features hydrate,split
 
-.PHONY: dev test setup lint example bench load fuzz
+.PHONY: dev test setup lint example bench load chaos fuzz
 
 dev: setup
 	cargo leptos watch
@@ -81,6 +81,14 @@ bench: setup
 load: setup
 	$(RELEASE)
 	benches/load.sh
+
+# The fault run (benches/chaos.py): two release instances on a PostgreSQL of its own under a
+# steady load of sign-ins, while one instance is killed with SIGKILL, PostgreSQL restarts and
+# the mail provider refuses for 30 s. About three minutes; prints every request's fate and how
+# long each fault took to heal. Needs PostgreSQL's server programs and the postgres user.
+chaos: setup
+	$(RELEASE)
+	python3 benches/chaos.py
 
 # libFuzzer over the two parsers that take raw input from the internet, FUZZ_RUNS executions
 # each (default 1,000,000). Needs the nightly toolchain; installs cargo-fuzz if it is missing.

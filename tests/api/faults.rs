@@ -31,6 +31,7 @@ async fn spawn_app_with_mailgun(api_url: String) -> TestApp {
         };
         config.mail_timeout = Duration::from_secs(1);
         config.mail_queue.backoff = Duration::from_millis(100);
+        config.mail_queue.attempts = 3;
     })
     .await
 }

@@ -687,12 +687,9 @@ async fn killed_mid_queue_then_sent_by(
             .iter()
             .any(|(k, v)| k == "to" && v == "killed@example.com")
     );
+    // The same credential: each instance writes the link with its own public address.
     let link = working.link(0);
-    assert_eq!(
-        link,
-        failing.link(0),
-        "the message carries the link first issued"
-    );
+    assert_eq!(token_of(&link), token_of(&failing.link(0)));
     let redeemed = second
         .post("/api/auth/redeem", format!("token={}", token_of(&link)))
         .send()

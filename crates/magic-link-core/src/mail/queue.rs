@@ -36,7 +36,8 @@ impl Default for MailQueueSettings {
     fn default() -> Self {
         Self {
             concurrency: 16,
-            attempts: 3,
+            // Pauses of 1, 2, 4, 8, 16 and 32 s: a provider down for a minute loses nothing.
+            attempts: 7,
             backoff: Duration::from_secs(1),
             poll: Duration::from_secs(1),
             lease: Duration::from_secs(30),

@@ -11,7 +11,7 @@
 use std::{
     sync::{
         Arc, Weak,
-        atomic::{AtomicUsize, Ordering},
+        atomic::{AtomicBool, AtomicUsize, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -50,8 +50,19 @@ struct Shared {
     wake: Arc<Notify>,
     /// Messages this instance is sending, and work that may queue one (see [`MailQueue::hold`]).
     unsettled: AtomicUsize,
+    /// Whether the sender is claiming messages right now.
+    claiming: AtomicBool,
     store: AuthStore,
     clock: Arc<dyn Clock>,
+}
+
+/// Clears [`Shared::claiming`] when dropped.
+struct Claiming<'a>(&'a Shared);
+
+impl Drop for Claiming<'_> {
+    fn drop(&mut self) {
+        self.0.claiming.store(false, Ordering::SeqCst);
+    }
 }
 
 impl MailQueue {
@@ -67,6 +78,7 @@ impl MailQueue {
         let shared = Arc::new(Shared {
             wake: Arc::clone(&wake),
             unsettled: AtomicUsize::new(0),
+            claiming: AtomicBool::new(false),
             store: store.clone(),
             clock: Arc::clone(&clock),
         });
@@ -103,8 +115,10 @@ impl MailQueue {
     /// idle instance counts as settled.
     pub async fn settled(&self) {
         loop {
-            if self.shared.unsettled.load(Ordering::SeqCst) == 0
-                && matches!(self.shared.store.mail_waiting().await, Ok(0) | Err(_))
+            // A message's row is deleted only once it is sent or dead; work that may still
+            // queue one holds `unsettled` until it has.
+            let waiting = self.shared.store.mail_waiting().await;
+            if matches!(waiting, Ok(0) | Err(_))
                 && self.shared.unsettled.load(Ordering::SeqCst) == 0
             {
                 return;
@@ -118,14 +132,16 @@ impl MailQueue {
     /// instance, stays in the outbox for whichever instance is up when it is due.
     pub async fn drained(&self) {
         loop {
-            if self.shared.unsettled.load(Ordering::SeqCst) == 0
-                && matches!(
-                    self.shared.store.mail_due(self.shared.clock.now()).await,
-                    Ok(0)
-                )
-                && self.shared.unsettled.load(Ordering::SeqCst) == 0
-            {
-                return;
+            match self.shared.store.mail_due(self.shared.clock.now()).await {
+                // Nothing can be sent or recorded while the database is away.
+                Err(_) => return,
+                Ok(0)
+                    if self.shared.unsettled.load(Ordering::SeqCst) == 0
+                        && !self.shared.claiming.load(Ordering::SeqCst) =>
+                {
+                    return;
+                }
+                Ok(_) => {}
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -171,6 +187,10 @@ impl Sender {
                 return;
             };
             let free = sending.available_permits() as u64;
+            // A claim counts as in flight until its messages do, so `drained` never sees a
+            // moment where a claimed message is neither due nor being sent.
+            shared.claiming.store(true, Ordering::SeqCst);
+            let claiming = Claiming(&shared);
             match sender
                 .store
                 .claim_mail(sender.clock.now(), lease, free)
@@ -190,6 +210,7 @@ impl Sender {
                             shared.unsettled.fetch_sub(1, Ordering::SeqCst);
                         });
                     }
+                    drop(claiming);
                     // There may be more waiting.
                     continue;
                 }
@@ -201,6 +222,7 @@ impl Sender {
                     failing = true;
                 }
             }
+            drop(claiming);
             drop(shared);
             tokio::select! {
                 () = sender.wake.notified() => {}

@@ -5,5 +5,6 @@
 #[macro_use]
 extern crate magic_link_core;
 
+mod outbox;
 mod passkey_store;
 mod store;
