@@ -134,7 +134,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "MAGIC_LINK_MAIL_TIMEOUT_SECONDS",
         default: "`10`",
-        rule: "1 to 300: how long one try at handing a message to the provider may take, connecting included. Mail goes out after the reply, with up to three tries (1 s, then 2 s apart) when the provider could not be reached or answered that it is failing, but none after a timeout, when the message may already have gone; when it fails, the check-your-email page says so",
+        rule: "1 to 300: how long one try at handing a message to the provider may take, connecting included. Mail goes out after the reply, from the outbox table, with up to seven tries (1, 2, 4, 8, 16 and 32 s apart) when the provider could not be reached or answered that it is failing, but none after a timeout, when the message may already have gone; when it fails, the check-your-email page says so",
         shown: Shown::Plain,
     },
     Variable {
