@@ -278,7 +278,7 @@ impl Sender {
                     .min(LONGEST_PAUSE);
                 let at = self.clock.now()
                     + chrono::Duration::from_std(pause).unwrap_or(chrono::Duration::MAX);
-                if let Err(err) = self.store.retry_mail(claimed.id, at).await {
+                if let Err(err) = self.store.retry_mail(claimed, at).await {
                     // The lease runs out instead, a little later.
                     tracing::warn!(error = %err, "could not put an email back for another try");
                 }
@@ -306,7 +306,14 @@ impl Sender {
                 .finish_mail(claimed, delivery, self.clock.now())
                 .await
             {
-                Ok(()) => return,
+                Ok(true) => return,
+                Ok(false) => {
+                    tracing::warn!(
+                        ?delivery,
+                        "an email's lease ran out while it was being sent, and another claim took it over"
+                    );
+                    return;
+                }
                 Err(err) if started.elapsed() < RECORD_FOR => {
                     tracing::warn!(error = %err, ?delivery, "could not record what became of an email; trying again");
                     tokio::time::sleep(Duration::from_secs(1)).await;

@@ -67,6 +67,10 @@ pub struct Claimed {
     /// Tries so far, this one included.
     pub attempts: u32,
     pub created_at: DateTime<Utc>,
+    /// When this claim's lease ends, as the row holds it: the claim's fence. Once another
+    /// instance has claimed the row again, it no longer matches, and this claim's outcome is
+    /// not recorded over the newer one's.
+    pub leased_until: DateTime<Utc>,
 }
 
 impl std::fmt::Debug for Claimed {
@@ -154,26 +158,38 @@ impl AuthStore {
         Ok(claimed)
     }
 
-    /// Puts a claimed message back for another try at `at`.
-    pub async fn retry_mail(&self, id: i64, at: DateTime<Utc>) -> Result<(), StoreError> {
+    /// Puts a claimed message back for another try at `at`, unless another claim has taken it
+    /// since.
+    pub async fn retry_mail(&self, claimed: &Claimed, at: DateTime<Utc>) -> Result<(), StoreError> {
         outbox::Entity::update_many()
             .col_expr(outbox::Column::NextAttemptAt, Expr::value(at))
-            .filter(outbox::Column::Id.eq(id))
+            .filter(outbox::Column::Id.eq(claimed.id))
+            .filter(outbox::Column::NextAttemptAt.eq(claimed.leased_until))
             .exec(&self.db)
             .await?;
         Ok(())
     }
 
     /// Done with a claimed message: deletes it, secrets and all, and records `delivery` on the
-    /// credential it carries, in one transaction.
+    /// credential it carries, in one transaction. A claim whose lease ran out and was taken
+    /// over records nothing (`Ok(false)`): the newer claim's outcome stands.
     pub async fn finish_mail(
         &self,
         claimed: &Claimed,
         delivery: Delivery,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let txn = self.db.begin().await?;
-        outbox::Entity::delete_by_id(claimed.id).exec(&txn).await?;
+        let deleted = outbox::Entity::delete_many()
+            .filter(outbox::Column::Id.eq(claimed.id))
+            .filter(outbox::Column::NextAttemptAt.eq(claimed.leased_until))
+            .exec(&txn)
+            .await?
+            .rows_affected;
+        if deleted == 0 {
+            txn.rollback().await?;
+            return Ok(false);
+        }
         if let Some(id) = claimed.credential {
             let credential = CredentialRef {
                 id,
@@ -183,7 +199,7 @@ impl AuthStore {
             Self::settle_on(&txn, &credential, delivery, now).await?;
         }
         txn.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// How many messages in the outbox an instance may claim at `now`.
@@ -219,6 +235,7 @@ impl From<outbox::Model> for Claimed {
             supersedes: row.supersedes,
             attempts: u32::try_from(row.attempts).unwrap_or(u32::MAX),
             created_at: row.created_at,
+            leased_until: row.next_attempt_at,
         }
     }
 }

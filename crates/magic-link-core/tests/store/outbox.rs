@@ -86,10 +86,22 @@ async fn a_queued_message_is_claimed_once_per_lease_and_gone_once_sent(db: &Data
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].attempts, 2);
 
-    store
-        .finish_mail(&again[0], Delivery::Sent, now + secs(32))
-        .await
-        .unwrap();
+    // The first claim, its lease run out and taken over, records nothing and puts nothing
+    // back: the newer claim's outcome stands.
+    store.retry_mail(&message, now + secs(40)).await.unwrap();
+    assert!(
+        !store
+            .finish_mail(message, Delivery::Failed, now + secs(32))
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.mail_waiting().await.unwrap(), 1);
+    assert!(
+        store
+            .finish_mail(&again[0], Delivery::Sent, now + secs(32))
+            .await
+            .unwrap()
+    );
     assert_eq!(store.mail_waiting().await.unwrap(), 0);
     assert!(outbox::Entity::find().all(db).await.unwrap().is_empty());
     let row = credential::Entity::find_by_id(id)
@@ -109,7 +121,7 @@ async fn a_message_put_back_waits_for_its_pause(db: &DatabaseConnection) {
     issue_queued(&store, "paused@example.com", 1, now).await;
     let claimed = claim(&store, now, 10).await;
     store
-        .retry_mail(claimed[0].id, now + secs(4))
+        .retry_mail(&claimed[0], now + secs(4))
         .await
         .unwrap();
     assert!(claim(&store, now + secs(3), 10).await.is_empty());
@@ -117,10 +129,12 @@ async fn a_message_put_back_waits_for_its_pause(db: &DatabaseConnection) {
     let retried = claim(&store, now + secs(4), 10).await;
     assert_eq!(retried.len(), 1);
     assert_eq!(retried[0].attempts, 2);
-    store
-        .finish_mail(&retried[0], Delivery::Failed, now + secs(5))
-        .await
-        .unwrap();
+    assert!(
+        store
+            .finish_mail(&retried[0], Delivery::Failed, now + secs(5))
+            .await
+            .unwrap()
+    );
     let row = credential::Entity::find_by_id(retried[0].credential.unwrap())
         .one(db)
         .await
