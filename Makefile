@@ -1,5 +1,5 @@
 # The two commands a newcomer needs:
-#   make dev    set up what is missing, then run the app with live reload at http://127.0.0.1:3000
+#   make dev    set up what is missing, then run the app with live reload at http://localhost:3000
 #   make test   set up what is missing, build the release binary, then run every test (cargo
 #               tests, which also run that binary alone and sign in on the example app; then
 #               Playwright against the release binary, which it starts without rebuilding)

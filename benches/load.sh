@@ -15,7 +15,7 @@ work=$(mktemp -d)
 addr=127.0.0.1:3917
 DATABASE_URL="sqlite://$work/load.db?mode=rwc" \
   MAGIC_LINK_MAIL_PROVIDER=file MAGIC_LINK_MAIL_OUTBOX="$work/outbox" \
-  LEPTOS_SITE_ADDR=$addr RUST_LOG=warn "$binary" >"$work/server.log" 2>&1 &
+  LEPTOS_SITE_ADDR=$addr MAGIC_LINK_AUTH_PUBLIC_URL="http://$addr" RUST_LOG=warn "$binary" >"$work/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; rm -rf "$work"' EXIT
 for _ in $(seq 50); do curl -sf "http://$addr/healthz" >/dev/null && break; sleep 0.1; done

@@ -55,9 +55,18 @@ fn set_content_security_policy(options: &LeptosOptions) {
     ) else {
         return;
     };
-    // `cargo leptos watch` reloads the page through a websocket on its own port.
+    // `cargo leptos watch` reloads the page through a websocket on its own port, at the
+    // host the page was loaded from: the public URL's (`localhost` by default), which every
+    // request for another host is sent to first.
     let reload = if options.env == leptos::config::Env::DEV {
-        format!(" ws://{}:{}", options.site_addr.ip(), options.reload_port)
+        let host = leptos_magic_link::auth_service()
+            .ok()
+            .and_then(|auth| {
+                let uri: axum::http::Uri = auth.config().public_url.parse().ok()?;
+                uri.host().map(str::to_owned)
+            })
+            .unwrap_or_else(|| options.site_addr.ip().to_string());
+        format!(" ws://{host}:{}", options.reload_port)
     } else {
         String::new()
     };

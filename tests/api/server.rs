@@ -674,3 +674,60 @@ async fn the_sessions_api_lists_describes_and_ends_only_your_own_sessions() {
         .await;
     assert_eq!(malformed.status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_for_another_host_is_sent_to_the_public_url_before_anything_runs() {
+    // The app's public URL is `http://127.0.0.1:{port}`; `localhost:{port}` is the same
+    // server by another name.
+    let app = spawn_app().await;
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    let other = format!("localhost:{port}");
+    let page = app
+        .send(
+            app.http
+                .get(format!("{}/dashboard?tab=1", app.base))
+                .header(header::HOST, &other),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(
+        page.headers[header::LOCATION],
+        format!("{}/dashboard?tab=1", app.base)
+    );
+    // A state-changing request is sent on too, untouched: nothing is written or mailed.
+    let request = app
+        .send(
+            app.http
+                .post(format!("{}/api/auth/request", app.base))
+                .header(header::HOST, &other)
+                .form(&[("email", "elsewhere@example.com")]),
+        )
+        .await;
+    assert_eq!(request.status, StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(
+        request.headers[header::LOCATION],
+        format!("{}/api/auth/request", app.base)
+    );
+    assert!(app.recipients().await.is_empty());
+    // The health check answers on any host, for a load balancer's probe by address.
+    let health = app
+        .send(
+            app.http
+                .get(format!("{}/healthz", app.base))
+                .header(header::HOST, &other),
+        )
+        .await;
+    assert_eq!(health.status, StatusCode::OK);
+    // Through a proxy, the proxy answers for the host the browser asked for.
+    let proxied = app
+        .send(
+            app.http
+                .get(format!("{}/", app.base))
+                .header(header::HOST, "app.internal:8080")
+                .header("x-forwarded-for", "203.0.113.9"),
+        )
+        .await;
+    assert_eq!(proxied.status, StatusCode::OK);
+    // The public host itself is served.
+    assert_eq!(app.get("/").await.status, StatusCode::OK);
+}

@@ -359,8 +359,11 @@ async fn sigterm_lets_the_request_in_flight_finish_and_the_queued_mail_go_out() 
     let addr = server.base.trim_start_matches("http://").to_owned();
     let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
     slow.write_all(
-        b"POST /api/auth/request HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n\
-          Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 25\r\n\r\nemail=",
+        format!(
+            "POST /api/auth/request HTTP/1.1\r\nHost: {addr}\r\nAccept: application/json\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 25\r\n\r\nemail="
+        )
+        .as_bytes(),
     )
     .await
     .unwrap();

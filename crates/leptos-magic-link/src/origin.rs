@@ -173,3 +173,123 @@ mod tests {
         assert_eq!(guard.form_page("/api/auth/logout"), "/");
     }
 }
+
+/// The path that answers on any host: a load balancer's probe by IP address keeps working.
+pub(crate) const HEALTH_PATH: &str = "/healthz";
+
+/// Headers only a proxy adds: a request that carries one came through a proxy, which answers
+/// for the host the browser asked for.
+const PROXY_HEADERS: [&str; 5] = [
+    "forwarded",
+    "x-forwarded-for",
+    "x-forwarded-host",
+    "x-forwarded-proto",
+    "x-real-ip",
+];
+
+/// The one address of the site: the public URL's origin, and its authority as a `Host`
+/// header names it.
+#[derive(Clone, Debug)]
+pub(crate) struct PublicHost {
+    /// `http://localhost:3000`, as `MAGIC_LINK_AUTH_PUBLIC_URL` names it.
+    origin: String,
+    /// `localhost:3000`, lower case, without the scheme's default port.
+    authority: String,
+    /// `:80` or `:443`: a `Host` header may name the default port.
+    default_port: &'static str,
+}
+
+impl PublicHost {
+    /// The site's address from its public URL; `None` for one with no host.
+    pub(crate) fn new(public_url: &str) -> Option<Self> {
+        let uri: axum::http::Uri = public_url.parse().ok()?;
+        let authority = uri.authority()?.as_str().to_ascii_lowercase();
+        let default_port = if uri.scheme_str() == Some("https") {
+            ":443"
+        } else {
+            ":80"
+        };
+        Some(Self {
+            origin: public_url.trim_end_matches('/').to_owned(),
+            authority: authority
+                .strip_suffix(default_port)
+                .unwrap_or(&authority)
+                .to_owned(),
+            default_port,
+        })
+    }
+
+    /// Whether a request whose `Host` is `host` reached the site by its public address.
+    pub(crate) fn is_public(&self, host: &str) -> bool {
+        let host = host.to_ascii_lowercase();
+        host.strip_suffix(self.default_port).unwrap_or(&host) == self.authority
+    }
+}
+
+/// Axum middleware: a request for another host than the public URL's (such as
+/// `127.0.0.1:3000` when the public URL is `http://localhost:3000`) is sent to the same path
+/// and query there with a `307`, before anything else runs. Cookies, passkeys (which refuse
+/// an IP address) and the cross-site check all work on one origin, so a site reached by
+/// another name would half work.
+///
+/// Left alone: [`HEALTH_PATH`], on any host; a request that came through a proxy (it carries
+/// `Forwarded`, `X-Forwarded-*` or `X-Real-IP`), since the proxy answers for the host the
+/// browser asked for; and a request with no host at all.
+pub(crate) async fn to_public_host(
+    State(public): State<PublicHost>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let headers = request.headers();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .or_else(|| {
+            request
+                .uri()
+                .authority()
+                .map(|authority| authority.as_str())
+        });
+    let elsewhere = host.is_some_and(|host| !public.is_public(host))
+        && request.uri().path() != HEALTH_PATH
+        && !PROXY_HEADERS.iter().any(|name| headers.contains_key(*name));
+    if !elsewhere {
+        return next.run(request).await;
+    }
+    let path = request
+        .uri()
+        .path_and_query()
+        .map_or("/", |path| path.as_str());
+    match HeaderValue::from_str(&format!("{}{path}", public.origin)) {
+        Ok(location) => {
+            tracing::debug!("a request for another host: sent to the public URL");
+            (
+                StatusCode::TEMPORARY_REDIRECT,
+                [(header::LOCATION, location)],
+            )
+                .into_response()
+        }
+        Err(_) => next.run(request).await,
+    }
+}
+
+#[cfg(test)]
+mod public_host_tests {
+    use super::PublicHost;
+
+    #[test]
+    fn the_public_host_is_recognised_with_or_without_its_default_port() {
+        let dev = PublicHost::new("http://localhost:3000").unwrap();
+        assert!(dev.is_public("localhost:3000"));
+        assert!(dev.is_public("LocalHost:3000"));
+        assert!(!dev.is_public("127.0.0.1:3000"));
+        assert!(!dev.is_public("localhost:3001"));
+        assert!(!dev.is_public("localhost"));
+        let site = PublicHost::new("https://app.example.com").unwrap();
+        assert!(site.is_public("app.example.com"));
+        assert!(site.is_public("app.example.com:443"));
+        assert!(!site.is_public("app.example.com:80"));
+        assert!(!site.is_public("203.0.113.5"));
+        assert!(!site.is_public("example.com"));
+    }
+}

@@ -23,7 +23,7 @@
 use axum::{Extension, Router, middleware};
 
 use crate::{
-    origin::{SameOrigin, refuse_cross_site},
+    origin::{PublicHost, SameOrigin, refuse_cross_site, to_public_host},
     service::AuthService,
 };
 
@@ -31,6 +31,10 @@ use crate::{
 pub trait MagicLinkRouter {
     /// Makes `auth` reachable from every server function and page (as a request extension),
     /// and refuses every state-changing request from another site before any handler runs.
+    /// Before anything else, a request for another host than the public URL's is redirected
+    /// there (`307`), the same path and query, except `/healthz` (a load balancer's probe by
+    /// IP address) and requests that came through a proxy (`Forwarded`, `X-Forwarded-*`,
+    /// `X-Real-IP`).
     /// It times every auth endpoint for [`crate::metrics`].
     ///
     /// It also brings the security model's response rules with it, whatever the app's own
@@ -83,14 +87,24 @@ impl<S: Clone + Send + Sync + 'static> MagicLinkRouter for Router<S> {
             paths: auth.config().paths.clone(),
             hsts: auth.config().is_https(),
         };
-        this.layer(Extension(auth))
+        let public_host = PublicHost::new(&auth.config().public_url);
+        let this = this
+            .layer(Extension(auth))
             .layer(middleware::from_fn_with_state(
                 same_origin,
                 refuse_cross_site,
             ))
             .layer(middleware::from_fn_with_state(hardening, harden))
-            // Outermost, so a refused request is timed too.
-            .layer(middleware::from_fn(time_auth_endpoints))
+            // Outside the rest, so a refused request is timed too.
+            .layer(middleware::from_fn(time_auth_endpoints));
+        // Outermost: a request for another host goes to the public URL before anything runs.
+        // (Every public URL the settings take has a host.)
+        match public_host {
+            Some(public_host) => {
+                this.layer(middleware::from_fn_with_state(public_host, to_public_host))
+            }
+            None => this,
+        }
     }
 }
 

@@ -73,6 +73,7 @@ pub async fn spawn_app_limited(
         .site_root("target/site")
         .site_addr(addr)
         .build();
+    let host_header = public_host_header(&config.public_url, addr);
     let state = AppState::new(leptos_options, db.clone(), config).expect("app state");
     let auth = state.auth.clone();
     tokio::spawn(serve_with(listener, state, limits, std::future::pending()));
@@ -85,11 +86,30 @@ pub async fn spawn_app_limited(
         http: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(30))
+            // A test whose public URL names another host (`localhost`, a domain) still talks
+            // to this address, as a browser behind that name would: with the public host.
+            .default_headers(host_header)
             .build()
             .unwrap(),
         auth,
         _dir: None,
     }
+}
+
+/// A `Host` header naming `public_url`'s host, when it is not `addr` itself.
+fn public_host_header(public_url: &str, addr: std::net::SocketAddr) -> header::HeaderMap {
+    let mut headers = header::HeaderMap::new();
+    let authority = public_url.parse::<reqwest::Url>().ok().and_then(|url| {
+        let host = url.host_str()?.to_owned();
+        Some(match url.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host,
+        })
+    });
+    if let Some(authority) = authority.filter(|authority| *authority != addr.to_string()) {
+        headers.insert(header::HOST, authority.parse().unwrap());
+    }
+    headers
 }
 
 pub struct Reply {

@@ -118,8 +118,11 @@ async fn a_body_that_trickles_is_answered_408() {
     let mut stream = TcpStream::connect(addr).await.unwrap();
     stream
         .write_all(
-            b"POST /api/auth/request HTTP/1.1\r\nHost: x\r\n\
-              Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nemail=",
+            format!(
+                "POST /api/auth/request HTTP/1.1\r\nHost: {addr}\r\n\
+                 Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nemail="
+            )
+            .as_bytes(),
         )
         .await
         .unwrap();

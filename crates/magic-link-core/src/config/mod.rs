@@ -171,7 +171,9 @@ impl Default for AuthConfig {
     fn default() -> Self {
         Self {
             paths: AuthPaths::default(),
-            public_url: "http://127.0.0.1:3000".to_owned(),
+            // A name, not an address: WebAuthn refuses IP addresses, and `localhost` is a
+            // secure context over plain http, so passkeys work in development as they are.
+            public_url: "http://localhost:3000".to_owned(),
             credential_lifetime: Duration::from_secs(1800),
             session_lifetime: Duration::from_secs(604_800),
             rate_limit: 5,

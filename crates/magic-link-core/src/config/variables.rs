@@ -31,8 +31,8 @@ pub struct Variable {
 pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "MAGIC_LINK_AUTH_PUBLIC_URL",
-        default: "`http://127.0.0.1:3000`",
-        rule: "the `http(s)://host[:port]` origin that links are built from, with no path; never taken from a request's Host header",
+        default: "`http://localhost:3000`",
+        rule: "the `http(s)://host[:port]` origin that links are built from, with no path; never taken from a request's Host header. A request for another host is redirected here first (see \"One address for the site\")",
         shown: Shown::Url,
     },
     Variable {

@@ -353,14 +353,14 @@ mod tests {
         assert_eq!(
             service.link(&token, &redir),
             format!(
-                "http://127.0.0.1:3000/magic-link-auth?token={}&redir=%2Fa%2520b%27%3Cx%3E%3Fq%3D1%26r%3D2",
+                "http://localhost:3000/magic-link-auth?token={}&redir=%2Fa%2520b%27%3Cx%3E%3Fq%3D1%26r%3D2",
                 "A".repeat(43)
             )
         );
         assert_eq!(
             service.link(&token, &RedirectTarget::default()),
             format!(
-                "http://127.0.0.1:3000/magic-link-auth?token={}",
+                "http://localhost:3000/magic-link-auth?token={}",
                 "A".repeat(43)
             )
         );

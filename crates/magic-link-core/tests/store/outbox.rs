@@ -120,10 +120,7 @@ async fn a_message_put_back_waits_for_its_pause(db: &DatabaseConnection) {
     let now = noon();
     issue_queued(&store, "paused@example.com", 1, now).await;
     let claimed = claim(&store, now, 10).await;
-    store
-        .retry_mail(&claimed[0], now + secs(4))
-        .await
-        .unwrap();
+    store.retry_mail(&claimed[0], now + secs(4)).await.unwrap();
     assert!(claim(&store, now + secs(3), 10).await.is_empty());
     assert_eq!(store.mail_due(now + secs(4)).await.unwrap(), 1);
     let retried = claim(&store, now + secs(4), 10).await;
