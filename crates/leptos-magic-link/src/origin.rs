@@ -274,6 +274,7 @@ pub(crate) async fn to_public_host(
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod public_host_tests {
     use super::PublicHost;
 

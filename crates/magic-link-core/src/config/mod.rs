@@ -192,7 +192,7 @@ impl Default for AuthConfig {
             hash_queue: 256,
             hash_workers: None,
             mail: MailSettings {
-                from: default_from("127.0.0.1"),
+                from: default_from("localhost"),
                 subject: DEFAULT_SUBJECT.to_owned(),
                 html: None,
                 templates: Templates::default(),

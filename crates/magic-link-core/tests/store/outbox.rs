@@ -88,7 +88,7 @@ async fn a_queued_message_is_claimed_once_per_lease_and_gone_once_sent(db: &Data
 
     // The first claim, its lease run out and taken over, records nothing and puts nothing
     // back: the newer claim's outcome stands.
-    store.retry_mail(&message, now + secs(40)).await.unwrap();
+    store.retry_mail(message, now + secs(40)).await.unwrap();
     assert!(
         !store
             .finish_mail(message, Delivery::Failed, now + secs(32))
