@@ -153,7 +153,11 @@ pub async fn run() -> Result<(), StartupError> {
     let listener = TcpListener::bind(addr)
         .await
         .map_err(|source| StartupError::Bind { addr, source })?;
-    tracing::info!("listening on http://{addr}");
+    // The site's address is the public URL: a request for another host is sent there.
+    tracing::info!(
+        "listening on http://{addr}; the site is {public}",
+        public = config.public_url
+    );
     let state = AppState::new(leptos_options, db, config)?;
     serve(listener, state, leptos_magic_link::shutdown_signal()).await
 }
