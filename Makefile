@@ -29,7 +29,7 @@ dev: setup
 test: setup
 	$(RELEASE)
 	cargo test --workspace --features ssr
-	rm -rf target/e2e.db* target/e2e-passkeys.db* target/e2e-outbox
+	rm -rf target/e2e.db* target/e2e-outbox
 	cd end2end && playwright test
 
 lint: setup

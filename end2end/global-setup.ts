@@ -1,6 +1,6 @@
 // With BASE_URL, the tests run against a server started by hand: wait until it answers.
 export default async function globalSetup(): Promise<void> {
-  const base = process.env.BASE_URL ?? "http://127.0.0.1:3000";
+  const base = process.env.BASE_URL ?? "http://localhost:3000";
   const deadline = Date.now() + 60_000;
   let lastError: unknown;
   while (Date.now() < deadline) {

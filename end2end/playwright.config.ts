@@ -11,9 +11,13 @@ const root = path.resolve(__dirname, "..");
 const manifest = readFileSync(path.join(root, "Cargo.toml"), "utf8");
 const binary = /\[package\]\s*name = "([^"]+)"/.exec(manifest)?.[1];
 if (!binary) throw new Error("no [package] name in Cargo.toml");
+// One instance: it listens on 127.0.0.1:3000, its public URL is http://localhost:3000 (a name,
+// so WebAuthn takes it as the relying party and the passkey tests run here too), and a request
+// for 127.0.0.1:3000 is sent there first, as in `make dev`.
 const server = {
   command: path.join(root, "target", "release", binary),
   cwd: root,
+  // The health check answers on any host.
   url: "http://127.0.0.1:3000/healthz",
   // Never a server left running on the port (a `cargo leptos watch` mails to the log, not
   // to the outbox these tests read): Playwright stops with "port already used" instead.
@@ -22,7 +26,7 @@ const server = {
   stdout: "pipe" as const,
   env: {
     LEPTOS_SITE_ADDR: "127.0.0.1:3000",
-    MAGIC_LINK_AUTH_PUBLIC_URL: "http://127.0.0.1:3000",
+    MAGIC_LINK_AUTH_PUBLIC_URL: "http://localhost:3000",
     DATABASE_URL: "sqlite://target/e2e.db?mode=rwc",
     MAGIC_LINK_MAIL_PROVIDER: "file",
     MAGIC_LINK_MAIL_OUTBOX: "target/e2e-outbox",
@@ -30,24 +34,10 @@ const server = {
   },
 };
 
-// A second instance for the passkey tests: browsers refuse an IP address as the WebAuthn
-// relying party, so it is reached as http://localhost:3002 and its public URL says so. It has
-// its own database, which the tests age sessions in, and shares the outbox.
-const passkeyServer = {
-  ...server,
-  url: "http://127.0.0.1:3002/healthz",
-  env: {
-    ...server.env,
-    LEPTOS_SITE_ADDR: "127.0.0.1:3002",
-    MAGIC_LINK_AUTH_PUBLIC_URL: "http://localhost:3002",
-    DATABASE_URL: "sqlite://target/e2e-passkeys.db?mode=rwc",
-  },
-};
-
 export default defineConfig({
   testDir: "./tests",
   globalSetup: "./global-setup.ts",
-  webServer: process.env.BASE_URL ? undefined : [server, passkeyServer],
+  webServer: process.env.BASE_URL ? undefined : [server],
   timeout: 30_000,
   expect: { timeout: 10_000 },
   fullyParallel: true,
@@ -56,7 +46,7 @@ export default defineConfig({
   workers: process.env.CI ? 2 : undefined,
   reporter: [["list"]],
   use: {
-    baseURL: process.env.BASE_URL ?? "http://127.0.0.1:3000",
+    baseURL: process.env.BASE_URL ?? "http://localhost:3000",
     trace: "retain-on-failure",
     launchOptions: {
       executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",

@@ -18,8 +18,8 @@ async function hostileSite(action: string, fields: Record<string, string>): Prom
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
-  // localhost is another site than 127.0.0.1, where the app runs.
-  return { url: `http://localhost:${port}/`, close: () => server.close() };
+  // 127.0.0.1 is another site than localhost, where the app runs.
+  return { url: `http://127.0.0.1:${port}/`, close: () => server.close() };
 }
 
 test("a page on another site that posts an attacker's token leaves the visitor signed out", async ({ browser, baseURL }) => {

@@ -111,15 +111,15 @@ export async function requestLink(
 }
 
 /**
- * The instance the passkey tests use (see playwright.config.ts): WebAuthn needs a domain, so
- * it is reached as localhost. With BASE_URL set, PASSKEY_BASE_URL names its counterpart.
+ * Where the passkey tests run: the app itself, whose public URL is a name (WebAuthn refuses
+ * an IP address). With BASE_URL set, PASSKEY_BASE_URL may name an instance on a name instead.
  */
-export const PASSKEY_BASE = process.env.PASSKEY_BASE_URL ?? "http://localhost:3002";
+export const PASSKEY_BASE = process.env.PASSKEY_BASE_URL ?? process.env.BASE_URL ?? "http://localhost:3000";
 export const PASSKEY_DB = path.resolve(
   __dirname,
   "..",
   "..",
-  process.env.PASSKEY_DB ?? "target/e2e-passkeys.db",
+  process.env.PASSKEY_DB ?? "target/e2e.db",
 );
 
 /** How many sign-in messages (notices aside) to `email` the outbox holds. */
