@@ -676,7 +676,7 @@ async fn the_sessions_api_lists_describes_and_ends_only_your_own_sessions() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_request_for_another_host_is_sent_to_the_public_url_before_anything_runs() {
+async fn a_page_asked_for_by_another_host_is_sent_to_the_public_url_before_anything_runs() {
     // The app's public URL is `http://127.0.0.1:{port}`; `localhost:{port}` is the same
     // server by another name.
     let app = spawn_app().await;
@@ -694,21 +694,29 @@ async fn a_request_for_another_host_is_sent_to_the_public_url_before_anything_ru
         page.headers[header::LOCATION],
         format!("{}/dashboard?tab=1", app.base)
     );
-    // A state-changing request is sent on too, untouched: nothing is written or mailed.
+    // A state-changing request is not redirected (a browser would send it on with
+    // `Origin: null`): from a page on that other origin, the cross-site check refuses it, and
+    // nothing is written or mailed.
     let request = app
         .send(
             app.http
                 .post(format!("{}/api/auth/request", app.base))
                 .header(header::HOST, &other)
+                .header(header::ORIGIN, format!("http://{other}"))
                 .form(&[("email", "elsewhere@example.com")]),
         )
         .await;
-    assert_eq!(request.status, StatusCode::TEMPORARY_REDIRECT);
-    assert_eq!(
-        request.headers[header::LOCATION],
-        format!("{}/api/auth/request", app.base)
-    );
+    assert_eq!(request.status, StatusCode::FORBIDDEN, "{}", request.body);
     assert!(app.recipients().await.is_empty());
+    // A HEAD is redirected like a GET.
+    let head = app
+        .send(
+            app.http
+                .head(format!("{}/account", app.base))
+                .header(header::HOST, &other),
+        )
+        .await;
+    assert_eq!(head.status, StatusCode::TEMPORARY_REDIRECT);
     // The health check answers on any host, for a load balancer's probe by address.
     let health = app
         .send(

@@ -226,9 +226,10 @@ impl PublicHost {
     }
 }
 
-/// Axum middleware: a request for another host than the public URL's (such as
+/// Axum middleware: a `GET` or `HEAD` for another host than the public URL's (such as
 /// `127.0.0.1:3000` when the public URL is `http://localhost:3000`) is sent to the same path
-/// and query there with a `307`, before anything else runs. Cookies, passkeys (which refuse
+/// and query there with a `307`, before anything else runs. Any other method goes on to the
+/// cross-site check, which refuses a browser's request from a page on another origin. Cookies, passkeys (which refuse
 /// an IP address) and the cross-site check all work on one origin, so a site reached by
 /// another name would half work.
 ///
@@ -250,7 +251,10 @@ pub(crate) async fn to_public_host(
                 .authority()
                 .map(|authority| authority.as_str())
         });
-    let elsewhere = host.is_some_and(|host| !public.is_public(host))
+    // Only what a browser can follow: a state-changing request redirected to another origin
+    // would arrive with `Origin: null`, and is left to the cross-site check instead.
+    let elsewhere = matches!(*request.method(), Method::GET | Method::HEAD)
+        && host.is_some_and(|host| !public.is_public(host))
         && request.uri().path() != HEALTH_PATH
         && !PROXY_HEADERS.iter().any(|name| headers.contains_key(*name));
     if !elsewhere {

@@ -24,7 +24,7 @@ use crate::{
     config::AuthConfig,
     entities::credential::Delivery,
     mail::{
-        Mail, MailComposer, Mailer, NewSignIn, SignIn,
+        Mail, MailComposer, MailError, Mailer, NewSignIn, SignIn,
         queue::{is_transient, scrubbed},
     },
     store::{AuthStore, Claimed, Message},
@@ -33,6 +33,9 @@ use magic_link_types::domain::RedirectTarget;
 
 /// The longest pause between two tries of one message.
 const LONGEST_PAUSE: Duration = Duration::from_secs(60);
+
+/// How long past the mail timeout a send may take before it is given up as unconfirmed.
+const SEND_GRACE: Duration = Duration::from_secs(2);
 
 /// How long a sender keeps trying to record a message it sent, while the database is away,
 /// before it leaves the row to its lease.
@@ -115,12 +118,12 @@ impl MailQueue {
     /// idle instance counts as settled.
     pub async fn settled(&self) {
         loop {
-            // A message's row is deleted only once it is sent or dead; work that may still
-            // queue one holds `unsettled` until it has.
+            // Work that may queue a message holds `unsettled` until its row is written, and a
+            // row is deleted only once its message is sent or dead: read in that order, an
+            // idle instance and an empty outbox mean nothing is left.
+            let idle = self.shared.unsettled.load(Ordering::SeqCst) == 0;
             let waiting = self.shared.store.mail_waiting().await;
-            if matches!(waiting, Ok(0) | Err(_))
-                && self.shared.unsettled.load(Ordering::SeqCst) == 0
-            {
+            if idle && matches!(waiting, Ok(0) | Err(_)) {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -132,16 +135,16 @@ impl MailQueue {
     /// instance, stays in the outbox for whichever instance is up when it is due.
     pub async fn drained(&self) {
         loop {
+            // The sender counts a message in `unsettled` before it stops claiming: read in
+            // that order, nothing claimed is missed.
+            let claiming = self.shared.claiming.load(Ordering::SeqCst);
+            let idle = !claiming && self.shared.unsettled.load(Ordering::SeqCst) == 0;
             match self.shared.store.mail_due(self.shared.clock.now()).await {
-                // Nothing can be sent or recorded while the database is away.
-                Err(_) => return,
-                Ok(0)
-                    if self.shared.unsettled.load(Ordering::SeqCst) == 0
-                        && !self.shared.claiming.load(Ordering::SeqCst) =>
-                {
-                    return;
-                }
-                Ok(_) => {}
+                Ok(0) if idle => return,
+                // While the database is away nothing more can be claimed: done once the
+                // messages being sent are.
+                Err(_) if idle => return,
+                Ok(_) | Err(_) => {}
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
@@ -202,12 +205,14 @@ impl Sender {
                         let Ok(slot) = Arc::clone(&sending).acquire_owned().await else {
                             return;
                         };
+                        // Dropped when the task ends, however it ends.
                         shared.unsettled.fetch_add(1, Ordering::SeqCst);
-                        let (sender, shared) = (Arc::clone(&sender), Arc::clone(&shared));
+                        let in_flight = Held(Arc::clone(&shared));
+                        let sender = Arc::clone(&sender);
                         tokio::spawn(async move {
                             sender.deliver(message).await;
                             drop(slot);
-                            shared.unsettled.fetch_sub(1, Ordering::SeqCst);
+                            drop(in_flight);
                         });
                     }
                     drop(claiming);
@@ -265,7 +270,19 @@ impl Sender {
     async fn send(&self, claimed: &Claimed, mail: &Mail) -> Option<Delivery> {
         let settings = self.config.mail_queue;
         let started = Instant::now();
-        let sent = self.mailer.send(mail).await;
+        // The built-in mailers stop at the mail timeout; an app's own mailer is held to it too,
+        // or a send could outlive its lease and go out twice.
+        let sent = match tokio::time::timeout(
+            self.config.mail_timeout + SEND_GRACE,
+            self.mailer.send(mail),
+        )
+        .await
+        {
+            Ok(sent) => sent,
+            Err(_) => Err(MailError::Unconfirmed(
+                "no answer within the mail timeout".to_owned(),
+            )),
+        };
         crate::metrics::mail_sent_in(started);
         let attempt = claimed.attempts;
         match sent {

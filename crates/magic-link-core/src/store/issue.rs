@@ -16,7 +16,7 @@ use crate::{
     client::ClientKey,
     entities::{
         credential::{self, Delivery},
-        known_client,
+        known_client, outbox,
     },
     secrets::token_hash,
 };
@@ -224,9 +224,16 @@ impl AuthStore {
             > 0)
     }
 
-    /// Deletes a credential whose request failed before its email was queued.
+    /// Deletes a credential whose request failed, with its message if one was queued (a
+    /// commit that failed on the way back may have gone through).
     pub async fn release(&self, id: i64) -> Result<(), StoreError> {
-        credential::Entity::delete_by_id(id).exec(&self.db).await?;
+        let txn = self.db.begin().await?;
+        outbox::Entity::delete_many()
+            .filter(outbox::Column::Credential.eq(id))
+            .exec(&txn)
+            .await?;
+        credential::Entity::delete_by_id(id).exec(&txn).await?;
+        txn.commit().await?;
         Ok(())
     }
 

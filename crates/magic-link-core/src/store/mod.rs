@@ -390,7 +390,11 @@ impl AuthStore {
             let connection = sea_orm::sqlx::PgConnection::connect_with(&options).await?;
             connection.close().await
         };
-        let answers = matches!(tokio::time::timeout(PROBE_TIMEOUT, probe).await, Ok(Ok(())));
+        // A refusal from the server itself ("too many clients") is an answer: it is busy.
+        let answers = matches!(
+            tokio::time::timeout(PROBE_TIMEOUT, probe).await,
+            Ok(Ok(()) | Err(sea_orm::sqlx::Error::Database(_)))
+        );
         *probed = Some((std::time::Instant::now(), answers));
         answers
     }

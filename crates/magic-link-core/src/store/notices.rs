@@ -13,7 +13,7 @@ use super::{
     outbox::{Message, Outgoing},
 };
 use crate::{
-    entities::{credential, known_client, known_device, passkey, session, sign_out_link},
+    entities::{credential, known_client, known_device, outbox, passkey, session, sign_out_link},
     secrets::token_hash,
 };
 use magic_link_types::domain::{Email, LinkToken};
@@ -229,6 +229,12 @@ impl AuthStore {
         )
         .await?;
         delete_rows_of(&txn, credential::Column::Email, row.email.as_str()).await?;
+        // Their messages still waiting would carry dead links, and hold their secrets.
+        outbox::Entity::delete_many()
+            .filter(outbox::Column::Email.eq(row.email.as_str()))
+            .filter(outbox::Column::Credential.is_not_null())
+            .exec(&txn)
+            .await?;
         let passkeys = passkey::Entity::delete_many()
             .filter(passkey::Column::Email.eq(row.email.as_str()))
             .filter(passkey::Column::CreatedAt.gte(row.since))

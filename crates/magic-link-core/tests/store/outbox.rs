@@ -111,6 +111,12 @@ async fn a_queued_message_is_claimed_once_per_lease_and_gone_once_sent(db: &Data
         .unwrap();
     assert_eq!(row.delivery, Delivery::Sent);
     assert!(claim(&store, now + secs(120), 10).await.is_empty());
+
+    // A credential handed back (its request failed late) takes its message with it.
+    let released = issue_queued(&store, "released@example.com", 2, now).await;
+    assert_eq!(store.mail_waiting().await.unwrap(), 1);
+    store.release(released).await.unwrap();
+    assert_eq!(store.mail_waiting().await.unwrap(), 0);
 }
 
 /// A message put back after a failed try is not claimed before its pause ends; a message for
