@@ -31,8 +31,8 @@ use crate::{
 pub trait MagicLinkRouter {
     /// Makes `auth` reachable from every server function and page (as a request extension),
     /// and refuses every state-changing request from another site before any handler runs.
-    /// Before anything else, a request for another host than the public URL's is redirected
-    /// there (`307`), the same path and query, except `/healthz` (a load balancer's probe by
+    /// Before anything else, a `GET` or `HEAD` for another host than the public URL's is
+    /// redirected there (`307`), the same path and query, except `/healthz` (a load balancer's probe by
     /// IP address) and requests that came through a proxy (`Forwarded`, `X-Forwarded-*`,
     /// `X-Real-IP`).
     /// It times every auth endpoint for [`crate::metrics`].

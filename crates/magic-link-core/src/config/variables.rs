@@ -32,7 +32,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "MAGIC_LINK_AUTH_PUBLIC_URL",
         default: "`http://localhost:3000`",
-        rule: "the `http(s)://host[:port]` origin that links are built from, with no path; never taken from a request's Host header. A request for another host is redirected here first (see \"One address for the site\")",
+        rule: "the `http(s)://host[:port]` origin that links are built from, with no path; never taken from a request's Host header. A page asked for by another host is redirected here first (see \"One address for the site\")",
         shown: Shown::Url,
     },
     Variable {
