@@ -739,3 +739,17 @@ async fn a_page_asked_for_by_another_host_is_sent_to_the_public_url_before_anyth
     // The public host itself is served.
     assert_eq!(app.get("/").await.status, StatusCode::OK);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redirect_to_the_public_host_can_be_turned_off_in_code() {
+    let app = spawn_app_with(|config| config.redirect_other_hosts = false).await;
+    let port = app.base.rsplit(':').next().unwrap().to_owned();
+    let page = app
+        .send(
+            app.http
+                .get(format!("{}/", app.base))
+                .header(header::HOST, format!("localhost:{port}")),
+        )
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+}

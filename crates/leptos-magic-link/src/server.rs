@@ -34,7 +34,7 @@ pub trait MagicLinkRouter {
     /// Before anything else, a `GET` or `HEAD` for another host than the public URL's is
     /// redirected there (`307`), the same path and query, except `/healthz` (a load balancer's probe by
     /// IP address) and requests that came through a proxy (`Forwarded`, `X-Forwarded-*`,
-    /// `X-Real-IP`).
+    /// `X-Real-IP`); `AuthConfig::redirect_other_hosts = false` turns it off.
     /// It times every auth endpoint for [`crate::metrics`].
     ///
     /// It also brings the security model's response rules with it, whatever the app's own
@@ -87,7 +87,11 @@ impl<S: Clone + Send + Sync + 'static> MagicLinkRouter for Router<S> {
             paths: auth.config().paths.clone(),
             hsts: auth.config().is_https(),
         };
-        let public_host = PublicHost::new(&auth.config().public_url);
+        let public_host = auth
+            .config()
+            .redirect_other_hosts
+            .then(|| PublicHost::new(&auth.config().public_url))
+            .flatten();
         let this = this
             .layer(Extension(auth))
             .layer(middleware::from_fn_with_state(
@@ -97,8 +101,9 @@ impl<S: Clone + Send + Sync + 'static> MagicLinkRouter for Router<S> {
             .layer(middleware::from_fn_with_state(hardening, harden))
             // Outside the rest, so a refused request is timed too.
             .layer(middleware::from_fn(time_auth_endpoints));
-        // Outermost: a request for another host goes to the public URL before anything runs.
-        // (Every public URL the settings take has a host.)
+        // Outermost: a page asked for by another host goes to the public URL before anything
+        // runs, unless `redirect_other_hosts` is off. (Every public URL the settings take has
+        // a host.)
         match public_host {
             Some(public_host) => {
                 this.layer(middleware::from_fn_with_state(public_host, to_public_host))

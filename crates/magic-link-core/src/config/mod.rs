@@ -136,6 +136,12 @@ pub struct AuthConfig {
     /// of the address's passkeys (about 600 bytes each) until it finishes, so this also
     /// bounds what one ceremony can write.
     pub passkeys_per_address: u32,
+    /// Whether a `GET` or `HEAD` for another host than the public URL's is redirected there
+    /// before anything runs (`true`, the default; see "One address for the site" in the
+    /// configuration guide). Set in code only: `false` for an app whose own probes or
+    /// internal calls reach it by another name, or behind a proxy that rewrites `Host` and
+    /// adds no forwarding header.
+    pub redirect_other_hosts: bool,
 }
 
 /// The default for [`AuthConfig::passkeys_per_address`]: a person's phones, computers,
@@ -202,6 +208,7 @@ impl Default for AuthConfig {
             notify_new_device: true,
             activity_retention: Duration::from_secs(90 * 24 * 3600),
             passkeys_per_address: DEFAULT_PASSKEYS_PER_ADDRESS,
+            redirect_other_hosts: true,
         }
     }
 }
@@ -387,6 +394,7 @@ impl AuthConfig {
             mail_queue: defaults.mail_queue,
             hash_queue: defaults.hash_queue,
             hash_workers: defaults.hash_workers,
+            redirect_other_hosts: defaults.redirect_other_hosts,
             cleanup_interval: match read("MAGIC_LINK_AUTH_CLEANUP_INTERVAL_SECONDS") {
                 Some(s) => s.seconds()?,
                 None => defaults.cleanup_interval,
