@@ -24,19 +24,18 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-import tomllib
 import urllib.parse
 from concurrent.futures import ThreadPoolExecutor
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-with open(os.path.join(ROOT, "Cargo.toml"), "rb") as manifest:
-    BINARY = os.path.join(ROOT, "target", "release", tomllib.load(manifest)["package"]["name"])
+# The release binary's path and a free port, as the release benchmark finds them (this folder
+# is on the import path when the script runs).
+from release import BINARY, free_port
+
 RATE = float(os.environ.get("CHAOS_RATE", "10"))  # requests per second, both instances
 # How long the Mailgun stand-in takes to accept a message: long enough that an instance
 # killed at a random moment is usually in the middle of handing one over.
@@ -46,12 +45,6 @@ POSTGRES_AT, POSTGRES_DOWN = 40, 3
 REFUSE_AT, REFUSE_FOR = 65, 30
 LOAD_FOR = 110
 SETTLE_FOR = 150  # the longest the outbox may take to empty once the load stops
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def log(message):

@@ -221,8 +221,9 @@ impl PublicHost {
 
     /// Whether a request whose `Host` is `host` reached the site by its public address.
     pub(crate) fn is_public(&self, host: &str) -> bool {
-        let host = host.to_ascii_lowercase();
-        host.strip_suffix(self.default_port).unwrap_or(&host) == self.authority
+        host.strip_suffix(self.default_port)
+            .unwrap_or(host)
+            .eq_ignore_ascii_case(&self.authority)
     }
 }
 

@@ -27,7 +27,7 @@ use crate::{
         Mail, MailComposer, MailError, Mailer, NewSignIn, SignIn,
         queue::{is_transient, scrubbed},
     },
-    store::{AuthStore, Claimed, Message},
+    store::{AuthStore, Claimed, Message, after},
 };
 use magic_link_types::domain::RedirectTarget;
 
@@ -239,9 +239,7 @@ impl Sender {
     /// Sends one claimed message, and records the outcome.
     async fn deliver(&self, claimed: Claimed) {
         let now = self.clock.now();
-        let deadline = chrono::Duration::from_std(self.config.mail_deadline())
-            .unwrap_or(chrono::Duration::MAX);
-        let delivery = if claimed.created_at + deadline < now {
+        let delivery = if after(claimed.created_at, self.config.mail_deadline()) < now {
             tracing::error!(to = %claimed.to.masked(), attempts = claimed.attempts, "an email was still unsent at its deadline; giving up");
             Delivery::Failed
         } else {
@@ -293,8 +291,7 @@ impl Sender {
                     .backoff
                     .saturating_mul(2u32.saturating_pow(attempt.saturating_sub(1)))
                     .min(LONGEST_PAUSE);
-                let at = self.clock.now()
-                    + chrono::Duration::from_std(pause).unwrap_or(chrono::Duration::MAX);
+                let at = after(self.clock.now(), pause);
                 if let Err(err) = self.store.retry_mail(claimed, at).await {
                     // The lease runs out instead, a little later.
                     tracing::warn!(error = %err, "could not put an email back for another try");

@@ -20,7 +20,7 @@ use crate::{
     },
     secrets::token_hash,
 };
-use magic_link_types::domain::{Code, Email, LinkToken};
+use magic_link_types::domain::Email;
 use sea_orm::{DbErr, TransactionTrait};
 
 use super::outbox::{Message, Outgoing};
@@ -102,8 +102,26 @@ impl AuthStore {
             }
         };
         let expires_at = after(now, self.policy.credential_lifetime);
+        let outgoing = mail.map(|mail| {
+            let allowed = self.policy.allows(email.as_str());
+            Outgoing {
+                to: email,
+                message: Message::SignIn {
+                    redir: mail.redir.to_owned(),
+                    user_agent: mail.user_agent.map(str::to_owned),
+                    expires_at,
+                },
+                token: allowed.then_some(&token),
+                code: allowed.then_some(&code),
+                credential: Some(CredentialRef {
+                    id,
+                    email,
+                    supersedes: mail.supersedes,
+                }),
+            }
+        });
         let finished = self
-            .finish_issue(id, email, code_hash, expires_at, &token, &code, mail, now)
+            .finish_issue(id, code_hash, expires_at, outgoing, now)
             .await;
         if let Err(err) = finished {
             // The request fails, so its slot goes back if the database lets it; if not, the
@@ -124,16 +142,12 @@ impl AuthStore {
     }
 
     /// Makes reserved credential `id` live, and queues its message, in one transaction.
-    #[allow(clippy::too_many_arguments)]
     async fn finish_issue(
         &self,
         id: i64,
-        email: &Email,
         code_hash: String,
         expires_at: DateTime<Utc>,
-        token: &LinkToken,
-        code: &Code,
-        mail: Option<SignInMail<'_>>,
+        outgoing: Option<Outgoing<'_>>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let txn = self.db.begin().await?;
@@ -143,23 +157,7 @@ impl AuthStore {
             .filter(credential::Column::Id.eq(id))
             .exec(&txn)
             .await?;
-        if let Some(mail) = mail {
-            let allowed = self.policy.allows(email.as_str());
-            let outgoing = Outgoing {
-                to: email,
-                message: Message::SignIn {
-                    redir: mail.redir.to_owned(),
-                    user_agent: mail.user_agent.map(str::to_owned),
-                    expires_at,
-                },
-                token: allowed.then_some(token),
-                code: allowed.then_some(code),
-                credential: Some(CredentialRef {
-                    id,
-                    email,
-                    supersedes: mail.supersedes,
-                }),
-            };
+        if let Some(outgoing) = outgoing {
             Self::queue_mail(&txn, outgoing, now).await?;
         }
         txn.commit().await?;

@@ -329,7 +329,8 @@ pub fn is_pool_timeout(err: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-fn after(now: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
+/// `now` plus `span`, or the latest time there is when that overflows.
+pub(crate) fn after(now: DateTime<Utc>, span: Duration) -> DateTime<Utc> {
     chrono::Duration::from_std(span)
         .ok()
         .and_then(|span| now.checked_add_signed(span))
