@@ -8,7 +8,7 @@ use leptos_router::{
 };
 
 use crate::{
-    auth::{AuthProvider, MagicLinkPage, SignOutEverywherePage, paths},
+    auth::{AuthProvider, ChangeEmailPage, MagicLinkPage, SignOutEverywherePage, paths},
     pages::{AccountPage, CheckEmailPage, DashboardPage, HomePage, NotFound, SiteHeader},
 };
 
@@ -159,6 +159,11 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=StaticSegment(paths.segment(&paths.sign_out_everywhere))
                             view=SignOutEverywherePage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=StaticSegment(paths.segment(&paths.change_email))
+                            view=ChangeEmailPage
                             ssr=SsrMode::Async
                         />
                     </Routes>

@@ -10,7 +10,8 @@ use sea_orm::{
 };
 
 use crate::auth::{
-    AccountDeletedEvent, AuthHooks, Email, HookFuture, PersistentId, SignedInEvent, SignedOutEvent,
+    AccountDeletedEvent, AuthHooks, Email, EmailChangedEvent, HookFuture, PersistentId,
+    SignedInEvent, SignedOutEvent,
 };
 
 pub mod user {
@@ -37,7 +38,8 @@ pub mod user {
 }
 
 /// Keeps the `users` table: a row on first sign-in, `last_seen_at` on every sign-in and
-/// sign-out after that, and no row once the account is deleted.
+/// sign-out after that, the new address after a change of address (the row, keyed by
+/// `persistent_id`, stays), and no row once the account is deleted.
 pub struct UsersTable {
     db: DatabaseConnection,
 }
@@ -84,6 +86,14 @@ impl AuthHooks for UsersTable {
     fn signed_out<'a>(&'a self, event: &'a SignedOutEvent) -> HookFuture<'a> {
         Box::pin(async move {
             self.seen(&event.persistent_id, &event.email, event.at)
+                .await
+                .map_err(Into::into)
+        })
+    }
+
+    fn email_changed<'a>(&'a self, event: &'a EmailChangedEvent) -> HookFuture<'a> {
+        Box::pin(async move {
+            self.seen(&event.persistent_id, &event.new, event.at)
                 .await
                 .map_err(Into::into)
         })

@@ -560,6 +560,7 @@ async fn a_sign_out_link_is_used_once_and_ends_only_its_address(db: &DatabaseCon
         used,
         [SignedOutEverywhere {
             email: alice.clone(),
+            persistent_id: magic_link_core::domain::PersistentId::for_email(&alice),
             sessions: 2,
             passkeys: 1,
         }]

@@ -11,9 +11,9 @@
 use leptos::prelude::*;
 
 pub use crate::replies::{
-    ActivityView, AuthError, DeliveryReport, FRESH_SIGN_IN_REQUIRED, LinkPreview, LinkRequested,
-    MAIL_FAILED, Outcome, SessionInfo, SessionView, SignOutLinkPreview, SignedIn,
-    SignedOutEverywhere,
+    ActivityView, AuthError, DeliveryReport, EmailChangeDone, EmailChangePreview, EmailChangeSent,
+    FRESH_SIGN_IN_REQUIRED, LinkPreview, LinkRequested, MAIL_FAILED, Outcome, SessionInfo,
+    SessionView, SignOutLinkPreview, SignedIn, SignedOutEverywhere,
 };
 #[cfg(feature = "passkeys")]
 pub use crate::replies::{PasskeyOptions, PasskeyView};
@@ -125,6 +125,43 @@ pub async fn activity() -> Result<Vec<ActivityView>, AuthError> {
 #[server(prefix = "/api/auth", endpoint = "delete-account")]
 pub async fn delete_account(confirm: Option<String>) -> Result<(), AuthError> {
     super::http::account::delete_account(confirm.unwrap_or_default()).await
+}
+
+/// Asks to move the signed-in account to `email`: a single-use link goes to that address,
+/// and nothing changes until it is opened there and confirmed. `POST
+/// /api/auth/change-email` with `email`. `400` for an address that is malformed or the
+/// account's own, `401` when signed out, `403` when the sign-in is not fresh or the allow-list
+/// refuses the address, `429` past the requester's or the address's limit.
+#[server(prefix = "/api/auth", endpoint = "change-email")]
+pub async fn change_email(email: Option<String>) -> Result<EmailChangeSent, AuthError> {
+    super::http::email_change::change_email(email.unwrap_or_default()).await
+}
+
+/// What a change-of-address link would do, without using it (a mail scanner may open it).
+/// `POST /api/auth/preview-email-change` with `token`; `link` is `null` for a link that is
+/// invalid, used or expired.
+#[server(prefix = "/api/auth", endpoint = "preview-email-change")]
+pub async fn preview_email_change(token: Option<String>) -> Result<EmailChangePreview, AuthError> {
+    super::http::email_change::preview_email_change(token.unwrap_or_default()).await
+}
+
+/// Uses the link sent to the new address: the account moves there, with its sessions,
+/// passkeys, activity and known devices, and the old address is mailed a link that moves it
+/// back. `POST /api/auth/confirm-email-change` with `token`. `400` for a link that is invalid,
+/// used or expired, `401` when the session that asked has ended, `409` when the new address
+/// has an account of its own.
+#[server(prefix = "/api/auth", endpoint = "confirm-email-change")]
+pub async fn confirm_email_change(token: Option<String>) -> Result<EmailChangeDone, AuthError> {
+    super::http::email_change::use_email_change(token.unwrap_or_default(), false).await
+}
+
+/// Uses the link sent to the old address after a change ("this wasn't me"): the account moves
+/// back, every session of it ends, and the passkeys added since the sign-in that asked for the
+/// change are removed. `POST /api/auth/undo-email-change` with `token`; `400` for a link that
+/// is invalid, used or expired.
+#[server(prefix = "/api/auth", endpoint = "undo-email-change")]
+pub async fn undo_email_change(token: Option<String>) -> Result<EmailChangeDone, AuthError> {
+    super::http::email_change::use_email_change(token.unwrap_or_default(), true).await
 }
 
 /// Starts adding a passkey to the signed-in address. `POST /api/auth/passkey-register-start`;

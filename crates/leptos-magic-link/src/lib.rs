@@ -72,8 +72,8 @@ use magic_link_core::{captcha, client, clock, device, metrics, secrets, service,
 use magic_link_types::domain;
 
 pub use components::{
-    Activity, CheckEmail, ConfirmPrompt, DeleteAccountForm, LoginForm, LogoutButton, MagicLinkPage,
-    RequireAuth, Sessions, SignOutEverywherePage,
+    Activity, ChangeEmailForm, ChangeEmailPage, CheckEmail, ConfirmPrompt, DeleteAccountForm,
+    LoginForm, LogoutButton, MagicLinkPage, RequireAuth, Sessions, SignOutEverywherePage,
 };
 #[cfg(feature = "passkeys")]
 #[cfg_attr(docsrs, doc(cfg(feature = "passkeys")))]
@@ -112,7 +112,8 @@ pub use magic_link_core::{
     clock::Clock,
     config::ConfigError,
     hooks::{
-        AccountDeletedEvent, AuthHooks, HookFuture, SignInMethod, SignedInEvent, SignedOutEvent,
+        AccountDeletedEvent, AuthHooks, EmailChangedEvent, HookFuture, SignInMethod, SignedInEvent,
+        SignedOutEvent,
     },
     metrics::describe as describe_metrics,
     service::ServiceError,

@@ -131,6 +131,23 @@ const MESSAGES: &[(&str, &str)] = &[
         "This passkey's signature counter went backwards, so it was refused.",
     ),
     ("choose_passkey", "Choose a passkey."),
+    ("same_address", "That is already your email address."),
+    (
+        "address_refused",
+        "This site does not accept that email address.",
+    ),
+    (
+        "change_session_ended",
+        "The session that asked for this change has ended. Sign in and ask again.",
+    ),
+    (
+        "change_link_invalid",
+        "This link is invalid, used or expired.",
+    ),
+    (
+        "address_taken",
+        "That email address already has an account here. Sign in with it and delete that account first, or choose another address.",
+    ),
     ("no_such_passkey", "That passkey is not registered."),
 ];
 
@@ -158,6 +175,8 @@ pub(crate) fn message_for(code: &str) -> &'static str {
 /// account page (JavaScript off): the delete card's and the passkeys card's. The sessions
 /// card reads `error`.
 pub(crate) const DELETE_ERROR_PARAM: &str = "delete_error";
+/// The parameter the change-of-address card reads its error from.
+pub(crate) const CHANGE_ERROR_PARAM: &str = "change_error";
 #[cfg(feature = "passkeys")]
 pub(crate) const PASSKEY_ERROR_PARAM: &str = "passkey_error";
 

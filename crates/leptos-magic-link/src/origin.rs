@@ -58,6 +58,8 @@ impl SameOrigin {
             Some("verify-code") => &self.paths.check_email,
             Some("end-session") => &self.paths.account,
             Some("sign-out-everywhere") => &self.paths.sign_out_everywhere,
+            Some("confirm-email-change" | "undo-email-change") => &self.paths.change_email,
+            Some("change-email") => &self.paths.account,
             _ => &self.paths.login,
         }
     }

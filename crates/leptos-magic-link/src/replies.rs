@@ -70,5 +70,8 @@ impl FromServerFnError for AuthError {
     }
 }
 
+/// What a used, expired or unknown change-of-address link gets.
+pub const CHANGE_LINK_INVALID: &str = "This link is invalid, used or expired.";
+
 /// What a used, expired or unknown "sign out everywhere" link gets.
 pub const SIGN_OUT_LINK_INVALID: &str = "This link is invalid, used or expired. Sign in and sign out everywhere from your account page instead.";

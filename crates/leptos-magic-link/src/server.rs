@@ -140,6 +140,7 @@ impl Hardening {
             &paths.link,
             &paths.account,
             &paths.sign_out_everywhere,
+            &paths.change_email,
         ]
         .iter()
         .any(|page| page.as_str() == path)

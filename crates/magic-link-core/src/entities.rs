@@ -238,6 +238,13 @@ pub mod event {
         /// A wrong code was typed for the address.
         #[sea_orm(string_value = "wrong_code")]
         WrongCode,
+        /// The account moved to this address (from the account page's change of address).
+        #[sea_orm(string_value = "email_changed")]
+        EmailChanged,
+        /// A change of address was undone from the old address's link: the account moved back
+        /// and every session ended.
+        #[sea_orm(string_value = "email_change_undone")]
+        EmailChangeUndone,
     }
 
     impl EventKind {
@@ -260,6 +267,8 @@ pub mod event {
                 Self::PasskeyAdded => "Passkey added",
                 Self::PasskeyRemoved => "Passkey removed",
                 Self::WrongCode => "Wrong code entered",
+                Self::EmailChanged => "Email address changed",
+                Self::EmailChangeUndone => "Change of email address undone",
             }
         }
     }
@@ -427,6 +436,80 @@ pub mod outbox {
                 .field("next_attempt_at", &self.next_attempt_at)
                 .finish_non_exhaustive()
         }
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod account {
+    use sea_orm::entity::prelude::*;
+
+    use magic_link_types::domain::{Email, PersistentId};
+
+    /// An account: its address now, and the id the app keys its own rows on, fixed at the
+    /// account's first sign-in and kept when the address changes.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "auth_account")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        #[sea_orm(unique)]
+        pub email: Email,
+        pub persistent_id: PersistentId,
+        pub created_at: DateTimeUtc,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod email_change {
+    use sea_orm::entity::prelude::*;
+
+    use magic_link_types::domain::{Email, PersistentId};
+
+    /// A single-use link of a change of address (see the migration that creates
+    /// `auth_email_change`). Only the SHA-256 of its token is kept.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "auth_email_change")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        #[sea_orm(unique)]
+        pub token_hash: String,
+        pub kind: ChangeKind,
+        /// The account it moves.
+        pub persistent_id: PersistentId,
+        /// The address the account has when the link is made.
+        pub from_email: Email,
+        /// The address the link moves it to.
+        pub to_email: Email,
+        /// The requesting client, for the per-requester limit.
+        pub client: String,
+        /// The session that asked (a `confirm` link dies with it).
+        pub session: Option<i64>,
+        /// For an `undo` link: when the sign-in that asked for the change happened. Passkeys
+        /// added since go with the undo.
+        pub since: DateTimeUtc,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
+    }
+
+    /// Which link it is.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, EnumIter, DeriveActiveEnum)]
+    #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+    pub enum ChangeKind {
+        /// Sent to the new address: moves the account there.
+        #[sea_orm(string_value = "confirm")]
+        Confirm,
+        /// Sent to the old address after the move: moves the account back.
+        #[sea_orm(string_value = "undo")]
+        Undo,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -56,8 +56,23 @@ pub struct AccountDeletedEvent {
     pub at: DateTime<Utc>,
 }
 
-/// What the app does when people sign in and out, and when they delete their account. Every
-/// method defaults to nothing.
+/// An account moved to another address: the app updates the address it keeps for
+/// `persistent_id`, which stays the same.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EmailChangedEvent {
+    /// The address the account had.
+    pub old: Email,
+    /// The address it has now.
+    pub new: Email,
+    pub persistent_id: PersistentId,
+    /// True when this is the old address's "this wasn't me" link moving the account back
+    /// (every session has ended).
+    pub undone: bool,
+    pub at: DateTime<Utc>,
+}
+
+/// What the app does when people sign in and out, change their address, and delete their
+/// account. Every method defaults to nothing.
 pub trait AuthHooks: Send + Sync {
     fn signed_in<'a>(&'a self, event: &'a SignedInEvent) -> HookFuture<'a> {
         let _ = event;
@@ -72,6 +87,13 @@ pub trait AuthHooks: Send + Sync {
     /// Called once the auth tables hold nothing more of the address: remove the app's own
     /// rows for it (keyed by `persistent_id`).
     fn account_deleted<'a>(&'a self, event: &'a AccountDeletedEvent) -> HookFuture<'a> {
+        let _ = event;
+        Box::pin(std::future::ready(Ok(())))
+    }
+
+    /// Called once an account has moved to another address (or back, from the old address's
+    /// link): update the address the app keeps for `persistent_id`.
+    fn email_changed<'a>(&'a self, event: &'a EmailChangedEvent) -> HookFuture<'a> {
         let _ = event;
         Box::pin(std::future::ready(Ok(())))
     }

@@ -1,6 +1,7 @@
 //! Where the auth pages live in the app: the login form, the page that waits for the email,
 //! the page a magic link opens, where a sign-in lands by default, the account page, and the
-//! page a new-sign-in notice's "sign out everywhere" link opens.
+//! page a new-sign-in notice's "sign out everywhere" link opens, and the page a change of
+//! address's links open.
 //!
 //! The server fixes them once at start, when the `AuthService`
 //! is built (before the app builds its route table), and `AuthProvider`
@@ -44,6 +45,10 @@ pub struct AuthPaths {
     /// The page a new-sign-in notice's "Wasn't you? Sign out everywhere" link opens. Default
     /// `/sign-out-everywhere`.
     pub sign_out_everywhere: String,
+    /// The page a change of address's links open: the one sent to the new address, which
+    /// moves the account there, and the one sent to the old address afterwards, which moves
+    /// it back. Default `/change-email`.
+    pub change_email: String,
 }
 
 impl Default for AuthPaths {
@@ -55,6 +60,7 @@ impl Default for AuthPaths {
             after_sign_in: "/".into(),
             account: "/account".into(),
             sign_out_everywhere: "/sign-out-everywhere".into(),
+            change_email: "/change-email".into(),
         }
     }
 }
@@ -70,8 +76,8 @@ pub const DEFAULT_LINK: &str = "/magic-link-auth";
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("the {which} path {path:?} must be `/` or one segment such as `/login`")]
 pub struct PathError {
-    /// Which path: `login`, `check_email`, `link`, `after_sign_in`, `account` or
-    /// `sign_out_everywhere`.
+    /// Which path: `login`, `check_email`, `link`, `after_sign_in`, `account`,
+    /// `sign_out_everywhere` or `change_email`.
     pub which: &'static str,
     /// The path as given.
     pub path: String,
@@ -102,6 +108,7 @@ impl AuthPaths {
             ("after_sign_in", &self.after_sign_in, true),
             ("account", &self.account, false),
             ("sign_out_everywhere", &self.sign_out_everywhere, false),
+            ("change_email", &self.change_email, false),
         ] {
             if !is_valid_path(path, allow_root) {
                 return Err(PathError {
@@ -127,6 +134,7 @@ impl AuthPaths {
             &self.after_sign_in,
             &self.account,
             &self.sign_out_everywhere,
+            &self.change_email,
         ]
         .map(String::as_str)
         .join(" ")
@@ -142,6 +150,7 @@ impl AuthPaths {
             after_sign_in: parts.next()?,
             account: parts.next()?,
             sign_out_everywhere: parts.next()?,
+            change_email: parts.next()?,
         };
         paths.validate().is_ok().then_some(paths)
     }
@@ -215,6 +224,7 @@ mod tests {
         assert_eq!(AuthPaths::decode(&paths.encode()), Some(paths));
         assert_eq!(AuthPaths::decode("/ /a"), None);
         assert_eq!(AuthPaths::decode("/ /a /b / /c"), None);
+        assert_eq!(AuthPaths::decode("/ /a /b / /c /d"), None);
         assert_eq!(AuthPaths::decode("/ /a //evil / /b"), None);
     }
 

@@ -122,6 +122,48 @@ pub struct SignedOutEverywhere {
     pub passkeys_removed: u64,
 }
 
+/// A change of address was asked for: a link is on its way to the new address.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailChangeSent {
+    /// The new address, normalised.
+    pub to: Email,
+    /// When the link stops working, as `2026-11-25 12:30 UTC`.
+    pub expires_at: String,
+}
+
+/// What opening a change-of-address link shows, before anything changes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailChangePreview {
+    /// The link's move, or `None` when the link is unusable.
+    pub link: Option<EmailChangeLink>,
+}
+
+/// What a live change-of-address link moves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailChangeLink {
+    /// True for the old address's link, which moves the account back and signs it out
+    /// everywhere; false for the new address's, which moves the account there.
+    pub undo: bool,
+    /// The address the account has now.
+    pub from: Email,
+    /// The address the link moves it to.
+    pub to: Email,
+}
+
+/// A change-of-address link was used: the account has moved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmailChangeDone {
+    pub from: Email,
+    pub to: Email,
+    /// True when the old address's link moved the account back.
+    pub undone: bool,
+    /// After an undo: how many live sessions ended.
+    pub ended: u64,
+    /// After an undo: how many passkeys, added since the sign-in that asked for the change,
+    /// were removed.
+    pub passkeys_removed: u64,
+}
+
 /// What an action that leaves its page behind did, for the page it lands on to say once: a
 /// one-time cookie carries it there, never the page's address, so no link can show it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -133,6 +175,18 @@ pub enum Outcome {
         /// How many live sessions ended.
         ended: u64,
         /// How many passkeys, added since the sign-in the notice warned of, were removed.
+        passkeys_removed: u64,
+    },
+    /// A change of address was asked for: the account page says to open the link sent to
+    /// the new address.
+    EmailChangeSent,
+    /// A change-of-address link moved the account (`undone`: back to the old address, every
+    /// session ended).
+    EmailChanged {
+        undone: bool,
+        /// After an undo: how many live sessions ended.
+        ended: u64,
+        /// After an undo: how many passkeys were removed.
         passkeys_removed: u64,
     },
 }

@@ -11,6 +11,8 @@
 //! | [`LogoutButton`] | ends this browser's session | `button`, `button-secondary` |
 //! | [`Sessions`] | every session of the address, each with a way to end it, and "sign out everywhere" | `card`, `sessions`, `session`, `badge`, `hint`, `button-secondary`, `callout-error` |
 //! | [`Activity`] | the address's recent activity: its last 20 events, each with when, the browser and the network | `card`, `activity`, `event`, `hint`, `callout-error` |
+//! | [`ChangeEmailForm`] | "Change your email address": a new address and a fresh sign-in; a link goes to the new address | `card`, `field`, `button`, `callout`, `callout-error` |
+//! | [`ChangeEmailPage`] | the page a change of address's links open: asks for a press, then moves the account to the new address, or (the old address's link) back, signing it out everywhere | `card`, `button`, `button-danger`, `button-secondary`, `hint`, `callout-error` |
 //! | [`DeleteAccountForm`] | "Delete your account": the address typed again and a fresh sign-in, then everything of the address goes and this browser lands on the login page | `card`, `field`, `button`, `button-danger`, `callout-error` |
 //! | [`ConfirmPrompt`] | asks a stale session to confirm (passkey, or a fresh code by email) before a sensitive action | `confirm`, `button`, `button-secondary`, `callout-error` |
 //! | `PasskeySignIn` (`passkeys`) | "Sign in with a passkey" and passkey autofill; [`LoginForm`] includes it | `passkey-sign-in`, `hint`, `button-secondary`, `callout-error` |
@@ -25,6 +27,7 @@ use leptos_router::hooks::use_query_map;
 use crate::api::AuthError;
 
 mod activity;
+mod change_email;
 mod check_email;
 mod confirm;
 mod delete_account;
@@ -37,6 +40,7 @@ mod sessions;
 mod sign_out_page;
 
 pub use activity::Activity;
+pub use change_email::{ChangeEmailForm, ChangeEmailPage};
 pub use check_email::CheckEmail;
 pub use confirm::{ConfirmPrompt, needs_confirmation};
 pub use delete_account::DeleteAccountForm;

@@ -2,6 +2,7 @@
 //! redirects. The flows themselves live in [`AuthService`]. Server only.
 
 pub(crate) mod account;
+pub(crate) mod email_change;
 // Served by debug builds only (see `MagicLinkRouter::with_magic_link`).
 #[cfg(feature = "dev-mailbox")]
 #[cfg_attr(not(debug_assertions), allow(dead_code))]

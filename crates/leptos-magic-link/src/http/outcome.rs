@@ -24,6 +24,15 @@ fn encode(outcome: Outcome) -> String {
             ended,
             passkeys_removed,
         } => format!("signed_out_everywhere.{ended}.{passkeys_removed}"),
+        Outcome::EmailChangeSent => "email_change_sent".to_owned(),
+        Outcome::EmailChanged {
+            undone,
+            ended,
+            passkeys_removed,
+        } => format!(
+            "email_changed.{}.{ended}.{passkeys_removed}",
+            u8::from(undone)
+        ),
     }
 }
 
@@ -32,6 +41,16 @@ fn decode(value: &str) -> Option<Outcome> {
     let outcome = match words.next()? {
         "account_deleted" => Outcome::AccountDeleted,
         "signed_out_everywhere" => Outcome::SignedOutEverywhere {
+            ended: words.next()?.parse().ok()?,
+            passkeys_removed: words.next()?.parse().ok()?,
+        },
+        "email_change_sent" => Outcome::EmailChangeSent,
+        "email_changed" => Outcome::EmailChanged {
+            undone: match words.next()? {
+                "0" => false,
+                "1" => true,
+                _ => return None,
+            },
             ended: words.next()?.parse().ok()?,
             passkeys_removed: words.next()?.parse().ok()?,
         },
@@ -74,6 +93,17 @@ mod tests {
     fn outcomes_go_both_ways_and_nothing_else_reads_as_one() {
         for outcome in [
             Outcome::AccountDeleted,
+            Outcome::EmailChangeSent,
+            Outcome::EmailChanged {
+                undone: true,
+                ended: 2,
+                passkeys_removed: 1,
+            },
+            Outcome::EmailChanged {
+                undone: false,
+                ended: 0,
+                passkeys_removed: 0,
+            },
             Outcome::SignedOutEverywhere {
                 ended: 3,
                 passkeys_removed: 1,

@@ -130,6 +130,15 @@ pub struct Templates {
     pub account_deleted_text: String,
     /// The account-deleted message's HTML part (`account-deleted.html`).
     pub account_deleted_html: String,
+    /// The message to a new address that confirms a change of address (`email-change.txt`).
+    pub email_change_text: String,
+    /// Its HTML part (`email-change.html`).
+    pub email_change_html: String,
+    /// The message to the old address once an account has moved, with its undo link
+    /// (`email-changed.txt`).
+    pub email_changed_text: String,
+    /// Its HTML part (`email-changed.html`).
+    pub email_changed_html: String,
 }
 
 /// The built-in templates, `templates/` in this crate, embedded at build time.
@@ -139,6 +148,31 @@ pub const NEW_SIGN_IN_TEXT: &str = include_str!("../../templates/new-sign-in.txt
 pub const NEW_SIGN_IN_HTML: &str = include_str!("../../templates/new-sign-in.html");
 pub const ACCOUNT_DELETED_TEXT: &str = include_str!("../../templates/account-deleted.txt");
 pub const ACCOUNT_DELETED_HTML: &str = include_str!("../../templates/account-deleted.html");
+pub const EMAIL_CHANGE_TEXT: &str = include_str!("../../templates/email-change.txt");
+pub const EMAIL_CHANGE_HTML: &str = include_str!("../../templates/email-change.html");
+pub const EMAIL_CHANGED_TEXT: &str = include_str!("../../templates/email-changed.txt");
+pub const EMAIL_CHANGED_HTML: &str = include_str!("../../templates/email-changed.html");
+
+/// What the change-of-address message to the new address can name (`email` is the new
+/// address).
+pub const EMAIL_CHANGE_PLACEHOLDERS: [&str; 5] = [
+    "app_name",
+    "email",
+    "old_email",
+    "confirm_link",
+    "expires_at",
+];
+
+/// The subject of the change-of-address message to the new address.
+pub const EMAIL_CHANGE_SUBJECT: &str = "Confirm your new email address for {app_name}";
+
+/// What the message to the old address after a change can name (`email` is the old
+/// address).
+pub const EMAIL_CHANGED_PLACEHOLDERS: [&str; 5] =
+    ["app_name", "email", "new_email", "changed_at", "undo_link"];
+
+/// The subject of the message to the old address after a change.
+pub const EMAIL_CHANGED_SUBJECT: &str = "Your {app_name} account moved to another email address";
 
 /// What the account-deleted message's templates can name.
 pub const DELETED_PLACEHOLDERS: [&str; 3] = ["app_name", "email", "deleted_at"];
@@ -177,14 +211,18 @@ impl Default for Templates {
             new_sign_in_html: NEW_SIGN_IN_HTML.to_owned(),
             account_deleted_text: ACCOUNT_DELETED_TEXT.to_owned(),
             account_deleted_html: ACCOUNT_DELETED_HTML.to_owned(),
+            email_change_text: EMAIL_CHANGE_TEXT.to_owned(),
+            email_change_html: EMAIL_CHANGE_HTML.to_owned(),
+            email_changed_text: EMAIL_CHANGED_TEXT.to_owned(),
+            email_changed_html: EMAIL_CHANGED_HTML.to_owned(),
         }
     }
 }
 
 impl Templates {
-    /// The built-in templates, with each of `sign-in.txt`, `sign-in.html`, `new-sign-in.txt`,
-    /// `new-sign-in.html`, `account-deleted.txt` and `account-deleted.html` from `dir` in
-    /// place of its built-in twin where `dir` has it.
+    /// The built-in templates, with each of `sign-in.*`, `new-sign-in.*`, `account-deleted.*`,
+    /// `email-change.*` and `email-changed.*` (`.txt` and `.html`) from `dir` in place of its
+    /// built-in twin where `dir` has it.
     pub fn from_dir(dir: &std::path::Path) -> std::io::Result<Self> {
         if !dir.is_dir() {
             return Err(std::io::Error::new(
@@ -206,6 +244,10 @@ impl Templates {
             new_sign_in_html: read("new-sign-in.html", NEW_SIGN_IN_HTML)?,
             account_deleted_text: read("account-deleted.txt", ACCOUNT_DELETED_TEXT)?,
             account_deleted_html: read("account-deleted.html", ACCOUNT_DELETED_HTML)?,
+            email_change_text: read("email-change.txt", EMAIL_CHANGE_TEXT)?,
+            email_change_html: read("email-change.html", EMAIL_CHANGE_HTML)?,
+            email_changed_text: read("email-changed.txt", EMAIL_CHANGED_TEXT)?,
+            email_changed_html: read("email-changed.html", EMAIL_CHANGED_HTML)?,
         })
     }
 }
@@ -237,6 +279,30 @@ pub struct NewSignIn<'a> {
     pub sign_out_link: &'a str,
 }
 
+/// What the message to a new address that confirms a change of address says.
+#[derive(Clone, Copy, Debug)]
+pub struct EmailChange<'a> {
+    /// The new address.
+    pub to: &'a Email,
+    /// The account's address now.
+    pub old: &'a Email,
+    /// The single-use link that opens the confirmation page.
+    pub confirm_link: &'a str,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What the message to the old address says once the account has moved.
+#[derive(Clone, Copy, Debug)]
+pub struct EmailChanged<'a> {
+    /// The old address.
+    pub to: &'a Email,
+    /// The address the account moved to.
+    pub new: &'a Email,
+    pub at: DateTime<Utc>,
+    /// The single-use link that moves the account back and signs it out everywhere.
+    pub undo_link: &'a str,
+}
+
 /// Writes the messages. Implement it to take over a message entirely, and hand it to
 /// `AuthBuilder::composer`; [`Compose`] uses [`MailSettings`] and the templates.
 pub trait MailComposer: Send + Sync + 'static {
@@ -251,6 +317,18 @@ pub trait MailComposer: Send + Sync + 'static {
     /// The word that an account was deleted. By default, [`compose_account_deleted`].
     fn account_deleted(&self, settings: &MailSettings, to: &Email, at: DateTime<Utc>) -> Mail {
         compose_account_deleted(settings, to, at)
+    }
+
+    /// The message to a new address that confirms a change of address. By default,
+    /// [`compose_email_change`].
+    fn email_change(&self, settings: &MailSettings, message: &EmailChange<'_>) -> Mail {
+        compose_email_change(settings, message)
+    }
+
+    /// The message to the old address once the account has moved. By default,
+    /// [`compose_email_changed`].
+    fn email_changed(&self, settings: &MailSettings, message: &EmailChanged<'_>) -> Mail {
+        compose_email_changed(settings, message)
     }
 }
 
@@ -358,6 +436,44 @@ pub fn compose_account_deleted(settings: &MailSettings, to: &Email, at: DateTime
         &settings.templates.account_deleted_html,
     ];
     from_templates(settings, to, DELETED_SUBJECT, parts, &values)
+}
+
+/// Builds the message to a new address that confirms a change of address.
+pub fn compose_email_change(settings: &MailSettings, message: &EmailChange<'_>) -> Mail {
+    let expires_at = utc_minute(message.expires_at);
+    let values = [
+        ("app_name", settings.app_name.as_str()),
+        ("email", message.to.as_str()),
+        ("old_email", message.old.as_str()),
+        ("confirm_link", message.confirm_link),
+        ("expires_at", &expires_at),
+    ];
+    let parts = [
+        &settings.templates.email_change_text,
+        &settings.templates.email_change_html,
+    ];
+    let mut mail = from_templates(settings, message.to, EMAIL_CHANGE_SUBJECT, parts, &values);
+    mail.link = message.confirm_link.to_owned();
+    mail
+}
+
+/// Builds the message to the old address once the account has moved.
+pub fn compose_email_changed(settings: &MailSettings, message: &EmailChanged<'_>) -> Mail {
+    let at = utc_minute(message.at);
+    let values = [
+        ("app_name", settings.app_name.as_str()),
+        ("email", message.to.as_str()),
+        ("new_email", message.new.as_str()),
+        ("changed_at", &at),
+        ("undo_link", message.undo_link),
+    ];
+    let parts = [
+        &settings.templates.email_changed_text,
+        &settings.templates.email_changed_html,
+    ];
+    let mut mail = from_templates(settings, message.to, EMAIL_CHANGED_SUBJECT, parts, &values);
+    mail.link = message.undo_link.to_owned();
+    mail
 }
 
 /// A message with no credential from `settings`' sender to `to`: `subject` with its

@@ -4,6 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 mod account;
+mod email_change;
 pub(crate) mod events;
 mod notices;
 mod outbox;
@@ -11,6 +12,7 @@ mod outbox;
 pub mod passkeys;
 mod sign_in;
 
+pub use email_change::{ChangeRequested, EmailChangeError};
 pub use outbox::{Held, MailQueue};
 pub use sign_in::SignInError;
 

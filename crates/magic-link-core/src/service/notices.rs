@@ -107,7 +107,7 @@ impl AuthService {
             .await;
         }
         let event = crate::hooks::SignedOutEvent {
-            persistent_id: magic_link_types::domain::PersistentId::for_email(&email),
+            persistent_id: outcome.persistent_id.clone(),
             email: email.clone(),
             everywhere: true,
             at: now,

@@ -24,12 +24,12 @@ use crate::{
     config::AuthConfig,
     entities::credential::Delivery,
     mail::{
-        Mail, MailComposer, MailError, Mailer, NewSignIn, SignIn,
+        EmailChange, EmailChanged, Mail, MailComposer, MailError, Mailer, NewSignIn, SignIn,
         queue::{is_transient, scrubbed},
     },
     store::{AuthStore, Claimed, Message, after},
 };
-use magic_link_types::domain::RedirectTarget;
+use magic_link_types::domain::{Email, RedirectTarget};
 
 /// The longest pause between two tries of one message.
 const LONGEST_PAUSE: Duration = Duration::from_secs(60);
@@ -391,6 +391,36 @@ impl Sender {
             }
             Message::AccountDeleted { at } => {
                 self.composer.account_deleted(settings, &claimed.to, *at)
+            }
+            Message::ConfirmEmailChange { from, expires_at } => {
+                let (Some(token), Ok(old)) = (&claimed.token, Email::parse(from)) else {
+                    return Composed::Unreadable;
+                };
+                let link = page_with_token(&self.config, &self.config.paths.change_email, token);
+                self.composer.email_change(
+                    settings,
+                    &EmailChange {
+                        to: &claimed.to,
+                        old: &old,
+                        confirm_link: &link,
+                        expires_at: *expires_at,
+                    },
+                )
+            }
+            Message::EmailChanged { new, at } => {
+                let (Some(token), Ok(new)) = (&claimed.token, Email::parse(new)) else {
+                    return Composed::Unreadable;
+                };
+                let link = page_with_token(&self.config, &self.config.paths.change_email, token);
+                self.composer.email_changed(
+                    settings,
+                    &EmailChanged {
+                        to: &claimed.to,
+                        new: &new,
+                        at: *at,
+                        undo_link: &link,
+                    },
+                )
             }
         };
         Composed::Mail(mail)

@@ -4,13 +4,10 @@ use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 
 use super::{
-    AuthStore, StoreError, delete_rows_of,
+    AuthStore, StoreError,
     outbox::{Message, Outgoing},
 };
-use crate::entities::{
-    credential, event, failure, known_client, known_device, outbox, passkey, passkey_challenge,
-    passkey_user, session, sign_out_link,
-};
+use crate::entities::{email_change, session};
 use magic_link_types::domain::Email;
 
 /// What one deletion removed.
@@ -25,9 +22,9 @@ pub struct DeletedAccount {
 impl AuthStore {
     /// Removes everything the auth tables hold of `email` in one transaction, if `session` is
     /// still one of its live sessions (else `None`, and nothing changes: of two deletions at
-    /// once, one wins): its sessions, credentials, wrong codes, known clients and devices,
-    /// notice links, recent activity, passkeys, passkey handle and ceremonies, and its
-    /// messages still waiting to go out; and queues the word of the deletion. Another
+    /// once, one wins): its account row and links of changes of address, its sessions,
+    /// credentials, wrong codes, known clients and devices, notice links, recent activity,
+    /// passkeys, passkey handle and ceremonies, and its messages still waiting to go out; and queues the word of the deletion. Another
     /// address's rows are untouched. Deleting an address that has nothing left removes
     /// nothing.
     pub async fn delete_account(
@@ -48,21 +45,16 @@ impl AuthStore {
             .filter(session::Column::ExpiresAt.gt(now))
             .count(&txn)
             .await?;
-        let mut rows = 0;
-        rows += delete_rows_of(&txn, session::Column::Email, address).await?;
-        rows += delete_rows_of(&txn, credential::Column::Email, address).await?;
-        rows += delete_rows_of(&txn, failure::Column::Email, address).await?;
-        rows += delete_rows_of(&txn, known_client::Column::Email, address).await?;
-        rows += delete_rows_of(&txn, known_device::Column::Email, address).await?;
-        rows += delete_rows_of(&txn, sign_out_link::Column::Email, address).await?;
-        rows += delete_rows_of(&txn, event::Column::Email, address).await?;
-        // The passkey tables exist with or without the `passkeys` feature.
-        rows += delete_rows_of(&txn, passkey::Column::Email, address).await?;
-        rows += delete_rows_of(&txn, passkey_user::Column::Email, address).await?;
-        rows += delete_rows_of(&txn, passkey_challenge::Column::Email, address).await?;
+        // The account's pending changes of address, and the undo links of its past ones.
+        let persistent_id = super::email_change::account_id_of(&txn, email).await?;
+        let mut rows = email_change::Entity::delete_many()
+            .filter(email_change::Column::PersistentId.eq(persistent_id.as_str()))
+            .exec(&txn)
+            .await?
+            .rows_affected;
         // A message still waiting for the address carries a credential or link that is gone;
         // the word of the deletion takes its place, in the same transaction.
-        rows += delete_rows_of(&txn, outbox::Column::Email, address).await?;
+        rows += super::email_change::delete_address_rows(&txn, address).await?;
         let deleted = Outgoing {
             to: email,
             message: Message::AccountDeleted { at: now },

@@ -22,11 +22,13 @@ use sea_orm::{
 };
 
 mod account;
+mod email_change;
 mod events;
 mod issue;
 mod notices;
 mod outbox;
 pub use account::DeletedAccount;
+pub use email_change::{ChangeError, ChangePreview, EmailChanged};
 pub use events::{MERGE_WITHIN, NewEvent, RECENT_EVENTS, RECENT_NOISY_EVENTS, SEVERAL};
 pub use issue::SignInMail;
 pub use notices::{DeviceKey, KNOWN_DEVICE_FOR, SignedOutEverywhere};
@@ -77,6 +79,8 @@ pub struct Purged {
     pub notices: u64,
     /// Events past the activity retention.
     pub events: u64,
+    /// Change-of-address links past their expiry.
+    pub email_changes: u64,
 }
 
 /// The longest browser or network description kept for a known device or an event.
@@ -423,16 +427,27 @@ impl AuthStore {
             })
             .await?;
         if backend == DbBackend::Postgres {
-            for key in keys {
-                txn.execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
-                    [(*key).into()],
-                ))
-                .await?;
-            }
+            self.lock(&txn, keys).await?;
         }
         Ok(txn)
+    }
+
+    /// Takes `keys` in `txn` as [`begin_write`](Self::begin_write) does, after what it has
+    /// read: for a transaction that learns which addresses it touches once it holds another
+    /// key. (On SQLite the transaction holds the only write lock already.)
+    async fn lock(&self, txn: &DatabaseTransaction, keys: &[&str]) -> Result<(), DbErr> {
+        if self.db.get_database_backend() != DbBackend::Postgres {
+            return Ok(());
+        }
+        for key in keys {
+            txn.execute_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))",
+                [(*key).into()],
+            ))
+            .await?;
+        }
+        Ok(())
     }
 
     /// A query on the auth tables, for health checks.
@@ -487,7 +502,9 @@ impl AuthStore {
         let events = self
             .purge_events(before(now, self.policy.activity_retention))
             .await?;
+        let email_changes = self.purge_email_changes(now).await?;
         Ok(Purged {
+            email_changes,
             notices,
             events,
             credentials,

@@ -16,12 +16,14 @@ use crate::{
     entities::{credential, known_client, known_device, outbox, passkey, session, sign_out_link},
     secrets::token_hash,
 };
-use magic_link_types::domain::{Email, LinkToken};
+use magic_link_types::domain::{Email, LinkToken, PersistentId};
 
 /// What a "sign out everywhere" link did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedOutEverywhere {
     pub email: Email,
+    /// The account's id.
+    pub persistent_id: PersistentId,
     /// Live sessions ended.
     pub sessions: u64,
     /// Passkeys added since the sign-in the notice warned of, removed.
@@ -253,8 +255,10 @@ impl AuthStore {
             .filter(known_client::Column::LastSeenAt.gte(row.since))
             .exec(&txn)
             .await?;
+        let persistent_id = super::email_change::account_id_of(&txn, &row.email).await?;
         txn.commit().await?;
         Ok(Some(SignedOutEverywhere {
+            persistent_id,
             email: row.email,
             sessions,
             passkeys,

@@ -42,6 +42,14 @@ pub enum Message {
     },
     /// The word that the account was deleted.
     AccountDeleted { at: DateTime<Utc> },
+    /// To a new address: the link (the row's token) that moves the account of `from` to it.
+    ConfirmEmailChange {
+        from: String,
+        expires_at: DateTime<Utc>,
+    },
+    /// To the old address: the account moved to `new`, with the link (the row's token) that
+    /// moves it back.
+    EmailChanged { new: String, at: DateTime<Utc> },
 }
 
 /// A message to queue: to whom, what it says, and the secrets it carries.

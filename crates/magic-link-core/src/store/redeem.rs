@@ -21,7 +21,7 @@ use crate::{
     },
     secrets::token_hash,
 };
-use magic_link_types::domain::{Code, Email, LinkToken, PersistentId};
+use magic_link_types::domain::{Code, Email, LinkToken};
 use sea_orm::DbErr;
 
 impl AuthStore {
@@ -292,7 +292,8 @@ impl AuthStore {
             .map(|ua| ua.chars().take(USER_AGENT_MAX).collect::<String>());
         let client_ip = device.client_ip.map(|ip| canonical(ip).to_string());
         let token = crate::secrets::new_session_token()?;
-        let persistent_id = PersistentId::for_email(email);
+        // The account's id, fixed at its first sign-in (this one, for a new address).
+        let persistent_id = super::email_change::account_id(txn, email, now).await?;
         let expires_at = after(now, self.policy.session_lifetime);
         let inserted = session::Entity::insert(session::ActiveModel {
             id: NotSet,

@@ -343,8 +343,11 @@ macro_rules! redacted_debug {
 }
 redacted_debug!(LinkToken, SessionToken, Code);
 
-/// A stable, opaque user id for other systems: the lower-case hex SHA-256 of the
-/// lower-cased email, exactly as the original computes it, so ids carry over.
+/// A stable, opaque user id for other systems, fixed at an account's first sign-in and kept
+/// when its address changes: the lower-case hex SHA-256 of the lower-cased email it first
+/// signed in with, exactly as the original computes it, so ids carry over. (An account that
+/// starts at an address another account has moved away from gets 32 random bytes in hex
+/// instead, so it never takes on the moved account's data.)
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "sea-orm", derive(sea_orm::DeriveValueType))]
 pub struct PersistentId(String);
@@ -353,6 +356,12 @@ impl PersistentId {
     pub fn for_email(email: &Email) -> Self {
         use sha2::{Digest, Sha256};
         Self(hex_lower(&Sha256::digest(email.as_str().as_bytes())))
+    }
+
+    /// An id from 32 random bytes (which the caller draws from a CSPRNG), in the same form
+    /// as [`for_email`](Self::for_email)'s.
+    pub fn from_random(bytes: [u8; 32]) -> Self {
+        Self(hex_lower(&bytes))
     }
 
     pub fn as_str(&self) -> &str {
