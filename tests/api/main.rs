@@ -19,6 +19,7 @@ mod account;
 mod captcha;
 mod concurrency;
 mod docs;
+mod email_change;
 mod example;
 mod faults;
 mod hostile;
