@@ -126,3 +126,51 @@ test("a person sees their activity, deletes their account and lands signed out",
   expect(told.text).toContain("account is deleted");
   await context.close();
 });
+
+test("a person moves their account to a new address, and the old address moves it back", async ({ browser }, testInfo) => {
+  const email = uniqueEmail("move");
+  const newEmail = uniqueEmail("moved");
+  const viewport = testInfo.project.use.viewport;
+  const { context, page } = await signedIn(browser, email, viewport);
+  await page.goto("/account");
+  await waitForHydration(page);
+  const card = page.getByRole("region", { name: "Change your email address" });
+  await expect(card).toContainText(`signing in with ${email} starts a new, empty account`);
+  await card.getByLabel("New email address").fill(email);
+  await card.getByRole("button", { name: "Send a confirmation link" }).click();
+  await expect(card.getByText("That is already your email address.")).toBeVisible();
+  await card.getByLabel("New email address").fill(newEmail);
+  await card.getByRole("button", { name: "Send a confirmation link" }).click();
+  await expect(card.getByRole("status")).toContainText("We sent a link to");
+  await card.screenshot({ path: testInfo.outputPath("change-email.png") });
+
+  // The link in the new mailbox asks before it moves anything.
+  const confirm = await readMail(newEmail);
+  expect(confirm.text).toContain(email);
+  await page.goto(confirm.link);
+  await expect(page.getByRole("heading", { name: `Use ${newEmail} for your account?` })).toBeVisible();
+  await page.screenshot({ path: testInfo.outputPath("change-email-confirm.png"), fullPage: true });
+  await page.getByRole("button", { name: "Use this address" }).click();
+  await expect(page.getByRole("heading", { name: "Your email address is changed" })).toBeVisible();
+  await expect(page.getByRole("status")).toContainText("Its sessions, passkeys and sign-in history moved with it.");
+
+  // Still signed in, now as the new address, with the move in the activity.
+  await page.goto("/account");
+  await expect(page.getByRole("region", { name: "Change your email address" })).toContainText(newEmail);
+  const activity = page.getByRole("region", { name: "Recent activity" });
+  await expect(activity.locator("li.event").first()).toContainText("Email address changed");
+  await expect(activity).toContainText("Signed in with a link");
+
+  // The old address is told, and its link moves the account back and signs out everywhere.
+  const told = await readMail(email);
+  expect(told.text).toContain(newEmail);
+  await page.goto(told.link);
+  await expect(page.getByRole("heading", { name: `Move your account back to ${email}?` })).toBeVisible();
+  await page.screenshot({ path: testInfo.outputPath("change-email-undo.png"), fullPage: true });
+  await page.getByRole("button", { name: "Move it back and sign out everywhere" }).click();
+  await expect(page.getByRole("heading", { name: "Your account is back" })).toBeVisible();
+  await expect(page.getByRole("status")).toContainText("every session of it has ended (1 session)");
+  await page.goto("/account");
+  await expect(login(page)).toBeVisible();
+  await context.close();
+});

@@ -9,7 +9,7 @@ use magic_link_core::{
     client::ClientKey,
     domain::{Code, Email},
     entities::{
-        credential,
+        account, credential,
         event::{self, EventKind},
         failure, known_client, known_device, passkey, passkey_challenge,
         passkey_challenge::Purpose,
@@ -190,8 +190,9 @@ where
 }
 
 /// How many rows each auth table holds for `email`.
-async fn rows_of(db: &DatabaseConnection, email: &str) -> [u64; 10] {
+async fn rows_of(db: &DatabaseConnection, email: &str) -> [u64; 11] {
     [
+        count::<account::Entity>(db, account::Column::Email, email).await,
         count::<event::Entity>(db, event::Column::Email, email).await,
         count::<session::Entity>(db, session::Column::Email, email).await,
         count::<credential::Entity>(db, credential::Column::Email, email).await,
@@ -498,7 +499,7 @@ async fn deleting_an_account_removes_everything_of_it_and_nothing_else(db: &Data
         .expect("deleted");
     assert_eq!(deleted.live_sessions, 1);
     assert_eq!(deleted.rows, alice.iter().sum::<u64>());
-    assert_eq!(rows_of(db, "alice@example.com").await, [0; 10]);
+    assert_eq!(rows_of(db, "alice@example.com").await, [0; 11]);
     assert_eq!(rows_of(db, "bob@example.com").await, bob);
     // Once more, as a second tab would: the session is gone, so nothing happens.
     let again = store

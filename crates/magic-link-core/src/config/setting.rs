@@ -152,7 +152,7 @@ impl Setting {
 
     pub(super) fn templates(&self) -> Result<crate::mail::Templates, ConfigError> {
         crate::mail::Templates::from_dir(std::path::Path::new(&self.value)).or_else(|_| {
-            self.reject("must be a readable folder; its sign-in, new-sign-in and account-deleted .html and .txt files, where present, replace the built-in templates")
+            self.reject("must be a readable folder; its sign-in, new-sign-in, account-deleted, email-change and email-changed .html and .txt files, where present, replace the built-in templates")
         })
     }
 

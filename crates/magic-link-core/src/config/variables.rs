@@ -200,7 +200,7 @@ pub const VARIABLES: &[Variable] = &[
     Variable {
         name: "MAGIC_LINK_EMAIL_TEMPLATES",
         default: "unset: the built-in `templates/`",
-        rule: "a folder, read at start; its `sign-in.*`, `new-sign-in.*` and `account-deleted.*` (`.html` and `.txt`), where present, replace the built-in ones (see \"The sign-in email\")",
+        rule: "a folder, read at start; its `sign-in.*`, `new-sign-in.*`, `account-deleted.*`, `email-change.*` and `email-changed.*` (`.html` and `.txt`), where present, replace the built-in ones (see \"The sign-in email\")",
         shown: Shown::Plain,
     },
     Variable {
