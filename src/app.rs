@@ -8,8 +8,13 @@ use leptos_router::{
 };
 
 use crate::{
-    auth::{AuthProvider, ChangeEmailPage, MagicLinkPage, SignOutEverywherePage, paths},
-    pages::{AccountPage, CheckEmailPage, DashboardPage, HomePage, NotFound, SiteHeader},
+    auth::{
+        AuthProvider, ChangeEmailPage, DeviceSignInPage, MagicLinkPage, SignOutEverywherePage,
+        paths,
+    },
+    pages::{
+        AccountPage, ApprovePage, CheckEmailPage, DashboardPage, HomePage, NotFound, SiteHeader,
+    },
 };
 
 /// The site's name, in the page title and the header.
@@ -164,6 +169,16 @@ pub fn App() -> impl IntoView {
                         <Route
                             path=StaticSegment(paths.segment(&paths.change_email))
                             view=ChangeEmailPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=StaticSegment(paths.segment(&paths.device_sign_in))
+                            view=DeviceSignInPage
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=StaticSegment(paths.segment(&paths.approve_device))
+                            view=ApprovePage
                             ssr=SsrMode::Async
                         />
                     </Routes>

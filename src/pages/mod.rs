@@ -1,6 +1,7 @@
 //! The demo's own pages.
 
 mod account;
+mod approve;
 mod check_email;
 mod dashboard;
 mod header;
@@ -8,6 +9,7 @@ mod home;
 mod not_found;
 
 pub use account::AccountPage;
+pub use approve::ApprovePage;
 pub use check_email::CheckEmailPage;
 pub use dashboard::{DashboardPage, UserProfile, profile};
 pub use header::SiteHeader;

@@ -18,6 +18,7 @@ mod minimal_app;
 mod account;
 mod captcha;
 mod concurrency;
+mod device_sign_in;
 mod docs;
 mod email_change;
 mod example;

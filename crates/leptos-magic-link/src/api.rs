@@ -11,9 +11,10 @@
 use leptos::prelude::*;
 
 pub use crate::replies::{
-    ActivityView, AuthError, DeliveryReport, EmailChangeDone, EmailChangePreview, EmailChangeSent,
-    FRESH_SIGN_IN_REQUIRED, LinkPreview, LinkRequested, MAIL_FAILED, Outcome, SessionInfo,
-    SessionView, SignOutLinkPreview, SignedIn, SignedOutEverywhere,
+    ActivityView, AuthError, DeliveryReport, DeviceApproval, DeviceSignIn, EmailChangeDone,
+    EmailChangePreview, EmailChangeSent, FRESH_SIGN_IN_REQUIRED, LinkPreview, LinkRequested,
+    MAIL_FAILED, Outcome, SessionInfo, SessionView, SignOutLinkPreview, SignedIn,
+    SignedOutEverywhere,
 };
 #[cfg(feature = "passkeys")]
 pub use crate::replies::{PasskeyOptions, PasskeyView};
@@ -162,6 +163,50 @@ pub async fn confirm_email_change(token: Option<String>) -> Result<EmailChangeDo
 #[server(prefix = "/api/auth", endpoint = "undo-email-change")]
 pub async fn undo_email_change(token: Option<String>) -> Result<EmailChangeDone, AuthError> {
     super::http::email_change::use_email_change(token.unwrap_or_default(), true).await
+}
+
+/// Starts a request to sign this browser in from another device where the person is signed
+/// in: sets the short-lived `device-sign-in` cookie (the request's secret and its code) and
+/// answers the URL and QR code for the other device and the number to pick there.
+/// `POST /api/auth/device-sign-in-start`; `429` past this client's limit (its sign-in links
+/// and these requests count together). A plain form lands on the device sign-in page.
+#[server(prefix = "/api/auth", endpoint = "device-sign-in-start")]
+pub async fn start_device_sign_in() -> Result<DeviceSignIn, AuthError> {
+    super::http::device_sign_in::start().await
+}
+
+/// This browser's request to be signed in from another device, as its page shows it; reads
+/// only. `POST /api/auth/device-sign-in`.
+#[server(prefix = "/api/auth", endpoint = "device-sign-in")]
+pub async fn read_device_sign_in() -> Result<DeviceSignIn, AuthError> {
+    super::http::device_sign_in::view().await
+}
+
+/// Asks whether this browser's request was approved: once it was, signs this browser in (the
+/// session cookie) and uses the request up. `POST /api/auth/device-sign-in-poll`; `state` is
+/// `waiting`, `signed_in` (with `redirect_to`), `ended` or `none`.
+#[server(prefix = "/api/auth", endpoint = "device-sign-in-poll")]
+pub async fn poll_device_sign_in() -> Result<DeviceSignIn, AuthError> {
+    super::http::device_sign_in::poll().await
+}
+
+/// The request behind approval code `code`, for a signed-in device to approve: the asking
+/// device's browser, network and time, and three numbers. `POST /api/auth/device-approval`;
+/// `null` for a code that is invalid, used or expired; `401` when signed out.
+#[server(prefix = "/api/auth", endpoint = "device-approval")]
+pub async fn preview_device_request(
+    code: Option<String>,
+) -> Result<Option<DeviceApproval>, AuthError> {
+    super::http::device_sign_in::approval(code.unwrap_or_default()).await
+}
+
+/// Approves the request behind `code` for the signed-in account, if `number` is the one the
+/// asking device shows; a wrong number ends the request. `POST /api/auth/approve-device` with
+/// `code`, `number`. `400` wrong number, or a request invalid, used or expired; `401` signed
+/// out; `403` not a fresh sign-in.
+#[server(prefix = "/api/auth", endpoint = "approve-device")]
+pub async fn approve_device(code: Option<String>, number: Option<String>) -> Result<(), AuthError> {
+    super::http::device_sign_in::approve(code.unwrap_or_default(), number.unwrap_or_default()).await
 }
 
 /// Starts adding a passkey to the signed-in address. `POST /api/auth/passkey-register-start`;

@@ -30,6 +30,16 @@ pub(crate) fn pending_cookie(service: &AuthService) -> &'static str {
     }
 }
 
+/// This browser's request to be signed in from another device: its secret and the code it
+/// shows (see `http::device_sign_in`).
+pub(crate) fn device_request_cookie(service: &AuthService) -> &'static str {
+    if secure(service) {
+        "__Host-device-sign-in"
+    } else {
+        "device-sign-in"
+    }
+}
+
 /// The one-time cookie that carries an action's outcome to the page it lands on (see
 /// `http::outcome`).
 pub(crate) fn outcome_cookie(service: &AuthService) -> &'static str {

@@ -72,8 +72,9 @@ use magic_link_core::{captcha, client, clock, device, metrics, secrets, service,
 use magic_link_types::domain;
 
 pub use components::{
-    Activity, ChangeEmailForm, ChangeEmailPage, CheckEmail, ConfirmPrompt, DeleteAccountForm,
-    LoginForm, LogoutButton, MagicLinkPage, RequireAuth, Sessions, SignOutEverywherePage,
+    Activity, ApproveDevicePage, ChangeEmailForm, ChangeEmailPage, CheckEmail, ConfirmPrompt,
+    DeleteAccountForm, DeviceSignInPage, LoginForm, LogoutButton, MagicLinkPage, RequireAuth,
+    Sessions, SignOutEverywherePage,
 };
 #[cfg(feature = "passkeys")]
 #[cfg_attr(docsrs, doc(cfg(feature = "passkeys")))]

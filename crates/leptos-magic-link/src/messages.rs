@@ -132,6 +132,15 @@ const MESSAGES: &[(&str, &str)] = &[
     ),
     ("choose_passkey", "Choose a passkey."),
     ("same_address", "That is already your email address."),
+    ("pick_a_number", "Pick the number the other device shows."),
+    (
+        "device_request_invalid",
+        "This sign-in request is invalid, used or expired. Start again on the new device.",
+    ),
+    (
+        "wrong_number",
+        "That is not the number the other device shows, so its request has ended. If you are signing in there, start again on that device.",
+    ),
     (
         "address_refused",
         "This site does not accept that email address.",

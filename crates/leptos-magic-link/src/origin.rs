@@ -60,6 +60,8 @@ impl SameOrigin {
             Some("sign-out-everywhere") => &self.paths.sign_out_everywhere,
             Some("confirm-email-change" | "undo-email-change") => &self.paths.change_email,
             Some("change-email") => &self.paths.account,
+            Some("device-sign-in-start" | "device-sign-in-poll") => &self.paths.device_sign_in,
+            Some("approve-device") => &self.paths.approve_device,
             _ => &self.paths.login,
         }
     }

@@ -70,6 +70,13 @@ impl FromServerFnError for AuthError {
     }
 }
 
+/// What an approval without a number gets.
+pub const PICK_A_NUMBER: &str = "Pick the number the other device shows.";
+
+/// What an unusable request to sign in another device shows.
+pub const DEVICE_REQUEST_INVALID: &str =
+    "This sign-in request is invalid, used or expired. Start again on the new device.";
+
 /// What a used, expired or unknown change-of-address link gets.
 pub const CHANGE_LINK_INVALID: &str = "This link is invalid, used or expired.";
 

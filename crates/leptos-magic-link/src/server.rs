@@ -141,6 +141,8 @@ impl Hardening {
             &paths.account,
             &paths.sign_out_everywhere,
             &paths.change_email,
+            &paths.device_sign_in,
+            &paths.approve_device,
         ]
         .iter()
         .any(|page| page.as_str() == path)

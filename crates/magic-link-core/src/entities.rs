@@ -245,6 +245,14 @@ pub mod event {
         /// and every session ended.
         #[sea_orm(string_value = "email_change_undone")]
         EmailChangeUndone,
+        /// This account approved a sign-in on another device.
+        #[sea_orm(string_value = "device_approved")]
+        DeviceApproved,
+        /// A request to sign in another device ended: the wrong number was picked.
+        #[sea_orm(string_value = "device_refused")]
+        DeviceRefused,
+        #[sea_orm(string_value = "signed_in_approval")]
+        SignedInByApproval,
     }
 
     impl EventKind {
@@ -269,6 +277,9 @@ pub mod event {
                 Self::WrongCode => "Wrong code entered",
                 Self::EmailChanged => "Email address changed",
                 Self::EmailChangeUndone => "Change of email address undone",
+                Self::DeviceApproved => "Approved a sign-in on another device",
+                Self::DeviceRefused => "Ended a sign-in request from another device (wrong number)",
+                Self::SignedInByApproval => "Signed in with approval from another device",
             }
         }
     }
@@ -510,6 +521,41 @@ pub mod email_change {
         /// Sent to the old address after the move: moves the account back.
         #[sea_orm(string_value = "undo")]
         Undo,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod device_request {
+    use sea_orm::entity::prelude::*;
+
+    /// A request to sign in a new device, approved from a signed-in one (see the migration
+    /// that creates `auth_device_request`). Only hashes of its secrets are kept.
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "auth_device_request")]
+    pub struct Model {
+        #[sea_orm(primary_key)]
+        pub id: i64,
+        #[sea_orm(unique)]
+        pub code_hash: String,
+        #[sea_orm(unique)]
+        pub poll_hash: String,
+        /// The number the new device shows, 10 to 99.
+        pub number: i32,
+        /// The three numbers the approving device offers, comma-separated.
+        pub choices: String,
+        /// The requesting client, for its limit.
+        pub client: String,
+        pub user_agent: Option<String>,
+        pub client_ip: Option<String>,
+        /// The account that approved it, once one has.
+        pub email: Option<String>,
+        pub approved_at: Option<DateTimeUtc>,
+        pub created_at: DateTimeUtc,
+        pub expires_at: DateTimeUtc,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -36,6 +36,8 @@ pub enum SignInMethod {
     Code,
     /// A passkey (the `passkeys` feature).
     Passkey,
+    /// Approved from another device where the person was signed in.
+    Approval,
 }
 
 /// A session, or with `everywhere` every session of the address, has ended.

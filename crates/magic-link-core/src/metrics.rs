@@ -10,7 +10,7 @@
 //! | `magic_link_links_requested_total` | counter | none |
 //! | `magic_link_links_mailed_total` | counter | none |
 //! | `magic_link_links_failed_total` | counter | none |
-//! | `magic_link_sign_ins_total` | counter | `method`: `link`, `code`, `passkey` |
+//! | `magic_link_sign_ins_total` | counter | `method`: `link`, `code`, `passkey`, `approval` |
 //! | `magic_link_requests_refused_total` | counter | `reason`: `rate_limit`, `cross_site`, `captcha`, `allow_list` |
 //! | `magic_link_wrong_codes_total` | counter | none |
 //! | `magic_link_sessions_ended_total` | counter | none |
@@ -87,6 +87,7 @@ pub fn signed_in(method: SignInMethod) {
         SignInMethod::Link => "link",
         SignInMethod::Code => "code",
         SignInMethod::Passkey => "passkey",
+        SignInMethod::Approval => "approval",
     };
     metrics::counter!(SIGN_INS, "method" => method).increment(1);
 }

@@ -49,6 +49,12 @@ pub struct AuthPaths {
     /// moves the account there, and the one sent to the old address afterwards, which moves
     /// it back. Default `/change-email`.
     pub change_email: String,
+    /// The page that signs this device in from another one where the person is signed in
+    /// (the login form links to it). Default `/sign-in-with-device`.
+    pub device_sign_in: String,
+    /// The page the other device opens, from the QR code or the short URL, to approve a
+    /// sign-in. Default `/approve`.
+    pub approve_device: String,
 }
 
 impl Default for AuthPaths {
@@ -61,6 +67,8 @@ impl Default for AuthPaths {
             account: "/account".into(),
             sign_out_everywhere: "/sign-out-everywhere".into(),
             change_email: "/change-email".into(),
+            device_sign_in: "/sign-in-with-device".into(),
+            approve_device: "/approve".into(),
         }
     }
 }
@@ -77,7 +85,7 @@ pub const DEFAULT_LINK: &str = "/magic-link-auth";
 #[error("the {which} path {path:?} must be `/` or one segment such as `/login`")]
 pub struct PathError {
     /// Which path: `login`, `check_email`, `link`, `after_sign_in`, `account`,
-    /// `sign_out_everywhere` or `change_email`.
+    /// `sign_out_everywhere`, `change_email`, `device_sign_in` or `approve_device`.
     pub which: &'static str,
     /// The path as given.
     pub path: String,
@@ -109,6 +117,8 @@ impl AuthPaths {
             ("account", &self.account, false),
             ("sign_out_everywhere", &self.sign_out_everywhere, false),
             ("change_email", &self.change_email, false),
+            ("device_sign_in", &self.device_sign_in, false),
+            ("approve_device", &self.approve_device, false),
         ] {
             if !is_valid_path(path, allow_root) {
                 return Err(PathError {
@@ -135,6 +145,8 @@ impl AuthPaths {
             &self.account,
             &self.sign_out_everywhere,
             &self.change_email,
+            &self.device_sign_in,
+            &self.approve_device,
         ]
         .map(String::as_str)
         .join(" ")
@@ -151,6 +163,8 @@ impl AuthPaths {
             account: parts.next()?,
             sign_out_everywhere: parts.next()?,
             change_email: parts.next()?,
+            device_sign_in: parts.next()?,
+            approve_device: parts.next()?,
         };
         paths.validate().is_ok().then_some(paths)
     }

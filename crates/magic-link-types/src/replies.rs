@@ -164,6 +164,49 @@ pub struct EmailChangeDone {
     pub passkeys_removed: u64,
 }
 
+/// Where a request to sign in this device from another one stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceSignInState {
+    /// This browser holds no request.
+    None,
+    /// Waiting for the other device to approve.
+    Waiting,
+    /// Approved: this browser is signed in now.
+    SignedIn,
+    /// It expired, a wrong number was picked, or it was used.
+    Ended,
+}
+
+/// This browser's request to be signed in from another device.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceSignIn {
+    pub state: DeviceSignInState,
+    /// While waiting: the URL the other device opens, with the code in it.
+    pub url: Option<String>,
+    /// While waiting: the approval code, as `ABCDE-12345`.
+    pub code: Option<String>,
+    /// While waiting: the number to pick on the other device.
+    pub number: Option<u8>,
+    /// While waiting: the URL as a QR code, an SVG element drawn by the server.
+    pub qr_svg: Option<String>,
+    /// Once signed in: where to go.
+    pub redirect_to: Option<String>,
+}
+
+/// A request to sign in another device, as the approving device shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceApproval {
+    /// The browser and system, such as "Firefox on macOS".
+    pub device: String,
+    /// The network around the asking device's address.
+    pub network: String,
+    /// When it asked, as `2026-11-25 12:30 UTC`.
+    pub at: String,
+    /// The three numbers to pick from, one of them the asking device's.
+    pub choices: Vec<u8>,
+}
+
 /// What an action that leaves its page behind did, for the page it lands on to say once: a
 /// one-time cookie carries it there, never the page's address, so no link can show it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -180,6 +223,8 @@ pub enum Outcome {
     /// A change of address was asked for: the account page says to open the link sent to
     /// the new address.
     EmailChangeSent,
+    /// A sign-in on another device was approved.
+    DeviceApproved,
     /// A change-of-address link moved the account (`undone`: back to the old address, every
     /// session ended).
     EmailChanged {

@@ -48,6 +48,11 @@ pub fn LoginForm() -> impl IntoView {
                     view! {
                         <EmailForm redir=param("redir") email=param("email") error=error() deleted />
                         {passkey_sign_in(param("redir"))}
+                        <p class="hint">
+                            <a href=crate::paths::get().device_sign_in.clone()>
+                                "Sign in with another device"
+                            </a>
+                        </p>
                     }
                 })}
             </Transition>

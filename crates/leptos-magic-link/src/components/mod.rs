@@ -13,6 +13,8 @@
 //! | [`Activity`] | the address's recent activity: its last 20 events, each with when, the browser and the network | `card`, `activity`, `event`, `hint`, `callout-error` |
 //! | [`ChangeEmailForm`] | "Change your email address": a new address and a fresh sign-in; a link goes to the new address | `card`, `field`, `button`, `callout`, `callout-error` |
 //! | [`ChangeEmailPage`] | the page a change of address's links open: asks for a press, then moves the account to the new address, or (the old address's link) back, signing it out everywhere | `card`, `button`, `button-danger`, `button-secondary`, `hint`, `callout-error` |
+//! | [`DeviceSignInPage`] | "Sign in with another device": starts a request, then shows a QR code, a short URL and a two-digit number, and moves on by itself once a signed-in device approves | `card`, `device-qr`, `device-url`, `device-number`, `button`, `button-secondary`, `hint`, `callout-error` |
+//! | [`ApproveDevicePage`] | the page the QR code opens on a signed-in device: names the device asking and offers three numbers; the right pick signs it in, a wrong one ends the request | `card`, `device-asking`, `device-picks`, `device-pick`, `button`, `button-secondary`, `callout-error` |
 //! | [`DeleteAccountForm`] | "Delete your account": the address typed again and a fresh sign-in, then everything of the address goes and this browser lands on the login page | `card`, `field`, `button`, `button-danger`, `callout-error` |
 //! | [`ConfirmPrompt`] | asks a stale session to confirm (passkey, or a fresh code by email) before a sensitive action | `confirm`, `button`, `button-secondary`, `callout-error` |
 //! | `PasskeySignIn` (`passkeys`) | "Sign in with a passkey" and passkey autofill; [`LoginForm`] includes it | `passkey-sign-in`, `hint`, `button-secondary`, `callout-error` |
@@ -31,6 +33,7 @@ mod change_email;
 mod check_email;
 mod confirm;
 mod delete_account;
+mod device_sign_in;
 mod gate;
 mod link_page;
 mod login;
@@ -44,6 +47,7 @@ pub use change_email::{ChangeEmailForm, ChangeEmailPage};
 pub use check_email::CheckEmail;
 pub use confirm::{ConfirmPrompt, needs_confirmation};
 pub use delete_account::DeleteAccountForm;
+pub use device_sign_in::{ApproveDevicePage, DeviceSignInPage};
 pub use gate::{LogoutButton, RequireAuth};
 pub use link_page::MagicLinkPage;
 pub use login::LoginForm;

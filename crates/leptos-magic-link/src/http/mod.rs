@@ -2,6 +2,7 @@
 //! redirects. The flows themselves live in [`AuthService`]. Server only.
 
 pub(crate) mod account;
+pub(crate) mod device_sign_in;
 pub(crate) mod email_change;
 // Served by debug builds only (see `MagicLinkRouter::with_magic_link`).
 #[cfg(feature = "dev-mailbox")]

@@ -25,6 +25,7 @@ fn encode(outcome: Outcome) -> String {
             passkeys_removed,
         } => format!("signed_out_everywhere.{ended}.{passkeys_removed}"),
         Outcome::EmailChangeSent => "email_change_sent".to_owned(),
+        Outcome::DeviceApproved => "device_approved".to_owned(),
         Outcome::EmailChanged {
             undone,
             ended,
@@ -45,6 +46,7 @@ fn decode(value: &str) -> Option<Outcome> {
             passkeys_removed: words.next()?.parse().ok()?,
         },
         "email_change_sent" => Outcome::EmailChangeSent,
+        "device_approved" => Outcome::DeviceApproved,
         "email_changed" => Outcome::EmailChanged {
             undone: match words.next()? {
                 "0" => false,
@@ -94,6 +96,7 @@ mod tests {
         for outcome in [
             Outcome::AccountDeleted,
             Outcome::EmailChangeSent,
+            Outcome::DeviceApproved,
             Outcome::EmailChanged {
                 undone: true,
                 ended: 2,

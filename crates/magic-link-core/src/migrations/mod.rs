@@ -32,6 +32,7 @@ mod m20261126_000009_create_events;
 mod m20261127_000010_challenge_session;
 mod m20261206_000011_create_outbox;
 mod m20261206_000012_create_accounts;
+mod m20261206_000013_create_device_requests;
 
 /// Every auth migration, oldest first.
 pub fn all() -> Vec<Box<dyn MigrationTrait>> {
@@ -47,6 +48,7 @@ pub fn all() -> Vec<Box<dyn MigrationTrait>> {
         Box::new(m20261127_000010_challenge_session::Migration),
         Box::new(m20261206_000011_create_outbox::Migration),
         Box::new(m20261206_000012_create_accounts::Migration),
+        Box::new(m20261206_000013_create_device_requests::Migration),
     ]
 }
 

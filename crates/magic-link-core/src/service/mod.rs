@@ -4,6 +4,7 @@
 use std::{sync::Arc, time::Duration};
 
 mod account;
+mod device_sign_in;
 mod email_change;
 pub(crate) mod events;
 mod notices;
@@ -12,6 +13,7 @@ mod outbox;
 pub mod passkeys;
 mod sign_in;
 
+pub use device_sign_in::ApprovalRequest;
 pub use email_change::{ChangeRequested, EmailChangeError};
 pub use outbox::{Held, MailQueue};
 pub use sign_in::SignInError;

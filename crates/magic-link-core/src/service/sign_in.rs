@@ -168,6 +168,7 @@ impl AuthService {
             SignInMethod::Link => EventKind::SignedInWithLink,
             SignInMethod::Code => EventKind::SignedInWithCode,
             SignInMethod::Passkey => EventKind::SignedInWithPasskey,
+            SignInMethod::Approval => EventKind::SignedInByApproval,
         };
         let session = &new_session.session;
         self.record(&session.email, kind, By::Session(session))

@@ -19,7 +19,7 @@ use super::{
 use crate::{
     client::ClientKey,
     entities::{
-        account, credential,
+        account, credential, device_request,
         email_change::{self, ChangeKind},
         event, known_client, known_device, outbox, passkey, passkey_challenge, passkey_user,
         session, sign_out_link,
@@ -116,6 +116,15 @@ async fn move_rows(txn: &DatabaseTransaction, from: &Email, to: &Email) -> Resul
     set_email(txn, event::Column::Email, from, to).await?;
     set_email(txn, known_device::Column::Email, from, to).await?;
     set_email(txn, known_client::Column::Email, from, to).await?;
+    // A sign-in on another device approved a moment ago signs in to the account where it is.
+    device_request::Entity::update_many()
+        .col_expr(
+            device_request::Column::Email,
+            Expr::value(Some(to.as_str().to_owned())),
+        )
+        .filter(device_request::Column::Email.eq(from.as_str()))
+        .exec(txn)
+        .await?;
     // What stays with the old address would let it act on the account: its unused sign-in
     // links and codes, its notices' links, its passkey ceremonies, its messages waiting.
     delete_rows_of(txn, credential::Column::Email, from.as_str()).await?;
@@ -226,6 +235,8 @@ pub(super) async fn delete_address_rows(
     rows += delete_rows_of(txn, passkey_user::Column::Email, address).await?;
     rows += delete_rows_of(txn, passkey_challenge::Column::Email, address).await?;
     rows += delete_rows_of(txn, outbox::Column::Email, address).await?;
+    // A sign-in on another device it approved, not yet picked up.
+    rows += delete_rows_of(txn, device_request::Column::Email, address).await?;
     Ok(rows)
 }
 
@@ -498,6 +509,7 @@ impl AuthStore {
             now,
         )
         .await?;
+        delete_rows_of(&txn, device_request::Column::Email, target.as_str()).await?;
         delete_rows_of(&txn, credential::Column::Email, target.as_str()).await?;
         outbox::Entity::delete_many()
             .filter(outbox::Column::Email.eq(target.as_str()))

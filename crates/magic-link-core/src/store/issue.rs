@@ -16,7 +16,7 @@ use crate::{
     client::ClientKey,
     entities::{
         credential::{self, Delivery},
-        known_client, outbox,
+        device_request, known_client, outbox,
     },
     secrets::token_hash,
 };
@@ -188,7 +188,16 @@ impl AuthStore {
             .filter(counted.clone())
             .filter(credential::Column::Client.eq(client.as_str()))
             .count(conn)
-            .await?;
+            .await?
+            // Requests to sign in from another device count with the client's links.
+            + device_request::Entity::find()
+                .filter(device_request::Column::Client.eq(client.as_str()))
+                .filter(
+                    device_request::Column::CreatedAt
+                        .gt(before(now, self.policy.credential_lifetime)),
+                )
+                .count(conn)
+                .await?;
         if by_client >= u64::from(self.policy.rate_limit) {
             return Err(IssueError::RateLimited(Limit::Client));
         }

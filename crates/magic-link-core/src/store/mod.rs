@@ -22,12 +22,16 @@ use sea_orm::{
 };
 
 mod account;
+mod device_request;
 mod email_change;
 mod events;
 mod issue;
 mod notices;
 mod outbox;
 pub use account::DeletedAccount;
+pub use device_request::{
+    ApproveError, DEVICE_REQUEST_FOR, PendingRequest, PollOutcome, StartedRequest, normalize_code,
+};
 pub use email_change::{ChangeError, ChangePreview, EmailChanged};
 pub use events::{MERGE_WITHIN, NewEvent, RECENT_EVENTS, RECENT_NOISY_EVENTS, SEVERAL};
 pub use issue::SignInMail;
@@ -81,6 +85,8 @@ pub struct Purged {
     pub events: u64,
     /// Change-of-address links past their expiry.
     pub email_changes: u64,
+    /// Requests to sign in another device, past their expiry and the limit's window.
+    pub device_requests: u64,
 }
 
 /// The longest browser or network description kept for a known device or an event.
@@ -503,7 +509,9 @@ impl AuthStore {
             .purge_events(before(now, self.policy.activity_retention))
             .await?;
         let email_changes = self.purge_email_changes(now).await?;
+        let device_requests = self.purge_device_requests(now).await?;
         Ok(Purged {
+            device_requests,
             email_changes,
             notices,
             events,

@@ -13,7 +13,10 @@ use super::{
     outbox::{Message, Outgoing},
 };
 use crate::{
-    entities::{credential, known_client, known_device, outbox, passkey, session, sign_out_link},
+    entities::{
+        credential, device_request, known_client, known_device, outbox, passkey, session,
+        sign_out_link,
+    },
     secrets::token_hash,
 };
 use magic_link_types::domain::{Email, LinkToken, PersistentId};
@@ -231,6 +234,8 @@ impl AuthStore {
         )
         .await?;
         delete_rows_of(&txn, credential::Column::Email, row.email.as_str()).await?;
+        // A sign-in on another device approved and not yet picked up would start one more.
+        delete_rows_of(&txn, device_request::Column::Email, row.email.as_str()).await?;
         // Their messages still waiting would carry dead links, and hold their secrets.
         outbox::Entity::delete_many()
             .filter(outbox::Column::Email.eq(row.email.as_str()))

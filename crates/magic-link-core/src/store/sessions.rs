@@ -108,8 +108,13 @@ impl AuthStore {
         Ok(confirmed.rows_affected == 1)
     }
 
-    /// Ends every live session of `email`. Returns how many there were.
+    /// Ends every live session of `email`, and the sign-ins on other devices it approved that
+    /// are not picked up yet. Returns how many sessions there were.
     pub async fn logout_all(&self, email: &Email, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        crate::entities::device_request::Entity::delete_many()
+            .filter(crate::entities::device_request::Column::Email.eq(email.as_str()))
+            .exec(&self.db)
+            .await?;
         let which = session::Column::Email.eq(email.as_str());
         self.end_live_sessions(which, now).await
     }
