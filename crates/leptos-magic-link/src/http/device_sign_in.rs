@@ -159,8 +159,8 @@ pub async fn poll() -> Result<DeviceSignIn, AuthError> {
                 ..without_request(DeviceSignInState::SignedIn)
             })
         }
+        // The cookie stays until it expires, so the page can say the request ended.
         Ok(PollOutcome::Ended) => {
-            set_cookie(&service, device_request_cookie(&service), "", 0);
             redirect(&paths().device_sign_in);
             Ok(without_request(DeviceSignInState::Ended))
         }
