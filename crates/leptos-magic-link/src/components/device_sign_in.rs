@@ -49,12 +49,8 @@ pub fn DeviceSignInPage() -> impl IntoView {
                                 <p class="device-url">
                                     <code>{url}</code>
                                 </p>
-                                <p class="device-number-label" id="device-number-label">
-                                    "Your number"
-                                </p>
-                                <p class="device-number" aria-labelledby="device-number-label">
-                                    {number}
-                                </p>
+                                <p class="device-number-label">"Your number"</p>
+                                <p class="device-number">{number}</p>
                                 <WaitForApproval error />
                                 <p class="hint">
                                     "The request works once, for 2 minutes. "
