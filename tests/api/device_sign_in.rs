@@ -1,7 +1,6 @@
 //! Signing in a second device from a signed-in one, over HTTP against the real server (on
 //! SQLite and on the PostgreSQL at 127.0.0.1:5432), and the request's life in the store.
 
-use app::server::connect_and_migrate;
 use magic_link_core::{
     client::ClientKey,
     entities::event::{self, EventKind},
@@ -11,8 +10,7 @@ use reqwest::{StatusCode, header};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
 
 use crate::support::{
-    TestDb,
-    app::{Reply, TestApp, cookie_pair, spawn_app_on, spawn_app_with},
+    app::{Reply, TestApp, cookie_pair, spawn_app_on_postgres, spawn_app_with},
     noon, small_store as store,
 };
 
@@ -223,12 +221,9 @@ async fn a_second_device_signs_in_by_approval_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_device_signs_in_by_approval_on_postgresql() {
-    let Some(database) = TestDb::postgres().await else {
+    let Some((app, database)) = spawn_app_on_postgres(limits).await else {
         return;
     };
-    let db = connect_and_migrate(&database.url).await.unwrap();
-    let outbox = tempfile::tempdir().unwrap();
-    let app = spawn_app_on(db, outbox.path().to_owned(), limits).await;
     every_rule(&app).await;
     drop(app);
     database.finish().await;

@@ -2,40 +2,18 @@
 //! PostgreSQL at 127.0.0.1:5432: the link to the new address, the undo link to the old one,
 //! the refusals, and a race with a deletion.
 
-use app::server::connect_and_migrate;
 use app::users::user;
 use magic_link_core::entities::{account, event, passkey, session};
 use reqwest::{StatusCode, header};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 
-use crate::support::{
-    TestDb,
-    app::{TestApp, spawn_app_on, spawn_app_with, token_of},
-};
+use crate::support::app::{TestApp, spawn_app_on_postgres, spawn_app_with, token_of};
 
 const OLD: &str = "alice@example.com";
 const NEW: &str = "alice@new.example";
 
 fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap()
-}
-
-/// The newest message to `to`, as text, once the mail queue has settled.
-async fn last_mail_to(app: &TestApp, to: &str) -> String {
-    app.mail_settled().await;
-    let mut files: Vec<_> = std::fs::read_dir(&app.outbox)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "eml"))
-        .collect();
-    files.sort();
-    files
-        .into_iter()
-        .rev()
-        .map(|file| std::fs::read_to_string(file).unwrap())
-        .find(|raw| raw.contains(&format!("\r\nTo: {to}\r\n")))
-        .map(|raw| crate::support::app::text_part(&raw))
-        .unwrap_or_else(|| panic!("no message to {to}"))
 }
 
 /// The link in a message's text.
@@ -151,7 +129,7 @@ async fn a_change_of_address_moves_the_account_and_the_old_address_can_move_it_b
     let asked = change(app, Some(&fresh), NEW).await;
     assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
     assert_eq!(json(&asked.body)["to"], NEW);
-    let message = last_mail_to(app, NEW).await;
+    let message = app.last_mail_to(NEW).await;
     assert!(
         message.starts_with("Confirm your new email address for Magic Link Auth"),
         "{message}"
@@ -212,7 +190,7 @@ async fn a_change_of_address_moves_the_account_and_the_old_address_can_move_it_b
     assert_eq!(again.status, StatusCode::BAD_REQUEST, "{}", again.body);
 
     // The old address is told, with a link that moves the account back.
-    let told = last_mail_to(app, OLD).await;
+    let told = app.last_mail_to(OLD).await;
     assert!(
         told.starts_with("Your Magic Link Auth account moved to another email address"),
         "{told}"
@@ -286,7 +264,7 @@ async fn a_change_is_refused_when_the_address_is_taken_or_its_session_ended(app:
     // Asking says nothing of whether bob has an account; opening the link there does.
     let asked = change(app, Some(&alice), "bob@example.com").await;
     assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
-    let token = token_of(&link_in(&last_mail_to(app, "bob@example.com").await));
+    let token = token_of(&link_in(&app.last_mail_to("bob@example.com").await));
     let taken = app
         .post("/api/auth/confirm-email-change", &[("token", &token)], None)
         .await;
@@ -302,7 +280,7 @@ async fn a_change_is_refused_when_the_address_is_taken_or_its_session_ended(app:
     // A request whose session has signed out dies with it.
     let asked = change(app, Some(&alice), NEW).await;
     assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
-    let token = token_of(&link_in(&last_mail_to(app, NEW).await));
+    let token = token_of(&link_in(&app.last_mail_to(NEW).await));
     let out = app.post("/api/auth/logout", &[], Some(&alice)).await;
     assert_eq!(out.status, StatusCode::OK);
     let ended = app
@@ -324,7 +302,7 @@ async fn a_change_racing_a_deletion_leaves_one_whole_outcome(app: &TestApp) {
         let cookie = app.sign_in(&old).await;
         let asked = change(app, Some(&cookie), &new).await;
         assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
-        let token = token_of(&link_in(&last_mail_to(app, &new).await));
+        let token = token_of(&link_in(&app.last_mail_to(&new).await));
         let (confirm_form, delete_form) =
             ([("token", token.as_str())], [("confirm", old.as_str())]);
         let confirm = app.post("/api/auth/confirm-email-change", &confirm_form, None);
@@ -408,12 +386,9 @@ async fn changing_the_address_on_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn changing_the_address_on_postgresql() {
-    let Some(database) = TestDb::postgres().await else {
+    let Some((app, database)) = spawn_app_on_postgres(limits).await else {
         return;
     };
-    let db = connect_and_migrate(&database.url).await.unwrap();
-    let outbox = tempfile::tempdir().unwrap();
-    let app = spawn_app_on(db, outbox.path().to_owned(), limits).await;
     every_rule(&app).await;
     drop(app);
     database.finish().await;

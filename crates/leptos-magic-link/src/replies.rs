@@ -71,6 +71,7 @@ impl FromServerFnError for AuthError {
 }
 
 /// What an approval without a number gets.
+#[cfg(feature = "ssr")]
 pub const PICK_A_NUMBER: &str = "Pick the number the other device shows.";
 
 /// What an unusable request to sign in another device shows.

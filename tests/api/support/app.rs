@@ -42,6 +42,21 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut AuthConfig)) -> TestApp {
     app
 }
 
+/// The app on a fresh PostgreSQL database at `TEST_DATABASE_URL`, or `None` when it is unset
+/// (outside CI). Drop the app, then `finish` the database.
+pub async fn spawn_app_on_postgres(
+    adjust: impl FnOnce(&mut AuthConfig),
+) -> Option<(TestApp, super::TestDb)> {
+    let database = super::TestDb::postgres().await?;
+    let db = connect_and_migrate(&database.url)
+        .await
+        .expect("database ready");
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let mut app = spawn_app_on(db, dir.path().join("outbox"), adjust).await;
+    app._dir = Some(dir);
+    Some((app, database))
+}
+
 /// The app on `db`, already migrated, writing mail into `outbox`.
 pub async fn spawn_app_on(
     db: DatabaseConnection,
@@ -236,9 +251,8 @@ impl TestApp {
         .expect("the mail queue settles");
     }
 
-    /// Every message in the outbox once the mail queue has settled, decoded to its text part,
-    /// oldest first.
-    pub async fn mails(&self) -> Vec<String> {
+    /// Every message in the outbox once the mail queue has settled, raw, oldest first.
+    async fn raw_mails(&self) -> Vec<String> {
         self.mail_settled().await;
         let Ok(entries) = std::fs::read_dir(&self.outbox) else {
             return Vec::new();
@@ -250,8 +264,30 @@ impl TestApp {
         files.sort();
         files
             .into_iter()
-            .map(|file| text_part(&std::fs::read_to_string(file).unwrap()))
+            .map(|file| std::fs::read_to_string(file).unwrap())
             .collect()
+    }
+
+    /// Every message in the outbox once the mail queue has settled, decoded to its text part,
+    /// oldest first.
+    pub async fn mails(&self) -> Vec<String> {
+        self.raw_mails()
+            .await
+            .iter()
+            .map(|raw| text_part(raw))
+            .collect()
+    }
+
+    /// The text of the newest message to `to`, once the mail queue has settled.
+    pub async fn last_mail_to(&self, to: &str) -> String {
+        let header = format!("\r\nTo: {to}\r\n");
+        self.raw_mails()
+            .await
+            .iter()
+            .rev()
+            .find(|raw| raw.contains(&header))
+            .map(|raw| text_part(raw))
+            .unwrap_or_else(|| panic!("no message to {to}"))
     }
 
     /// The `To:` of every message in the outbox, once the mail queue has settled.

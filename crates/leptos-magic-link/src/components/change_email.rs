@@ -150,16 +150,7 @@ pub fn ChangeEmailPage() -> impl IntoView {
             .into_any()
         }
     };
-    let failed = move |message: String| {
-        view! {
-            <h1>"Change of email address"</h1>
-            <p class="callout-error" role="alert">{message}</p>
-            <a class="button button-secondary" href=paths::get().account.clone()>
-                "Go to your account"
-            </a>
-        }
-        .into_any()
-    };
+    let failed = |message: String| super::refused_card("Change of email address", message);
     let replied = move |reply: Option<Result<EmailChangeDone, crate::api::AuthError>>| match reply {
         Some(Ok(changed)) => Some(done(
             changed.undone,

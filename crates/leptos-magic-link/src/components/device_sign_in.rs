@@ -166,16 +166,7 @@ pub fn ApproveDevicePage() -> impl IntoView {
         }
         .into_any()
     };
-    let failed = move |message: String| {
-        view! {
-            <h1>"Sign in another device"</h1>
-            <p class="callout-error" role="alert">{message}</p>
-            <a class="button button-secondary" href=paths::get().account.clone()>
-                "Go to your account"
-            </a>
-        }
-        .into_any()
-    };
+    let failed = |message: String| super::refused_card("Sign in another device", message);
     view! {
         <section
             class="card"

@@ -56,6 +56,19 @@ pub use passkeys::{PasskeySignIn, Passkeys};
 pub use sessions::Sessions;
 pub use sign_out_page::SignOutEverywherePage;
 
+/// What a page opened from a link shows when the link is refused: its `title`, the
+/// `message`, and the way to the account page.
+pub(crate) fn refused_card(title: &'static str, message: String) -> AnyView {
+    view! {
+        <h1>{title}</h1>
+        <p class="callout-error" role="alert">{message}</p>
+        <a class="button button-secondary" href=crate::paths::get().account.clone()>
+            "Go to your account"
+        </a>
+    }
+    .into_any()
+}
+
 /// The message to show under a form: its action's last error, or, with JavaScript off,
 /// `redirected`, the text of the code the server sent the browser back with (see
 /// [`redirected_message`]).

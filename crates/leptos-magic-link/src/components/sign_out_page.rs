@@ -58,16 +58,7 @@ pub fn SignOutEverywherePage() -> impl IntoView {
         }
         .into_any()
     };
-    let failed = move |message: String| {
-        view! {
-            <h1>"Sign out everywhere"</h1>
-            <p class="callout-error" role="alert">{message}</p>
-            <a class="button button-secondary" href=paths::get().account.clone()>
-                "Go to your account"
-            </a>
-        }
-        .into_any()
-    };
+    let failed = |message: String| super::refused_card("Sign out everywhere", message);
 
     view! {
         <section

@@ -137,32 +137,27 @@ async fn move_rows(txn: &DatabaseTransaction, from: &Email, to: &Email) -> Resul
 /// Whether `email` has an account, or traces of one from before accounts had rows: sessions,
 /// passkeys, or devices it signed in from.
 async fn has_account(conn: &impl ConnectionTrait, email: &Email) -> Result<bool, StoreError> {
+    async fn any<C>(
+        conn: &impl ConnectionTrait,
+        column: C,
+        address: &str,
+    ) -> Result<bool, StoreError>
+    where
+        C: ColumnTrait,
+        C::EntityName: EntityTrait,
+    {
+        Ok(<C::EntityName as EntityTrait>::find()
+            .filter(column.eq(address))
+            .one(conn)
+            .await?
+            .is_some())
+    }
     let address = email.as_str();
-    Ok(account::Entity::find()
-        .filter(account::Column::Email.eq(address))
-        .count(conn)
-        .await?
-        > 0
-        || session::Entity::find()
-            .filter(session::Column::Email.eq(address))
-            .count(conn)
-            .await?
-            > 0
-        || passkey_user::Entity::find()
-            .filter(passkey_user::Column::Email.eq(address))
-            .count(conn)
-            .await?
-            > 0
-        || known_client::Entity::find()
-            .filter(known_client::Column::Email.eq(address))
-            .count(conn)
-            .await?
-            > 0
-        || known_device::Entity::find()
-            .filter(known_device::Column::Email.eq(address))
-            .count(conn)
-            .await?
-            > 0)
+    Ok(any(conn, account::Column::Email, address).await?
+        || any(conn, session::Column::Email, address).await?
+        || any(conn, passkey_user::Column::Email, address).await?
+        || any(conn, known_client::Column::Email, address).await?
+        || any(conn, known_device::Column::Email, address).await?)
 }
 
 /// The `persistent_id` of `email`'s account, read inside a transaction that holds the
