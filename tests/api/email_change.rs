@@ -154,9 +154,33 @@ async fn a_change_of_address_moves_the_account_and_the_old_address_can_move_it_b
     assert_eq!(preview["link"]["to"], NEW);
     assert_eq!(session_email(app, &laptop).await.as_deref(), Some(OLD));
 
-    // Confirmed: every session, the app's row and the activity move, under the same id.
-    let confirmed = app
+    // Whoever reads the new mailbox cannot move the account from a browser that is not
+    // signed in to it: the press is refused, and the link stays live.
+    let elsewhere = app
         .post("/api/auth/confirm-email-change", &[("token", &token)], None)
+        .await;
+    assert_eq!(
+        elsewhere.status,
+        StatusCode::UNAUTHORIZED,
+        "{}",
+        elsewhere.body
+    );
+    assert!(
+        json(&elsewhere.body)["error"]
+            .as_str()
+            .unwrap()
+            .contains("where you are signed in to the account that asked")
+    );
+    assert_eq!(session_email(app, &laptop).await.as_deref(), Some(OLD));
+
+    // Confirmed from a browser signed in to the account: every session, the app's row and
+    // the activity move, under the same id.
+    let confirmed = app
+        .post(
+            "/api/auth/confirm-email-change",
+            &[("token", &token)],
+            Some(&laptop),
+        )
         .await;
     assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
     for cookie in [&laptop, &phone, &fresh] {
@@ -266,7 +290,11 @@ async fn a_change_is_refused_when_the_address_is_taken_or_its_session_ended(app:
     assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
     let token = token_of(&link_in(&app.last_mail_to("bob@example.com").await));
     let taken = app
-        .post("/api/auth/confirm-email-change", &[("token", &token)], None)
+        .post(
+            "/api/auth/confirm-email-change",
+            &[("token", &token)],
+            Some(&alice),
+        )
         .await;
     assert_eq!(taken.status, StatusCode::CONFLICT, "{}", taken.body);
     assert!(
@@ -277,19 +305,35 @@ async fn a_change_is_refused_when_the_address_is_taken_or_its_session_ended(app:
     );
     assert_eq!(session_email(app, &alice).await.as_deref(), Some(OLD));
 
-    // A request whose session has signed out dies with it.
+    // A request whose session has signed out dies with it, even confirmed from another
+    // session of the account.
     let asked = change(app, Some(&alice), NEW).await;
     assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
     let token = token_of(&link_in(&app.last_mail_to(NEW).await));
+    let other = app.sign_in(OLD).await;
     let out = app.post("/api/auth/logout", &[], Some(&alice)).await;
     assert_eq!(out.status, StatusCode::OK);
     let ended = app
-        .post("/api/auth/confirm-email-change", &[("token", &token)], None)
+        .post(
+            "/api/auth/confirm-email-change",
+            &[("token", &token)],
+            Some(&other),
+        )
         .await;
     assert_eq!(ended.status, StatusCode::UNAUTHORIZED, "{}", ended.body);
+    assert!(
+        json(&ended.body)["error"]
+            .as_str()
+            .unwrap()
+            .contains("has ended")
+    );
     assert_eq!(rows_of(&app.db, NEW).await, 0);
     let used = app
-        .post("/api/auth/confirm-email-change", &[("token", &token)], None)
+        .post(
+            "/api/auth/confirm-email-change",
+            &[("token", &token)],
+            Some(&other),
+        )
         .await;
     assert_eq!(used.status, StatusCode::BAD_REQUEST, "the link is used up");
 }
@@ -305,7 +349,11 @@ async fn a_change_racing_a_deletion_leaves_one_whole_outcome(app: &TestApp) {
         let token = token_of(&link_in(&app.last_mail_to(&new).await));
         let (confirm_form, delete_form) =
             ([("token", token.as_str())], [("confirm", old.as_str())]);
-        let confirm = app.post("/api/auth/confirm-email-change", &confirm_form, None);
+        let confirm = app.post(
+            "/api/auth/confirm-email-change",
+            &confirm_form,
+            Some(&cookie),
+        );
         let delete = app.post("/api/auth/delete-account", &delete_form, Some(&cookie));
         let (confirmed, deleted) = tokio::join!(confirm, delete);
         let at_new = rows_of(&app.db, &new).await;
@@ -378,6 +426,56 @@ async fn change_requests_count_against_the_requester_and_the_new_address() {
     );
     let over = change(&app, Some(&alice), "a4@new.example").await;
     assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS, "{}", over.body);
+    // A used link keeps counting: moving the account does not hand the limits back.
+    let token = token_of(&link_in(&app.last_mail_to("a3@new.example").await));
+    let moved = app
+        .post(
+            "/api/auth/confirm-email-change",
+            &[("token", &token)],
+            Some(&alice),
+        )
+        .await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    let over = change(&app, Some(&alice), "a5@new.example").await;
+    assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS, "{}", over.body);
+}
+
+/// An address off the allow-list gets the same reply as any other, and no mail: asking tells
+/// a signed-in person nothing about who may sign in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_to_an_address_off_the_allow_list_is_answered_alike_and_mails_nothing() {
+    let app = spawn_app_with(|config| {
+        config.allowed_emails = magic_link_core::AuthConfig::from_lookup(|name| {
+            (name == "MAGIC_LINK_AUTH_ALLOWED_EMAILS").then(|| "*@corp.example".to_owned())
+        })
+        .unwrap()
+        .allowed_emails;
+    })
+    .await;
+    let alice = app.sign_in("alice@corp.example").await;
+    let allowed = change(&app, Some(&alice), "alice2@corp.example").await;
+    let refused = change(&app, Some(&alice), "alice@elsewhere.example").await;
+    assert_eq!(allowed.status, StatusCode::OK, "{}", allowed.body);
+    assert_eq!(refused.status, StatusCode::OK, "{}", refused.body);
+    let shape = |reply: &crate::support::app::Reply| {
+        let mut body = json(&reply.body);
+        body["to"] = serde_json::Value::Null;
+        body.as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(shape(&allowed), shape(&refused));
+    let recipients = app.recipients().await;
+    assert!(
+        recipients.contains(&"alice2@corp.example".to_owned()),
+        "{recipients:?}"
+    );
+    assert!(
+        !recipients.iter().any(|to| to.contains("elsewhere")),
+        "{recipients:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -146,6 +146,10 @@ const MESSAGES: &[(&str, &str)] = &[
         "This site does not accept that email address.",
     ),
     (
+        "change_not_signed_in",
+        "Open this link in a browser where you are signed in to the account that asked for the change.",
+    ),
+    (
         "change_session_ended",
         "The session that asked for this change has ended. Sign in and ask again.",
     ),

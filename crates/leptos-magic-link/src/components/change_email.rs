@@ -236,7 +236,12 @@ pub fn ChangeEmailPage() -> impl IntoView {
                                             }}
                                         </button>
                                     </ActionForm>
-                                    <p class="hint">"If you didn't ask for this, close this page: nothing changes."</p>
+                                    <p class="hint">
+                                        {format!(
+                                            "This works in a browser where you are signed in as {}. If you didn't ask for this, close this page: nothing changes.",
+                                            link.from,
+                                        )}
+                                    </p>
                                 }
                                     .into_any()
                             }

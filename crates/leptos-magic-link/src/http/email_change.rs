@@ -85,7 +85,7 @@ async fn refused(
     let status = match &err {
         ChangeError::SameAddress | ChangeError::InvalidOrExpired => StatusCode::BAD_REQUEST,
         ChangeError::NotAllowed => StatusCode::FORBIDDEN,
-        ChangeError::SessionEnded => StatusCode::UNAUTHORIZED,
+        ChangeError::SessionEnded | ChangeError::NotSignedIn => StatusCode::UNAUTHORIZED,
         ChangeError::AddressTaken => StatusCode::CONFLICT,
         ChangeError::RateLimited(limit) => {
             tracing::info!(?limit, "change of address refused by a rate limit");
@@ -126,7 +126,16 @@ pub async fn use_email_change(token: String, undo: bool) -> Result<EmailChangeDo
     let used = if undo {
         service.undo_email_change(&token).await
     } else {
-        service.confirm_email_change(&token).await
+        // The account that asked must be signed in here: see `confirm_email_change`.
+        match live_session(&service, &parts).await? {
+            Some(session) => service.confirm_email_change(&token, &session).await,
+            // A dead link says so first, whoever opens it.
+            None => match service.preview_email_change(&token).await {
+                Ok(Some(link)) if link.kind == ChangeKind::Confirm => Err(ChangeError::NotSignedIn),
+                Ok(_) => Err(ChangeError::InvalidOrExpired),
+                Err(err) => Err(ChangeError::Store(err)),
+            },
+        }
     };
     match used {
         Ok(changed) => {

@@ -68,13 +68,17 @@ impl AuthService {
             .await
     }
 
-    /// Uses the link sent to the new address: the account moves there. The activity records
-    /// it, the app's hook is told, and the old address gets a message with a link that moves
+    /// Uses the link sent to the new address, from `by`, a session of the account that asked:
+    /// the account moves there. The activity records it, the app's hook is told, and the old address gets a message with a link that moves
     /// it back.
-    pub async fn confirm_email_change(&self, token: &str) -> Result<EmailChanged, ChangeError> {
+    pub async fn confirm_email_change(
+        &self,
+        token: &str,
+        by: &Session,
+    ) -> Result<EmailChanged, ChangeError> {
         let token = LinkToken::parse(token).map_err(|_| ChangeError::InvalidOrExpired)?;
         let now = self.clock.now();
-        let changed = self.store.confirm_email_change(&token, now).await?;
+        let changed = self.store.confirm_email_change(&token, by, now).await?;
         self.mail.wake();
         tracing::info!(
             from = %changed.from.masked(),

@@ -268,7 +268,10 @@ impl AuthStore {
             row.number.to_string().as_bytes(),
             number.to_string().as_bytes(),
         ) {
-            device_request::Entity::delete_by_id(row.id)
+            // Unless another approval got there first.
+            device_request::Entity::delete_many()
+                .filter(device_request::Column::Id.eq(row.id))
+                .filter(device_request::Column::Email.is_null())
                 .exec(&txn)
                 .await?;
             txn.commit().await?;
@@ -324,9 +327,11 @@ impl AuthStore {
             return Ok(PollOutcome::Ended);
         }
         let txn = self.begin_write(&[email.as_str()]).await?;
+        // Still approved for this address: a change of address since carries the approval
+        // to the new one, which the next poll picks up.
         let used = device_request::Entity::delete_many()
             .filter(device_request::Column::Id.eq(row.id))
-            .filter(device_request::Column::Email.is_not_null())
+            .filter(device_request::Column::Email.eq(email.as_str()))
             .exec(&txn)
             .await?;
         if used.rows_affected != 1 {

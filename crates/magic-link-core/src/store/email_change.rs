@@ -40,6 +40,11 @@ pub enum ChangeError {
     NotAllowed,
     #[error("Too many attempts. Please try again later.")]
     RateLimited(Limit),
+    /// The browser using the link is not signed in to the account that asked.
+    #[error(
+        "Open this link in a browser where you are signed in to the account that asked for the change."
+    )]
+    NotSignedIn,
     /// The session that asked has ended (signed out, or signed out everywhere).
     #[error("The session that asked for this change has ended. Sign in and ask again.")]
     SessionEnded,
@@ -245,7 +250,8 @@ fn in_lock_order<'a>(keys: &[&'a str]) -> Vec<&'a str> {
 
 impl AuthStore {
     /// Asks to move `session`'s account to `to`: a single-use link, valid for a credential's
-    /// lifetime, queued to `to` in the same transaction. Counts against `client`'s limit and
+    /// lifetime, queued to `to` in the same transaction (withheld for an address off the
+    /// allow-list, with the same reply). Counts against `client`'s limit and
     /// `to`'s, as sign-in links do (each in its own count, so change requests never spend an
     /// address's sign-ins). Returns when the link expires.
     pub async fn request_email_change(
@@ -258,12 +264,11 @@ impl AuthStore {
         if *to == session.email {
             return Err(ChangeError::SameAddress);
         }
-        if !self.policy.allows(to.as_str()) {
-            return Err(ChangeError::NotAllowed);
-        }
         let token = crate::secrets::new_link_token().map_err(StoreError::from)?;
-        let txn = self
-            .begin_write(&[client.as_str(), session.email.as_str(), to.as_str()])
+        // The client's key first, as a sign-in link takes it; then both addresses in the order
+        // every move takes them.
+        let txn = self.begin_write(&[client.as_str()]).await?;
+        self.lock(&txn, &in_lock_order(&[session.email.as_str(), to.as_str()]))
             .await?;
         if !super::sessions::is_live_session(&txn, &session.email, session.id, now).await? {
             txn.rollback().await?;
@@ -321,7 +326,11 @@ impl AuthStore {
             code: None,
             credential: None,
         };
-        Self::queue_mail(&txn, message, now).await?;
+        // Off the allow-list nothing is sent (and the link could not be used), but the reply
+        // and the rows are the same: asking tells nobody who may sign in.
+        if self.policy.allows(to.as_str()) {
+            Self::queue_mail(&txn, message, now).await?;
+        }
         txn.commit().await?;
         Ok(expires_at)
     }
@@ -352,6 +361,7 @@ impl AuthStore {
     pub async fn confirm_email_change(
         &self,
         token: &LinkToken,
+        by: &Session,
         now: DateTime<Utc>,
     ) -> Result<EmailChanged, ChangeError> {
         let Some(row) = live_link(&self.db, token, now)
@@ -365,6 +375,13 @@ impl AuthStore {
         let txn = self.begin_write(&[row.persistent_id.as_str()]).await?;
         self.lock(&txn, &in_lock_order(&[from.as_str(), to.as_str()]))
             .await?;
+        // The browser that confirms must be signed in to the account that asked: a link
+        // pressed by whoever reads the new mailbox moves no one else's account onto it. The
+        // link stays live for a browser that is.
+        if by.email != from || !super::sessions::is_live_session(&txn, &from, by.id, now).await? {
+            txn.rollback().await?;
+            return Err(ChangeError::NotSignedIn);
+        }
         if !use_link(&txn, &row, now).await? {
             txn.rollback().await?;
             return Err(ChangeError::InvalidOrExpired);
@@ -397,11 +414,13 @@ impl AuthStore {
             return Err(ChangeError::AddressTaken);
         }
         let sessions = move_rows(&txn, &from, &to).await?;
-        email_change::Entity::delete_many()
-            .filter(email_change::Column::PersistentId.eq(row.persistent_id.as_str()))
-            .filter(email_change::Column::Kind.eq(ChangeKind::Confirm))
-            .exec(&txn)
-            .await?;
+        end_links(
+            &txn,
+            email_change::Column::PersistentId.eq(row.persistent_id.as_str()),
+            email_change::Column::Kind.eq(ChangeKind::Confirm),
+            now,
+        )
+        .await?;
         let undo = crate::secrets::new_link_token().map_err(StoreError::from)?;
         email_change::Entity::insert(email_change::ActiveModel {
             id: NotSet,
@@ -477,15 +496,15 @@ impl AuthStore {
             txn.rollback().await?;
             return Err(ChangeError::InvalidOrExpired);
         }
-        email_change::Entity::delete_many()
-            .filter(email_change::Column::PersistentId.eq(row.persistent_id.as_str()))
-            .filter(
-                sea_orm::Condition::any()
-                    .add(email_change::Column::Kind.eq(ChangeKind::Confirm))
-                    .add(email_change::Column::Id.gt(row.id)),
-            )
-            .exec(&txn)
-            .await?;
+        end_links(
+            &txn,
+            email_change::Column::PersistentId.eq(row.persistent_id.as_str()),
+            sea_orm::Condition::any()
+                .add(email_change::Column::Kind.eq(ChangeKind::Confirm))
+                .add(email_change::Column::Id.gt(row.id)),
+            now,
+        )
+        .await?;
         let mut replaced = None;
         if current != target {
             if has_account(&txn, &target).await? {
@@ -494,6 +513,12 @@ impl AuthStore {
                     .one(&txn)
                     .await?
                     .map(|row| row.persistent_id);
+                if let Some(replaced) = &replaced {
+                    email_change::Entity::delete_many()
+                        .filter(email_change::Column::PersistentId.eq(replaced.as_str()))
+                        .exec(&txn)
+                        .await?;
+                }
                 delete_address_rows(&txn, target.as_str()).await?;
             }
             move_rows(&txn, &current, &target).await?;
@@ -517,6 +542,18 @@ impl AuthStore {
             .exec(&txn)
             .await?
             .rows_affected;
+        // The devices and clients seen since, as a notice's link forgets them: the next
+        // sign-in from them is news again, and passes the address's limit no more.
+        known_device::Entity::delete_many()
+            .filter(known_device::Column::Email.eq(target.as_str()))
+            .filter(known_device::Column::LastSeenAt.gte(row.since))
+            .exec(&txn)
+            .await?;
+        known_client::Entity::delete_many()
+            .filter(known_client::Column::Email.eq(target.as_str()))
+            .filter(known_client::Column::LastSeenAt.gte(row.since))
+            .exec(&txn)
+            .await?;
         txn.commit().await?;
         Ok(EmailChanged {
             from: current,
@@ -536,8 +573,13 @@ impl AuthStore {
 
     /// Deletes expired change-of-address links; returns how many went.
     pub(super) async fn purge_email_changes(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        // Kept through the limit's window once used or expired, since they count against
+        // their requester and address.
         Ok(email_change::Entity::delete_many()
             .filter(email_change::Column::ExpiresAt.lte(now))
+            .filter(
+                email_change::Column::CreatedAt.lte(before(now, self.policy.credential_lifetime)),
+            )
             .exec(&self.db)
             .await?
             .rows_affected)
@@ -557,18 +599,37 @@ async fn live_link(
         .await?)
 }
 
-/// Deletes link `row` if it is still live; true when this call deleted it (of two uses at
-/// once, one wins).
+/// Ends link `row` if it is still live; true when this call ended it (of two uses at once,
+/// one wins). The row stays, expired, until the limit's window has passed: it still counts.
 async fn use_link(
     txn: &DatabaseTransaction,
     row: &email_change::Model,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
-    Ok(email_change::Entity::delete_many()
-        .filter(email_change::Column::Id.eq(row.id))
+    Ok(end_links(
+        txn,
+        email_change::Column::Id.eq(row.id),
+        sea_orm::Condition::all(),
+        now,
+    )
+    .await?
+        == 1)
+}
+
+/// Ends the live links that `which` and `also` pick: they expire now, and keep counting
+/// against the limits until the window has passed. Returns how many.
+async fn end_links(
+    txn: &DatabaseTransaction,
+    which: impl sea_orm::sea_query::IntoCondition,
+    also: impl sea_orm::sea_query::IntoCondition,
+    now: DateTime<Utc>,
+) -> Result<u64, StoreError> {
+    Ok(email_change::Entity::update_many()
+        .col_expr(email_change::Column::ExpiresAt, Expr::value(now))
+        .filter(which)
+        .filter(also)
         .filter(email_change::Column::ExpiresAt.gt(now))
         .exec(txn)
         .await?
-        .rows_affected
-        == 1)
+        .rows_affected)
 }

@@ -111,12 +111,16 @@ impl AuthStore {
     /// Ends every live session of `email`, and the sign-ins on other devices it approved that
     /// are not picked up yet. Returns how many sessions there were.
     pub async fn logout_all(&self, email: &Email, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let _changing = self.sessions_changing();
+        // Under the address's lock, as an approval takes it: none lands in between.
+        let txn = self.begin_write(&[email.as_str()]).await?;
         crate::entities::device_request::Entity::delete_many()
             .filter(crate::entities::device_request::Column::Email.eq(email.as_str()))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
-        let which = session::Column::Email.eq(email.as_str());
-        self.end_live_sessions(which, now).await
+        let ended = end_live_sessions(&txn, session::Column::Email.eq(email.as_str()), now).await?;
+        txn.commit().await?;
+        Ok(ended)
     }
 
     /// Ends the live sessions that `which` picks by expiring them now. Returns how many.
