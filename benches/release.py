@@ -119,8 +119,10 @@ def page_weight(server, encoding):
     total = len(html)
     _, _, plain = server.request("GET", "/")
     text = plain.decode()
-    # Links in attributes, and the script's import() and module_or_path.
-    urls = set(re.findall(r'(?:href|src)="(/[^"]+)"', text)) | set(re.findall(r'"(/pkg/[^"]+)"', text))
+    # What the page loads (stylesheets, icons, scripts: not the pages its `<a>` links go to),
+    # and the script's import() and module_or_path.
+    loads = r'<(?:link|script|img|source)\b[^>]*?\b(?:href|src)="(/[^"]+)"'
+    urls = set(re.findall(loads, text)) | set(re.findall(r'"(/pkg/[^"]+)"', text))
     # The JS imports the wasm split's loader (`__wasm_split.*.js`) before any island runs.
     for url in [u for u in urls if u.endswith(".js")]:
         _, _, script = server.request("GET", url)

@@ -61,6 +61,9 @@ test("the typed code signs in, after a wrong one is refused", async ({ browser }
   const mail = await readMail(email);
 
   const wrong = String((Number(mail.code) + 1) % 1_000_000).padStart(6, "0");
+  // The waiting card's island answers with the attempts left; a click before it is live posts
+  // the plain form, whose message leaves the number out.
+  await waitForHydration(page);
   await page.getByLabel(/6-digit code/).fill(wrong);
   await page.getByRole("button", { name: "Sign in with code" }).click();
   await expect(page.getByText("That code is not right. 4 attempts left.")).toBeVisible();
