@@ -6,7 +6,7 @@ use leptos_axum::redirect;
 
 use super::{
     delete_with_error, fail, home_with_error, parts, paths, service,
-    sessions::{live_session, require_fresh_or},
+    sessions::{require_fresh_or, session_or_refuse},
     unavailable,
 };
 use crate::{
@@ -16,14 +16,7 @@ use crate::{
 
 pub async fn delete_account(confirm: String) -> Result<(), AuthError> {
     let (service, parts) = (service()?, parts()?);
-    let Some(session) = live_session(&service, &parts).await? else {
-        return Err(fail(
-            &parts,
-            StatusCode::UNAUTHORIZED,
-            NOTHING_TO_DELETE,
-            home_with_error,
-        ));
-    };
+    let session = session_or_refuse(&service, &parts, NOTHING_TO_DELETE).await?;
     // The typed address, as a last look at what is about to go.
     if !confirm.trim().eq_ignore_ascii_case(session.email.as_str()) {
         return Err(fail(

@@ -8,13 +8,15 @@ use leptos_axum::redirect;
 
 use super::{
     RATE_LIMITED, busy, client, device, fail, parts, paths, service,
-    sessions::{live_session, require_fresh_or},
+    sessions::{require_fresh_or, session_or_refuse},
     start_session, target, unavailable,
 };
 use crate::{
     cookies::{device_request_cookie, read_cookie, set_cookie},
     domain::encode_query_value as enc,
-    replies::{AuthError, DeviceApproval, DeviceSignIn, DeviceSignInState, Outcome},
+    replies::{
+        AuthError, DeviceApproval, DeviceSignIn, DeviceSignInState, Outcome, SIGN_IN_REQUIRED,
+    },
     service::AuthService,
     store::{ApproveError, DEVICE_REQUEST_FOR, IssueError, PollOutcome, normalize_code},
 };
@@ -171,20 +173,10 @@ pub async fn poll() -> Result<DeviceSignIn, AuthError> {
     }
 }
 
-/// What a signed-out request to approve gets.
-const SIGN_IN_TO_APPROVE: &str = "Sign in to continue.";
-
 /// The request behind `code`, for the signed-in device that is to approve it; reads only.
 pub async fn approval(code: String) -> Result<Option<DeviceApproval>, AuthError> {
     let (service, parts) = (service()?, parts()?);
-    if live_session(&service, &parts).await?.is_none() {
-        return Err(fail(
-            &parts,
-            StatusCode::UNAUTHORIZED,
-            SIGN_IN_TO_APPROVE,
-            super::home_with_error,
-        ));
-    }
+    session_or_refuse(&service, &parts, SIGN_IN_REQUIRED).await?;
     match service.device_request(&code).await {
         Ok(request) => Ok(request.map(|request| DeviceApproval {
             device: request.device,
@@ -202,14 +194,7 @@ pub async fn approval(code: String) -> Result<Option<DeviceApproval>, AuthError>
 pub async fn approve(code: String, number: String) -> Result<(), AuthError> {
     let (service, parts) = (service()?, parts()?);
     let back = |error: &str| approve_page(&format!("error={error}&code={}", enc(&code)));
-    let Some(session) = live_session(&service, &parts).await? else {
-        return Err(fail(
-            &parts,
-            StatusCode::UNAUTHORIZED,
-            SIGN_IN_TO_APPROVE,
-            super::home_with_error,
-        ));
-    };
+    let session = session_or_refuse(&service, &parts, SIGN_IN_REQUIRED).await?;
     require_fresh_or(&service, &parts, &session, back)?;
     let Ok(number) = number.trim().parse::<u8>() else {
         return Err(fail(

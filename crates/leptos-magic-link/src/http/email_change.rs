@@ -7,7 +7,7 @@ use leptos_axum::redirect;
 
 use super::{
     RATE_LIMITED, client, fail, parts, paths, service,
-    sessions::{live_session, require_fresh_or},
+    sessions::{live_session, require_fresh_or, session_or_refuse},
     unavailable,
 };
 use crate::{
@@ -15,14 +15,12 @@ use crate::{
     domain::encode_query_value as enc,
     replies::{
         AuthError, EmailChangeDone, EmailChangeLink, EmailChangePreview, EmailChangeSent, Outcome,
+        SIGN_IN_REQUIRED,
     },
     service::EmailChangeError,
     store::{ChangeError, EmailChanged},
 };
 use magic_link_core::entities::email_change::ChangeKind;
-
-/// What a signed-out request to change the address gets.
-const SIGN_IN_TO_CHANGE: &str = "Sign in to continue.";
 
 /// The account page with `error` for the change-of-address card.
 fn account_with_change_error(error: &str) -> String {
@@ -41,14 +39,7 @@ fn page(query: &str) -> String {
 pub async fn change_email(email: String) -> Result<EmailChangeSent, AuthError> {
     let (service, parts) = (service()?, parts()?);
     let back = account_with_change_error;
-    let Some(session) = live_session(&service, &parts).await? else {
-        return Err(fail(
-            &parts,
-            StatusCode::UNAUTHORIZED,
-            SIGN_IN_TO_CHANGE,
-            super::home_with_error,
-        ));
-    };
+    let session = session_or_refuse(&service, &parts, SIGN_IN_REQUIRED).await?;
     require_fresh_or(&service, &parts, &session, back)?;
     let client = client(&service, &parts);
     match service

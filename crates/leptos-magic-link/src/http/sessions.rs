@@ -49,11 +49,21 @@ pub(super) async fn signed_in_session(
     service: &AuthService,
     parts: &Parts,
 ) -> Result<Session, AuthError> {
+    session_or_refuse(service, parts, SIGN_IN_FIRST).await
+}
+
+/// The live session of the browser asking, or a `401` saying `refusal` when there is none (a
+/// plain form goes back to the login page with it).
+pub(super) async fn session_or_refuse(
+    service: &AuthService,
+    parts: &Parts,
+    refusal: &str,
+) -> Result<Session, AuthError> {
     let Some(session) = live_session(service, parts).await? else {
         return Err(fail(
             parts,
             StatusCode::UNAUTHORIZED,
-            SIGN_IN_FIRST,
+            refusal,
             home_with_error,
         ));
     };

@@ -122,14 +122,7 @@ async fn move_rows(txn: &DatabaseTransaction, from: &Email, to: &Email) -> Resul
     set_email(txn, known_device::Column::Email, from, to).await?;
     set_email(txn, known_client::Column::Email, from, to).await?;
     // A sign-in on another device approved a moment ago signs in to the account where it is.
-    device_request::Entity::update_many()
-        .col_expr(
-            device_request::Column::Email,
-            Expr::value(Some(to.as_str().to_owned())),
-        )
-        .filter(device_request::Column::Email.eq(from.as_str()))
-        .exec(txn)
-        .await?;
+    set_email(txn, device_request::Column::Email, from, to).await?;
     // What stays with the old address would let it act on the account: its unused sign-in
     // links and codes, its notices' links, its passkey ceremonies, its messages waiting.
     delete_rows_of(txn, credential::Column::Email, from.as_str()).await?;
@@ -174,11 +167,7 @@ pub(super) async fn account_id(
     email: &Email,
     now: DateTime<Utc>,
 ) -> Result<PersistentId, StoreError> {
-    if let Some(row) = account::Entity::find()
-        .filter(account::Column::Email.eq(email.as_str()))
-        .one(conn)
-        .await?
-    {
+    if let Some(row) = find_account(conn, email).await? {
         return Ok(row.persistent_id);
     }
     let hashed = PersistentId::for_email(email);
@@ -209,11 +198,20 @@ pub(super) async fn account_id_of(
     conn: &impl ConnectionTrait,
     email: &Email,
 ) -> Result<PersistentId, StoreError> {
+    Ok(find_account(conn, email)
+        .await?
+        .map_or_else(|| PersistentId::for_email(email), |row| row.persistent_id))
+}
+
+/// The account row of `email`, if it has one.
+async fn find_account(
+    conn: &impl ConnectionTrait,
+    email: &Email,
+) -> Result<Option<account::Model>, StoreError> {
     Ok(account::Entity::find()
         .filter(account::Column::Email.eq(email.as_str()))
         .one(conn)
-        .await?
-        .map_or_else(|| PersistentId::for_email(email), |row| row.persistent_id))
+        .await?)
 }
 
 /// Deletes every row `address` has in the auth tables, its account included. Returns how many.
@@ -461,7 +459,8 @@ impl AuthStore {
 
     /// Uses an `undo` link: moves the account back to the address the link was sent to, ends
     /// every session of it, voids its unused sign-in links, removes the passkeys added since
-    /// the sign-in that asked for the change, and ends its pending changes and the `undo`
+    /// the sign-in that asked for the change and forgets the devices and clients seen since
+    /// (as a notice's link does), and ends its pending changes and the `undo`
     /// links of later changes (an older one still works: whoever made the later changes
     /// cannot undo the owner's undo). When the old address has started an account of its own
     /// meanwhile, that account is deleted to make room (`replaced`).
@@ -508,9 +507,7 @@ impl AuthStore {
         let mut replaced = None;
         if current != target {
             if has_account(&txn, &target).await? {
-                replaced = account::Entity::find()
-                    .filter(account::Column::Email.eq(target.as_str()))
-                    .one(&txn)
+                replaced = find_account(&txn, &target)
                     .await?
                     .map(|row| row.persistent_id);
                 if let Some(replaced) = &replaced {
@@ -523,37 +520,9 @@ impl AuthStore {
             }
             move_rows(&txn, &current, &target).await?;
         }
-        let sessions = super::sessions::end_live_sessions(
-            &txn,
-            session::Column::Email.eq(target.as_str()),
-            now,
-        )
-        .await?;
-        delete_rows_of(&txn, device_request::Column::Email, target.as_str()).await?;
-        delete_rows_of(&txn, credential::Column::Email, target.as_str()).await?;
-        outbox::Entity::delete_many()
-            .filter(outbox::Column::Email.eq(target.as_str()))
-            .filter(outbox::Column::Credential.is_not_null())
-            .exec(&txn)
-            .await?;
-        let passkeys_removed = passkey::Entity::delete_many()
-            .filter(passkey::Column::Email.eq(target.as_str()))
-            .filter(passkey::Column::CreatedAt.gte(row.since))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        // The devices and clients seen since, as a notice's link forgets them: the next
-        // sign-in from them is news again, and passes the address's limit no more.
-        known_device::Entity::delete_many()
-            .filter(known_device::Column::Email.eq(target.as_str()))
-            .filter(known_device::Column::LastSeenAt.gte(row.since))
-            .exec(&txn)
-            .await?;
-        known_client::Entity::delete_many()
-            .filter(known_client::Column::Email.eq(target.as_str()))
-            .filter(known_client::Column::LastSeenAt.gte(row.since))
-            .exec(&txn)
-            .await?;
+        // Whoever asked for the change may have left the account as a thief would.
+        let (sessions, passkeys_removed) =
+            super::notices::sign_out_since(&txn, &target, row.since, now).await?;
         txn.commit().await?;
         Ok(EmailChanged {
             from: current,

@@ -4,7 +4,8 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveValue::{NotSet, Set},
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, TransactionTrait,
+    ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter,
+    TransactionTrait,
     sea_query::{Alias, Expr, ExprTrait, OnConflict, Query},
 };
 
@@ -227,39 +228,7 @@ impl AuthStore {
             txn.rollback().await?;
             return Ok(None);
         }
-        let sessions = super::sessions::end_live_sessions(
-            &txn,
-            session::Column::Email.eq(row.email.as_str()),
-            now,
-        )
-        .await?;
-        delete_rows_of(&txn, credential::Column::Email, row.email.as_str()).await?;
-        // A sign-in on another device approved and not yet picked up would start one more.
-        delete_rows_of(&txn, device_request::Column::Email, row.email.as_str()).await?;
-        // Their messages still waiting would carry dead links, and hold their secrets.
-        outbox::Entity::delete_many()
-            .filter(outbox::Column::Email.eq(row.email.as_str()))
-            .filter(outbox::Column::Credential.is_not_null())
-            .exec(&txn)
-            .await?;
-        let passkeys = passkey::Entity::delete_many()
-            .filter(passkey::Column::Email.eq(row.email.as_str()))
-            .filter(passkey::Column::CreatedAt.gte(row.since))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        // The devices and clients seen since: the next sign-in from them is news again, and
-        // passes the per-address limit no more.
-        known_device::Entity::delete_many()
-            .filter(known_device::Column::Email.eq(row.email.as_str()))
-            .filter(known_device::Column::LastSeenAt.gte(row.since))
-            .exec(&txn)
-            .await?;
-        known_client::Entity::delete_many()
-            .filter(known_client::Column::Email.eq(row.email.as_str()))
-            .filter(known_client::Column::LastSeenAt.gte(row.since))
-            .exec(&txn)
-            .await?;
+        let (sessions, passkeys) = sign_out_since(&txn, &row.email, row.since, now).await?;
         let persistent_id = super::email_change::account_id_of(&txn, &row.email).await?;
         txn.commit().await?;
         Ok(Some(SignedOutEverywhere {
@@ -307,4 +276,46 @@ impl AuthStore {
             .rows_affected;
         Ok(links + devices)
     }
+}
+
+/// Signs `email` out everywhere in `txn`, as someone who signed in at `since` may have left it:
+/// ends every live session, voids its unused sign-in links and codes (their messages still
+/// waiting would carry dead links, and hold their secrets) and any sign-in on another device
+/// it approved and that is not picked up yet, removes the passkeys added since (whoever signed
+/// in may have added one to come back with), and forgets the devices and clients seen since
+/// (the next sign-in from them is news again, and passes the per-address limit no more).
+/// Returns how many sessions ended and passkeys went.
+pub(super) async fn sign_out_since(
+    txn: &DatabaseTransaction,
+    email: &Email,
+    since: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(u64, u64), StoreError> {
+    let address = email.as_str();
+    let sessions =
+        super::sessions::end_live_sessions(txn, session::Column::Email.eq(address), now).await?;
+    delete_rows_of(txn, credential::Column::Email, address).await?;
+    delete_rows_of(txn, device_request::Column::Email, address).await?;
+    outbox::Entity::delete_many()
+        .filter(outbox::Column::Email.eq(address))
+        .filter(outbox::Column::Credential.is_not_null())
+        .exec(txn)
+        .await?;
+    let passkeys = passkey::Entity::delete_many()
+        .filter(passkey::Column::Email.eq(address))
+        .filter(passkey::Column::CreatedAt.gte(since))
+        .exec(txn)
+        .await?
+        .rows_affected;
+    known_device::Entity::delete_many()
+        .filter(known_device::Column::Email.eq(address))
+        .filter(known_device::Column::LastSeenAt.gte(since))
+        .exec(txn)
+        .await?;
+    known_client::Entity::delete_many()
+        .filter(known_client::Column::Email.eq(address))
+        .filter(known_client::Column::LastSeenAt.gte(since))
+        .exec(txn)
+        .await?;
+    Ok((sessions, passkeys))
 }
